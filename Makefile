@@ -1,0 +1,67 @@
+# e-mégalis — `make run` starts the demo platform, `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The first Python >= 3.12 found: on PATH, then in pyenv's versions folder.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	echo $$p; break; fi; done)
+
+# Development values for `make run` only; production sets its own environment.
+RUN_ENV := DEBUG=1 SECRET_KEY=dev-only-insecure-key-do-not-use-in-production
+
+.PHONY: help install run test lint format worker demo clean
+
+help:
+	@echo "make run     installe, migre, charge la région de démonstration et sert sur http://$(HOST):$(PORT)"
+	@echo "make test    installe et lance toute la suite de tests"
+	@echo "make lint    vérifie le code (ruff)"
+	@echo "make worker  lance un worker des tâches de fond (db_worker)"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Python 3.12 ou plus récent est introuvable."; \
+		echo "Installez-le (Debian/Ubuntu : sudo apt-get install python3.12 python3.12-venv ; macOS : brew install python@3.12)"; \
+		echo "ou indiquez-le : make PYTHON=/chemin/vers/python3.12 …"; \
+		exit 1; \
+	fi
+	@echo "Python utilisé : $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
+	$(RUN_ENV) $(BIN)/python manage.py load_demo
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+demo: install
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
+	$(RUN_ENV) $(BIN)/python manage.py load_demo
+
+test: install
+	@bash scripts/check-browser.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install
+	$(RUN_ENV) $(BIN)/python manage.py db_worker
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

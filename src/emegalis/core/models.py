@@ -1,0 +1,49 @@
+"""The journal: an append-only, hash-chained record of legally significant events.
+
+Entries hold plain identifiers and labels rather than foreign keys: the journal must outlive
+the users and organisations it mentions, and `core` depends on no other app.
+"""
+
+from django.db import models
+
+
+class JournalEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Le journal est en ajout seul : une entrée ne se modifie pas.")
+
+    def delete(self):
+        raise PermissionError("Le journal est en ajout seul : une entrée ne se supprime pas.")
+
+
+class JournalEntry(models.Model):
+    recorded_at = models.DateTimeField("horodatage (UTC)")
+    actor_id = models.BigIntegerField("identifiant de l'acteur", null=True, blank=True)
+    actor_label = models.CharField("acteur", max_length=255, blank=True)
+    organisation_id = models.BigIntegerField("identifiant de l'organisation", null=True, blank=True)
+    organisation_label = models.CharField("organisation", max_length=255, blank=True)
+    action = models.CharField("action", max_length=100, db_index=True)
+    object_type = models.CharField("type d'objet", max_length=100, blank=True)
+    object_id = models.CharField("identifiant de l'objet", max_length=100, blank=True)
+    payload = models.JSONField("contenu", default=dict)
+    payload_digest = models.CharField("empreinte du contenu (SHA-256)", max_length=64)
+    previous_hash = models.CharField("empreinte de l'entrée précédente", max_length=64)
+    entry_hash = models.CharField("empreinte de l'entrée", max_length=64, unique=True)
+
+    objects = JournalEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "entrée du journal"
+        verbose_name_plural = "journal"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Le journal est en ajout seul : une entrée ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Le journal est en ajout seul : une entrée ne se supprime pas.")

@@ -1,0 +1,40 @@
+"""The services a convention can enable. Shared by adhésions, roles and every service app."""
+
+from django.db import models
+
+
+class Service(models.TextChoices):
+    MARCHES = "marches", "Salle des marchés"
+    ACTES = "actes", "Contrôle de légalité"
+    GROUPEMENTS = "groupements", "Groupements de commandes"
+    COLLABORATIF = "collaboratif", "Outils collaboratifs"
+    FORMATIONS = "formations", "Formations"
+
+
+SERVICE_DESCRIPTIONS: dict[str, str] = {
+    Service.MARCHES: (
+        "Publiez vos consultations et leurs DCE ; les entreprises les retirent, posent leurs "
+        "questions et déposent des plis chiffrés jusqu'à la date limite ; la commission les "
+        "ouvre, vous attribuez, et les données essentielles sont publiées."
+    ),
+    Service.ACTES: (
+        "Transmettez vos délibérations, arrêtés, contrats et budgets à la préfecture par "
+        "@CTES, suivez l'accusé de réception, répondez aux courriers et récupérez l'acte "
+        "tamponné."
+    ),
+    Service.GROUPEMENTS: (
+        "Mutualisez vos besoins : un coordonnateur recense ceux des membres, mène une seule "
+        "procédure pour tous et le marché est réparti entre eux."
+    ),
+    Service.COLLABORATIF: (
+        "Espaces de travail partagés entre organisations : documents et versions, discussions "
+        "et calendriers."
+    ),
+    Service.FORMATIONS: (
+        "Sessions de formation pour les agents et les entreprises : inscriptions, liste "
+        "d'attente, émargement et attestations."
+    ),
+}
+
+# The four services of the platform shown on the home page (training stands beside them).
+MAIN_SERVICES = (Service.MARCHES, Service.ACTES, Service.GROUPEMENTS, Service.COLLABORATIF)

@@ -1,0 +1,214 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
+from .validators import (
+    validate_departement,
+    validate_insee_nature,
+    validate_siren,
+    validate_siret,
+)
+
+
+class OrganisationKind(models.TextChoices):
+    SYNDICAT = "syndicat", "Syndicat (opérateur de la plateforme)"
+    REGION = "region", "Région"
+    DEPARTEMENT = "departement", "Département"
+    METROPOLE = "metropole", "Métropole"
+    COMMUNAUTE_URBAINE = "cu", "Communauté urbaine"
+    COMMUNAUTE_AGGLOMERATION = "ca", "Communauté d'agglomération"
+    COMMUNAUTE_COMMUNES = "cc", "Communauté de communes"
+    COMMUNE = "commune", "Commune"
+    AUTRE_PUBLIC = "autre_public", "Autre établissement public"
+    ENTREPRISE = "entreprise", "Entreprise"
+    PREFECTURE = "prefecture", "Préfecture"
+
+
+EPCI_KINDS = frozenset(
+    {
+        OrganisationKind.METROPOLE,
+        OrganisationKind.COMMUNAUTE_URBAINE,
+        OrganisationKind.COMMUNAUTE_AGGLOMERATION,
+        OrganisationKind.COMMUNAUTE_COMMUNES,
+    }
+)
+# Kinds that may sign a convention and use the services as a buying or transmitting body.
+PUBLIC_BUYER_KINDS = frozenset(
+    {
+        OrganisationKind.SYNDICAT,
+        OrganisationKind.REGION,
+        OrganisationKind.DEPARTEMENT,
+        OrganisationKind.COMMUNE,
+        OrganisationKind.AUTRE_PUBLIC,
+    }
+    | EPCI_KINDS
+)
+
+
+class Organisation(models.Model):
+    name = models.CharField("nom", max_length=255)
+    kind = models.CharField("type", max_length=20, choices=OrganisationKind.choices)
+    siren = models.CharField("SIREN", max_length=9, validators=[validate_siren], db_index=True)
+    siret = models.CharField(
+        "SIRET", max_length=14, validators=[validate_siret], blank=True, default=""
+    )
+    insee_nature = models.CharField(
+        "code nature INSEE",
+        max_length=2,
+        blank=True,
+        default="",
+        validators=[validate_insee_nature],
+        help_text="Nature de la collectivité utilisée par @CTES (31 commune, 46 CA…).",
+    )
+    insee_code = models.CharField("code INSEE de la commune", max_length=5, blank=True, default="")
+    departement = models.CharField(
+        "département", max_length=3, blank=True, default="", validators=[validate_departement]
+    )
+    arrondissement = models.PositiveSmallIntegerField("arrondissement", null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="rattachement (EPCI)",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    email = models.EmailField("adresse électronique de contact", blank=True, default="")
+    address = models.CharField("adresse", max_length=255, blank=True, default="")
+    postcode = models.CharField("code postal", max_length=5, blank=True, default="")
+    city = models.CharField("commune", max_length=100, blank=True, default="")
+    population = models.PositiveIntegerField("population", null=True, blank=True)
+    is_demo = models.BooleanField("donnée de démonstration", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "organisation"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["siret"], condition=~models.Q(siret=""), name="organisation_unique_siret"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_epci(self) -> bool:
+        return self.kind in EPCI_KINDS
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == OrganisationKind.SYNDICAT
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("L'adresse électronique est obligatoire.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("adresse électronique", unique=True)
+    first_name = models.CharField("prénom", max_length=150, blank=True)
+    last_name = models.CharField("nom", max_length=150, blank=True)
+    phone = models.CharField("téléphone", max_length=30, blank=True, default="")
+    is_active = models.BooleanField("actif", default=True)
+    is_staff = models.BooleanField("accès à l'administration Django", default=False)
+    is_demo = models.BooleanField("compte de démonstration", default=False)
+    date_joined = models.DateTimeField("inscrit le", auto_now_add=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "utilisateur"
+        ordering = ["last_name", "first_name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_unique_email_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+    def role_set(self) -> set[str]:
+        """Every role the user holds, in any organisation (cached on the instance)."""
+        if not hasattr(self, "_role_cache"):
+            self._role_cache = set(
+                RoleAssignment.objects.filter(
+                    membership__user=self, membership__is_active=True
+                ).values_list("role", flat=True)
+            )
+        return self._role_cache
+
+    @property
+    def is_platform_staff(self) -> bool:
+        return bool(self.role_set() & PLATFORM_STAFF_ROLES)
+
+    @property
+    def requires_two_factor(self) -> bool:
+        return bool(self.role_set() & TWO_FACTOR_ROLES)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    job_title = models.CharField("fonction", max_length=150, blank=True, default="")
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "rattachement"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="membership_unique_user_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.organisation}"
+
+
+class RoleAssignment(models.Model):
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField("rôle", max_length=40, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "rôle"
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "role"], name="role_unique_per_membership")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_role_display()

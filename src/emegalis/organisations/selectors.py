@@ -1,0 +1,61 @@
+"""Reads of organisations and users, scoped to what the asking user may see.
+
+Rules: platform staff see every organisation; anyone else sees the organisations they belong
+to. Inside an organisation, its member list is for its référents (and platform staff).
+Objects outside a user's scope raise Http404, so their existence is not revealed.
+"""
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from .models import Membership, Organisation, RoleAssignment, User
+from .roles import Role
+
+
+def active_memberships(user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("organisation")
+        .prefetch_related("roles")
+        .order_by("organisation__name")
+    )
+
+
+def roles_in(user: User, organisation: Organisation) -> set[str]:
+    return set(
+        RoleAssignment.objects.filter(
+            membership__user=user, membership__organisation=organisation, membership__is_active=True
+        ).values_list("role", flat=True)
+    )
+
+
+def organisations_visible_to(user: User) -> QuerySet[Organisation]:
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    if user.is_platform_staff:
+        return Organisation.objects.all()
+    return Organisation.objects.filter(memberships__user=user, memberships__is_active=True)
+
+
+def get_organisation(user: User, pk: int) -> Organisation:
+    try:
+        return organisations_visible_to(user).distinct().get(pk=pk)
+    except Organisation.DoesNotExist:
+        raise Http404("Organisation introuvable.") from None
+
+
+def may_manage_members(user: User, organisation: Organisation) -> bool:
+    return user.is_platform_staff or Role.REFERENT in roles_in(user, organisation)
+
+
+def members_of(user: User, organisation_pk: int) -> QuerySet[Membership]:
+    """The memberships of an organisation, for its référents and platform staff only."""
+    organisation = get_organisation(user, organisation_pk)
+    if not may_manage_members(user, organisation):
+        raise Http404("Organisation introuvable.")
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .prefetch_related(Prefetch("roles", queryset=RoleAssignment.objects.order_by("role")))
+        .order_by("user__last_name", "user__first_name")
+    )

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from emegalis.adhesions import urls as adhesions_urls
+from emegalis.organisations import urls as organisations_urls
+from emegalis.organisations import views as organisations_views
+
+from .api import api
+
+urlpatterns = [
+    path("", organisations_views.home, name="home"),
+    path("tableau-de-bord/", organisations_views.dashboard, name="dashboard"),
+    path("compte/", include(organisations_urls.account_urlpatterns)),
+    path("organisations/", include(organisations_urls.urlpatterns)),
+    path("organisations/", include(adhesions_urls.urlpatterns)),
+    path("operateur/", include(adhesions_urls.operator_urlpatterns)),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
