@@ -1,0 +1,82 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from emegalis.core import journal
+from emegalis.core.models import JournalEntry
+
+
+def _fill(n=5):
+    return [
+        journal.record(action="test.event", object_type="thing", object_id=i, payload={"i": i})
+        for i in range(n)
+    ]
+
+
+@pytest.mark.django_db
+def test_entries_are_chained():
+    entries = _fill(3)
+    assert entries[0].previous_hash == journal.GENESIS_HASH
+    assert entries[1].previous_hash == entries[0].entry_hash
+    assert entries[2].previous_hash == entries[1].entry_hash
+    assert journal.first_break() is None
+
+
+@pytest.mark.django_db
+def test_verify_journal_passes_on_clean_journal(capsys):
+    _fill(4)
+    call_command("verify_journal")
+    assert "4 entrées vérifiées" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_verify_journal_names_entry_changed_in_database():
+    entries = _fill(5)
+    target = entries[2]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {JournalEntry._meta.db_table} SET action = %s WHERE id = %s",
+            ["test.forged", target.pk],
+        )
+    with pytest.raises(CommandError, match=rf"entrée n° {target.pk} "):
+        call_command("verify_journal")
+
+
+@pytest.mark.django_db
+def test_verify_journal_detects_payload_tampering():
+    entries = _fill(3)
+    target = entries[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {JournalEntry._meta.db_table} SET payload = %s WHERE id = %s",
+            ['{"i": 99}', target.pk],
+        )
+    broken = journal.first_break()
+    assert broken is not None and broken.entry_id == target.pk
+    assert "contenu" in broken.reason
+
+
+@pytest.mark.django_db
+def test_verify_journal_detects_deleted_entry():
+    entries = _fill(4)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {JournalEntry._meta.db_table} WHERE id = %s", [entries[1].pk]
+        )
+    broken = journal.first_break()
+    assert broken is not None and broken.entry_id == entries[2].pk
+
+
+@pytest.mark.django_db
+def test_journal_refuses_update_and_delete_through_the_orm():
+    entry = _fill(1)[0]
+    entry.action = "changed"
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        JournalEntry.objects.all().delete()
+    with pytest.raises(PermissionError):
+        JournalEntry.objects.update(action="x")

@@ -1,0 +1,92 @@
+"""Test data builders. Every identifier they produce passes the real validators."""
+
+import itertools
+from datetime import date
+
+import factory
+
+from emegalis.adhesions.models import (
+    Convention,
+    ConventionKind,
+    ConventionService,
+    ConventionStatus,
+    ConventionStatusChange,
+)
+from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
+from emegalis.organisations.models import Membership, Organisation, OrganisationKind, User
+
+_siren_seq = itertools.count(10_000_000)
+PASSWORD = "mot-de-passe-de-test-42"
+
+
+def next_siren() -> str:
+    return siren_from_prefix(str(next(_siren_seq)))
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Commune de Test {n}")
+    kind = OrganisationKind.COMMUNE
+    siren = factory.LazyFunction(next_siren)
+    siret = factory.LazyAttribute(lambda o: siret_from_siren(o.siren))
+    insee_nature = "31"
+    departement = "056"
+    arrondissement = 1
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"agent{n}@example.test")
+    first_name = "Agent"
+    last_name = factory.Sequence(lambda n: f"Test{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+def make_member(organisation: Organisation, *roles: str, user: User | None = None) -> User:
+    """A user attached to the organisation with the given roles."""
+    user = user or UserFactory()
+    membership, _ = Membership.objects.get_or_create(user=user, organisation=organisation)
+    for role in roles:
+        membership.roles.get_or_create(role=role)
+    if hasattr(user, "_role_cache"):
+        del user._role_cache
+    return user
+
+
+_convention_seq = itertools.count(1)
+
+
+def make_convention(
+    organisation: Organisation,
+    services: list[str],
+    *,
+    start: date = date(2025, 1, 1),
+    end: date | None = date(2029, 12, 31),
+    status: str = ConventionStatus.ADHERENT,
+    status_on: date | None = None,
+    kind: str = ConventionKind.CHARTE,
+) -> Convention:
+    convention = Convention.objects.create(
+        organisation=organisation,
+        kind=kind,
+        reference=f"TEST-{next(_convention_seq):05d}",
+        start_date=start,
+        end_date=end,
+        current_status=status,
+    )
+    ConventionStatusChange.objects.create(
+        convention=convention, status=status, effective_on=status_on or start
+    )
+    for service in services:
+        ConventionService.objects.create(convention=convention, service=service)
+    return convention
