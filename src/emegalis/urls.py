@@ -11,6 +11,7 @@ from .api import api
 urlpatterns = [
     path("", organisations_views.home, name="home"),
     path("tableau-de-bord/", organisations_views.dashboard, name="dashboard"),
+    path("services/<str:service>/", organisations_views.service_home, name="service_home"),
     path("compte/", include(organisations_urls.account_urlpatterns)),
     path("organisations/", include(organisations_urls.urlpatterns)),
     path("organisations/", include(adhesions_urls.urlpatterns)),

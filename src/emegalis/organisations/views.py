@@ -1,11 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from emegalis.adhesions.access import enabled_services
+from emegalis.adhesions.access import enabled_services, require_service
 from emegalis.core.services_catalog import MAIN_SERVICES, SERVICE_DESCRIPTIONS, Service
 
 from . import selectors
@@ -80,4 +80,17 @@ def organisation_members(request, pk: int):
         request,
         "organisations/members.html",
         {"organisation": organisation, "memberships": memberships},
+    )
+
+
+@login_required
+def service_home(request, service: str):
+    """Entry page of a service; refused (403) unless the active organisation may use it."""
+    if service not in Service.values:
+        raise Http404("Service inconnu.")
+    require_service(request.organisation, service)
+    return render(
+        request,
+        "organisations/service_home.html",
+        {"service": _service_cards(codes=(service,))[0]},
     )
