@@ -16,13 +16,14 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/
 # Development values for `make run` only; production sets its own environment.
 RUN_ENV := DEBUG=1 SECRET_KEY=dev-only-insecure-key-do-not-use-in-production
 
-.PHONY: help install run test lint format worker demo clean
+.PHONY: help install run test lint format worker demo totp clean
 
 help:
 	@echo "make run     installe, migre, charge la région de démonstration et sert sur http://$(HOST):$(PORT)"
 	@echo "make test    installe et lance toute la suite de tests"
 	@echo "make lint    vérifie le code (ruff)"
 	@echo "make worker  lance un worker des tâches de fond (db_worker)"
+	@echo "make totp EMAIL=…  code de double authentification d'un compte de démo"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -59,6 +60,9 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+totp: install
+	@$(RUN_ENV) $(BIN)/python manage.py demo_totp "$(EMAIL)"
 
 worker: install
 	$(RUN_ENV) $(BIN)/python manage.py db_worker

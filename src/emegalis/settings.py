@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "emegalis.core",
     "emegalis.organisations",
     "emegalis.adhesions",
+    "emegalis.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,34 @@
+from django.core.management.base import BaseCommand
+
+from emegalis.demo.region import DEMO_PASSWORD, load_demo_region
+
+
+class Command(BaseCommand):
+    help = "Charge (ou met à jour) la région de démonstration et affiche les comptes de démo."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="N'affiche pas les comptes.")
+
+    def handle(self, *args, quiet=False, **options):
+        logins = load_demo_region()
+        if quiet:
+            return
+        out = self.stdout
+        out.write("")
+        out.write(self.style.SUCCESS("Région de démonstration chargée (données fictives)."))
+        out.write(f"Mot de passe de tous les comptes de démo : {DEMO_PASSWORD}")
+        out.write("")
+        for login in logins:
+            out.write(f"  {login.email:<45} {login.roles}")
+            out.write(f"  {'':<45} {login.organisations}")
+            if login.totp_secret:
+                out.write(
+                    f"  {'':<45} double authentification : secret TOTP {login.totp_secret}"
+                )
+        out.write("")
+        out.write(
+            "Les comptes marqués « double authentification » demandent un code à 6 chiffres : "
+            "ajoutez leur secret TOTP dans une application d'authentification, ou affichez le "
+            "code du moment avec : make totp EMAIL=<adresse>"
+        )
+        out.write("Plateforme : http://127.0.0.1:8000/")
