@@ -80,3 +80,36 @@ def test_journal_refuses_update_and_delete_through_the_orm():
         JournalEntry.objects.all().delete()
     with pytest.raises(PermissionError):
         JournalEntry.objects.update(action="x")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_chain():
+    """Writers in parallel transactions must not chain onto the same previous entry."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers are exercised on PostgreSQL (SQLite serialises them)")
+    import threading
+
+    from django.db import connections, transaction
+
+    errors = []
+
+    def writer(n: int):
+        try:
+            for i in range(10):
+                with transaction.atomic():
+                    journal.record(action="test.concurrent", object_id=f"{n}-{i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert JournalEntry.objects.filter(action="test.concurrent").count() == 40
+    assert journal.first_break() is None
+    hashes = list(JournalEntry.objects.values_list("previous_hash", flat=True))
+    assert len(hashes) == len(set(hashes))
