@@ -1,4 +1,7 @@
+import re
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -87,12 +90,54 @@ class Organisation(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["siret"], condition=~models.Q(siret=""), name="organisation_unique_siret"
+                fields=["siret"],
+                condition=~models.Q(siret=""),
+                name="organisation_unique_siret",
+                violation_error_message="Une organisation portant ce SIRET est déjà enregistrée.",
+                violation_error_code="siret_taken",
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Rules that tie several fields together (each field's own format is checked first)."""
+        errors = {}
+        # A SIRET is the SIREN followed by the establishment's NIC: it must start with it.
+        # Only checked on well-formed numbers: a malformed one already has its own message.
+        well_formed = re.fullmatch(r"[0-9]{14}", self.siret or "") and re.fullmatch(
+            r"[0-9]{9}", self.siren or ""
+        )
+        if well_formed and not self.siret.startswith(self.siren):
+            errors["siret"] = ValidationError(
+                "Le SIRET doit commencer par le SIREN de l'organisation (ses 9 premiers "
+                "chiffres sont le SIREN).",
+                code="siret_siren_mismatch",
+            )
+        if self.parent_id is not None:
+            parent = self.parent
+            if parent.pk == self.pk:
+                errors["parent"] = ValidationError(
+                    "Une organisation ne peut pas être rattachée à elle-même.",
+                    code="parent_self",
+                )
+            elif not (
+                parent.is_epci
+                # A CCAS or another local public body may hang from its commune.
+                or (
+                    self.kind == OrganisationKind.AUTRE_PUBLIC
+                    and parent.kind == OrganisationKind.COMMUNE
+                )
+            ):
+                errors["parent"] = ValidationError(
+                    "Le rattachement doit être un EPCI (métropole, communauté urbaine, "
+                    "d'agglomération ou de communes), ou une commune pour un CCAS ou un autre "
+                    "établissement public local.",
+                    code="parent_not_epci",
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_epci(self) -> bool:
@@ -207,7 +252,9 @@ class RoleAssignment(models.Model):
     class Meta:
         verbose_name = "rôle"
         constraints = [
-            models.UniqueConstraint(fields=["membership", "role"], name="role_unique_per_membership")
+            models.UniqueConstraint(
+                fields=["membership", "role"], name="role_unique_per_membership"
+            )
         ]
 
     def __str__(self) -> str:
