@@ -135,9 +135,7 @@ class Contribution(models.Model):
 class ContributionCall(models.Model):
     """An appel de contribution: a numbered PDF asking the payer for one year's amount."""
 
-    contribution = models.OneToOneField(
-        Contribution, on_delete=models.PROTECT, related_name="call"
-    )
+    contribution = models.OneToOneField(Contribution, on_delete=models.PROTECT, related_name="call")
     number = models.CharField("numéro", max_length=30, unique=True)
     issued_on = models.DateField("émis le")
     amount_ht = models.DecimalField("montant HT (€)", max_digits=12, decimal_places=2)
