@@ -1,0 +1,135 @@
+"""Forms of the adhésions pages. They only parse and check input; services decide."""
+
+from django import forms
+
+from emegalis.core import clock
+from emegalis.core.services_catalog import Service
+from emegalis.organisations.models import Organisation, OrganisationKind
+
+from .models import ConventionStatus
+from .services import MAX_YEAR, MIN_YEAR
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+def _any(label: str) -> list[tuple[str, str]]:
+    return [("", label)]
+
+
+class MemberFilterForm(forms.Form):
+    """GET filters of the operator's member list; invalid values are simply ignored."""
+
+    type = forms.ChoiceField(
+        label="Type",
+        required=False,
+        choices=_any("Tous les types") + list(OrganisationKind.choices),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    epci = forms.ModelChoiceField(
+        label="EPCI de rattachement",
+        required=False,
+        queryset=Organisation.objects.none(),
+        empty_label="Tous les EPCI",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    statut = forms.ChoiceField(
+        label="Statut de la dernière convention",
+        required=False,
+        choices=_any("Tous les statuts") + list(ConventionStatus.choices),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    service = forms.ChoiceField(
+        label="Service ouvert aujourd'hui",
+        required=False,
+        choices=_any("Tous les services") + list(Service.choices),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, epcis=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if epcis is not None:
+            self.fields["epci"].queryset = epcis
+
+
+class ConventionStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Nouveau statut",
+        choices=ConventionStatus.choices,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    effective_on = forms.DateField(
+        label="À compter du",
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    note = forms.CharField(
+        label="Commentaire",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+    def __init__(self, *args, allowed: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if allowed is not None:
+            self.fields["status"].choices = [
+                (value, label) for value, label in ConventionStatus.choices if value in allowed
+            ]
+        self.fields["effective_on"].initial = clock.today()
+
+
+class SignedDocumentForm(forms.Form):
+    document = forms.FileField(
+        label="Convention signée (PDF)",
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf"}),
+        error_messages={"required": "Choisissez le fichier PDF de la convention signée."},
+    )
+    signed_on = forms.DateField(
+        label="Signée le",
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+
+
+class GenerateCallsForm(forms.Form):
+    year = forms.IntegerField(
+        label="Année",
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+        error_messages={"invalid": "Saisissez une année (par exemple 2026)."},
+    )
+    issued_on = forms.DateField(
+        label="Date d'émission",
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        help_text="Aujourd'hui si vide.",
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(
+        label="Payé le",
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    payment_reference = forms.CharField(
+        label="Référence du paiement",
+        max_length=100,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+        help_text="Numéro de mandat ou de virement.",
+    )
+
+
+class YearFilterForm(forms.Form):
+    annee = forms.IntegerField(
+        label="Année", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
+    )
+    impayes = forms.BooleanField(label="Impayés seulement", required=False)
