@@ -7,8 +7,9 @@ Objects outside a user's scope raise Http404, so their existence is not revealed
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Membership, Organisation, RoleAssignment, User
+from .models import EPCI_KINDS, Membership, Organisation, RoleAssignment, User
 from .roles import Role
 
 
@@ -50,12 +51,38 @@ def may_manage_members(user: User, organisation: Organisation) -> bool:
 
 def members_of(user: User, organisation_pk: int) -> QuerySet[Membership]:
     """The memberships of an organisation, for its référents and platform staff only."""
-    organisation = get_organisation(user, organisation_pk)
-    if not may_manage_members(user, organisation):
-        raise Http404("Organisation introuvable.")
+    organisation = manageable_organisation(user, organisation_pk)
     return (
         Membership.objects.filter(organisation=organisation)
         .select_related("user")
         .prefetch_related(Prefetch("roles", queryset=RoleAssignment.objects.order_by("role")))
         .order_by("user__last_name", "user__first_name")
     )
+
+
+def get_membership(user: User, organisation_pk: int, membership_pk: int) -> Membership:
+    """One membership of an organisation the user may manage (404 otherwise)."""
+    try:
+        return members_of(user, organisation_pk).get(pk=membership_pk)
+    except Membership.DoesNotExist:
+        raise Http404("Utilisateur introuvable.") from None
+
+
+def manageable_organisation(user: User, pk: int) -> Organisation:
+    """An organisation whose members the user may manage: its référents and platform staff.
+
+    Anyone else gets a 404, as if the organisation did not exist.
+    """
+    organisation = get_organisation(user, pk)
+    if not may_manage_members(user, organisation):
+        raise Http404("Organisation introuvable.")
+    return organisation
+
+
+def epci_choices() -> QuerySet[Organisation]:
+    """Organisations another one may be attached to (its parent EPCI)."""
+    return Organisation.objects.filter(kind__in=EPCI_KINDS).order_by("name")
+
+
+def has_confirmed_totp(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -1,15 +1,26 @@
 """Writes on organisations, users and roles. Each runs in one transaction and is journaled."""
 
+import logging
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.core import journal
 
-from .models import Membership, Organisation, RoleAssignment, User
-from .roles import Role
+from .models import Membership, Organisation, OrganisationKind, RoleAssignment, User
+from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
 from .selectors import may_manage_members
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -31,12 +42,63 @@ def create_organisation(*, actor: User | None, **fields) -> Organisation:
     return organisation
 
 
-def _validate_roles(roles: Iterable[str]) -> list[str]:
+def _validate_roles(
+    roles: Iterable[str],
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    current: Iterable[str] = (),
+) -> list[str]:
+    """Known roles only; platform roles are given or taken only by the syndicat's staff.
+
+    A référent who is not platform staff could otherwise make themselves « gestionnaire de la
+    plateforme » and see every organisation.
+    """
     roles = sorted(set(roles))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
         raise ValidationError(f"Rôle inconnu : {', '.join(unknown)}.")
+    wanted_platform = set(roles) & PLATFORM_STAFF_ROLES
+    if wanted_platform and organisation.kind != OrganisationKind.SYNDICAT:
+        raise ValidationError(
+            "Les rôles de gestion de la plateforme ne s'attribuent qu'au sein du syndicat."
+        )
+    changes_platform = wanted_platform != set(current) & PLATFORM_STAFF_ROLES
+    if changes_platform and actor is not None and not actor.is_platform_staff:
+        raise PermissionDenied(
+            "Seul le syndicat peut attribuer ou retirer un rôle de gestion de la plateforme."
+        )
     return roles
+
+
+def invitation_path(user: User) -> str:
+    """The path where a user chooses a password (Django's password-reset token)."""
+    return reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+
+
+def send_invitation(*, user: User, organisation: Organisation, inviter: User | None) -> None:
+    """E-mail a new user the link to choose their password. Failures are logged, not raised:
+    the account exists and « Mot de passe oublié » sends a new link."""
+    context = {
+        "user": user,
+        "organisation": organisation,
+        "inviter": inviter,
+        "link": settings.SITE_URL.rstrip("/") + invitation_path(user),
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+    }
+    subject = "".join(render_to_string("registration/invitation_subject.txt", context).splitlines())
+    body = render_to_string("registration/invitation_email.txt", context)
+    try:
+        send_mail(subject, body, None, [user.email])
+    except Exception:
+        logger.exception("Invitation e-mail to user %s failed", user.pk)
 
 
 @transaction.atomic
@@ -52,14 +114,21 @@ def add_member(
 ) -> Membership:
     """Attach a user (created if new) to an organisation with the given roles.
 
-    A new user without a password gets an unusable one and sets it through the reset e-mail.
+    A new user without a password gets an unusable one and, once the transaction commits, an
+    e-mail with a link to choose it (Django's password-reset token). Re-adding a deactivated
+    member reactivates them.
     """
     if actor is not None and not may_manage_members(actor, organisation):
         raise PermissionDenied("Seuls les référents de l'organisation peuvent ajouter un agent.")
-    roles = _validate_roles(roles)
     email = User.objects.normalize_email(email).strip().lower()
     user = User.objects.filter(email__iexact=email).first()
-    if user is None:
+    existing = (
+        Membership.objects.filter(user=user, organisation=organisation).first() if user else None
+    )
+    current = list(existing.roles.values_list("role", flat=True)) if existing else []
+    roles = _validate_roles(roles, actor=actor, organisation=organisation, current=current)
+    created = user is None
+    if created:
         user = User(email=email, first_name=first_name, last_name=last_name)
         user.full_clean(exclude=["password"])
         if password:
@@ -78,8 +147,12 @@ def add_member(
         organisation=organisation,
         object_type="membership",
         object_id=membership.pk,
-        payload={"user": user.email, "roles": roles},
+        payload={"user": user.email, "roles": roles, "new_user": created},
     )
+    if created and not password:
+        transaction.on_commit(
+            lambda: send_invitation(user=user, organisation=organisation, inviter=actor)
+        )
     return membership
 
 
@@ -95,7 +168,12 @@ def _replace_roles(membership: Membership, roles: list[str]) -> None:
 def set_roles(*, actor: User, membership: Membership, roles: Iterable[str]) -> Membership:
     if not may_manage_members(actor, membership.organisation):
         raise PermissionDenied("Seuls les référents de l'organisation peuvent changer les rôles.")
-    roles = _validate_roles(roles)
+    roles = _validate_roles(
+        roles,
+        actor=actor,
+        organisation=membership.organisation,
+        current=list(membership.roles.values_list("role", flat=True)),
+    )
     _replace_roles(membership, roles)
     journal.record(
         action="membership.roles_changed",
@@ -106,3 +184,102 @@ def set_roles(*, actor: User, membership: Membership, roles: Iterable[str]) -> M
         payload={"user": membership.user.email, "roles": roles},
     )
     return membership
+
+
+def _check_may_change_membership(actor: User, membership: Membership, verb: str) -> None:
+    if not may_manage_members(actor, membership.organisation):
+        raise PermissionDenied(f"Seuls les référents de l'organisation peuvent {verb} un agent.")
+    holds_platform_role = membership.roles.filter(role__in=PLATFORM_STAFF_ROLES).exists()
+    if holds_platform_role and not actor.is_platform_staff:
+        raise PermissionDenied(f"Seul le syndicat peut {verb} un gestionnaire de la plateforme.")
+
+
+@transaction.atomic
+def deactivate_member(*, actor: User, membership: Membership) -> Membership:
+    """Detach an agent from the organisation: they keep their account and their history but
+    lose every role there until they are reactivated."""
+    _check_may_change_membership(actor, membership, "désactiver")
+    if membership.user_id == actor.pk:
+        raise ValidationError("Vous ne pouvez pas désactiver votre propre rattachement.")
+    if not membership.is_active:
+        return membership
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    journal.record(
+        action="membership.deactivated",
+        actor=actor,
+        organisation=membership.organisation,
+        object_type="membership",
+        object_id=membership.pk,
+        payload={"user": membership.user.email},
+    )
+    return membership
+
+
+@transaction.atomic
+def reactivate_member(*, actor: User, membership: Membership) -> Membership:
+    _check_may_change_membership(actor, membership, "réactiver")
+    if membership.is_active:
+        return membership
+    membership.is_active = True
+    membership.save(update_fields=["is_active"])
+    journal.record(
+        action="membership.reactivated",
+        actor=actor,
+        organisation=membership.organisation,
+        object_type="membership",
+        object_id=membership.pk,
+        payload={"user": membership.user.email},
+    )
+    return membership
+
+
+# --- Two-factor authentication -----------------------------------------------------------------
+
+
+def pending_totp_device(*, user: User) -> TOTPDevice:
+    """The user's unconfirmed TOTP device, created on first use (its key is shown once)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=user, confirmed=False, name="Application d'authentification"
+        )
+    return device
+
+
+@transaction.atomic
+def confirm_totp_device(
+    *, user: User, device: TOTPDevice, organisation: Organisation | None
+) -> TOTPDevice:
+    """Mark a device whose first code was checked as confirmed, and drop stale pending ones."""
+    if device.user_id != user.pk:
+        raise PermissionDenied("Cet appareil n'appartient pas à votre compte.")
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
+    journal.record(
+        action="account.two_factor_enrolled",
+        actor=user,
+        organisation=organisation,
+        object_type="user",
+        object_id=user.pk,
+    )
+    return device
+
+
+@transaction.atomic
+def disable_two_factor(*, user: User, organisation: Organisation | None) -> None:
+    """Remove every TOTP device of a user for whom the second factor is optional."""
+    if user.role_set() & TWO_FACTOR_ROLES:
+        raise PermissionDenied(
+            "Vos rôles imposent la double authentification : elle ne peut pas être désactivée."
+        )
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    if deleted:
+        journal.record(
+            action="account.two_factor_disabled",
+            actor=user,
+            organisation=organisation,
+            object_type="user",
+            object_id=user.pk,
+        )
