@@ -16,6 +16,7 @@ urlpatterns = [
     path("organisations/", include(organisations_urls.urlpatterns)),
     path("organisations/", include(adhesions_urls.urlpatterns)),
     path("operateur/", include(adhesions_urls.operator_urlpatterns)),
+    path("operateur/", include(organisations_urls.operator_urlpatterns)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,16 +1,57 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.views.decorators.debug import sensitive_variables
+
+from .models import Organisation, OrganisationKind, User
+from .roles import PLATFORM_STAFF_ROLES, Role
+from .selectors import epci_choices
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class StyledFormMixin:
+    """Bootstrap classes on every widget, and `is-invalid` on fields with errors.
+
+    Django itself adds `aria-invalid` and `aria-describedby` (pointing at the error list
+    `<id>_error` and the help text `<id>_helptext`), which `organisations/_field.html` renders.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            elif isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class EmailAuthenticationForm(StyledFormMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Adresse électronique",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+        error_messages={
+            "required": "Saisissez votre adresse électronique.",
+            "invalid": "Saisissez une adresse électronique valide, par exemple nom@commune.fr.",
+        },
     )
     password = forms.CharField(
         label="Mot de passe",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Saisissez votre mot de passe."},
     )
     error_messages = {
         "invalid_login": (
@@ -20,19 +61,75 @@ class EmailAuthenticationForm(AuthenticationForm):
         "inactive": "Ce compte est désactivé.",
     }
 
+    def clean_username(self) -> str:
+        # Lower-cased before authenticate(), so the login throttle (django-axes, which counts
+        # failures per login) sees « Agent@X.fr » and « agent@x.fr » as the same account.
+        return self.cleaned_data["username"].strip().lower()
+
+    @sensitive_variables()
+    def clean(self):
+        """Django's check, with the address passed as `email` as well as `username`.
+
+        django-axes reads the login from the credentials under AXES_USERNAME_FORM_FIELD, which
+        defaults to the user model's USERNAME_FIELD (« email »); Django's form passes it as
+        « username » only. Axes then checked the lock under the e-mail but recorded failures
+        under no login at all, so a locked account still opened with the right password.
+        """
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            self.user_cache = authenticate(
+                self.request, username=email, email=email, password=password
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class EmailPasswordResetForm(StyledFormMixin, PasswordResetForm):
+    email = forms.EmailField(
+        label="Adresse électronique",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+        error_messages={
+            "required": "Saisissez votre adresse électronique.",
+            "invalid": "Saisissez une adresse électronique valide, par exemple nom@commune.fr.",
+        },
+    )
+
+    def get_users(self, email):
+        """Active users with this address, including those invited who never chose a password
+        (Django skips unusable passwords; here they are how invited agents start)."""
+        return (
+            user
+            for user in User._default_manager.filter(email__iexact=email.strip(), is_active=True)
+            if user.email.lower() == email.strip().lower()
+        )
+
+
+class NewPasswordForm(StyledFormMixin, SetPasswordForm):
+    """Django's set-password form (its French labels and validator messages), styled."""
+
 
 class SwitchOrganisationForm(forms.Form):
     organisation = forms.IntegerField()
     next = forms.CharField(required=False)
 
 
-class TokenForm(forms.Form):
+class TokenForm(StyledFormMixin, forms.Form):
     token = forms.CharField(
         label="Code à 6 chiffres",
         min_length=6,
         max_length=6,
+        help_text="Le code affiché par votre application d'authentification, sans espace.",
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9]{6}",
+                "autofocus": True,
+            }
         ),
         error_messages={
             "required": "Saisissez le code affiché par votre application.",
@@ -46,3 +143,129 @@ class TokenForm(forms.Form):
         if not token.isdigit():
             raise forms.ValidationError("Le code ne contient que des chiffres.")
         return token
+
+
+# Roles a référent hands out; platform roles (gestionnaire, support) are the syndicat's own.
+ASSIGNABLE_ROLE_CHOICES = [
+    (value, label) for value, label in Role.choices if value not in PLATFORM_STAFF_ROLES
+]
+_ROLES_BY_KIND = {
+    OrganisationKind.ENTREPRISE: {Role.REFERENT, Role.ENTREPRISE, Role.STAGIAIRE},
+    OrganisationKind.PREFECTURE: {Role.REFERENT, Role.AGENT_PREFECTURE},
+}
+_PUBLIC_BUYER_ROLES = {value for value, _ in ASSIGNABLE_ROLE_CHOICES} - {
+    Role.ENTREPRISE,
+    Role.AGENT_PREFECTURE,
+}
+
+
+def assignable_role_choices(organisation: Organisation) -> list[tuple[str, str]]:
+    """The roles that make sense in this kind of organisation, platform roles excluded."""
+    allowed = _ROLES_BY_KIND.get(organisation.kind, _PUBLIC_BUYER_ROLES)
+    return [(value, label) for value, label in ASSIGNABLE_ROLE_CHOICES if value in allowed]
+
+
+class MemberRolesForm(StyledFormMixin, forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Rôles",
+        choices=ASSIGNABLE_ROLE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Un rôle lié à un service ne sert que si la convention de l'organisation "
+        "ouvre ce service.",
+    )
+
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        self.organisation = organisation
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = assignable_role_choices(organisation)
+
+
+class MemberAddForm(MemberRolesForm):
+    email = forms.EmailField(
+        label="Adresse électronique",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        error_messages={
+            "required": "Saisissez l'adresse électronique de l'agent.",
+            "invalid": "Saisissez une adresse électronique valide, par exemple nom@commune.fr.",
+        },
+    )
+    first_name = forms.CharField(
+        label="Prénom",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    last_name = forms.CharField(
+        label="Nom",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    field_order = ["email", "first_name", "last_name", "roles"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        already = self.organisation.memberships.filter(
+            user__email__iexact=email, is_active=True
+        ).exists()
+        if already:
+            raise forms.ValidationError(
+                "Cet agent est déjà rattaché à l'organisation : modifiez ses rôles depuis la "
+                "liste des utilisateurs."
+            )
+        return email
+
+
+class OrganisationForm(StyledFormMixin, forms.ModelForm):
+    """The syndicat's form to register an organisation. Field formats, checksums and the
+    SIREN/SIRET agreement are checked by the model (validators and Organisation.clean)."""
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "kind",
+            "siren",
+            "siret",
+            "insee_nature",
+            "insee_code",
+            "departement",
+            "arrondissement",
+            "parent",
+            "email",
+        ]
+        widgets = {
+            "name": forms.TextInput(attrs={"autocomplete": "organization"}),
+            "siren": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            "siret": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            "insee_nature": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            "insee_code": forms.TextInput(attrs={"autocomplete": "off"}),
+            "departement": forms.TextInput(attrs={"autocomplete": "off"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+        help_texts = {
+            "siren": "9 chiffres, sans espace.",
+            "siret": "14 chiffres : le SIREN suivi du NIC de l'établissement (siège).",
+            "departement": "3 caractères, par exemple 056, 02A ou 974.",
+        }
+        error_messages = {
+            "name": {"required": "Saisissez le nom de l'organisation."},
+            "kind": {"required": "Choisissez le type d'organisation."},
+            "siren": {
+                "required": "Saisissez le SIREN de l'organisation.",
+                "max_length": "Le SIREN doit comporter exactement 9 chiffres.",
+            },
+            "siret": {"max_length": "Le SIRET doit comporter exactement 14 chiffres."},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = epci_choices()
+        self.fields["parent"].empty_label = "— aucun —"
+
+    def service_fields(self) -> dict:
+        """The cleaned values, as keyword arguments for services.create_organisation."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -1,8 +1,10 @@
+from urllib.parse import urlencode
+
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .selectors import active_memberships
+from .selectors import active_memberships, has_confirmed_totp
 
 ACTIVE_ORGANISATION_SESSION_KEY = "active_organisation_id"
 
@@ -23,7 +25,8 @@ class ActiveOrganisationMiddleware:
             request.memberships = memberships
             wanted = request.session.get(ACTIVE_ORGANISATION_SESSION_KEY)
             chosen = next((m for m in memberships if m.organisation_id == wanted), None)
-            chosen = chosen or (memberships[0] if memberships else None)
+            # By default, the organisation the user was first attached to.
+            chosen = chosen or min(memberships, key=lambda m: m.pk, default=None)
             if chosen is not None:
                 request.organisation = chosen.organisation
                 request.roles = frozenset(r.role for r in chosen.roles.all())
@@ -31,7 +34,12 @@ class ActiveOrganisationMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """Users whose roles require it must pass a second factor before anything else."""
+    """A second factor is passed before anything else by users who need one: those whose roles
+    require it (roles.TWO_FACTOR_ROLES) and those who enabled it themselves.
+
+    Pages redirect to enrolment (no confirmed device yet) or to verification; the API answers
+    403 in JSON. Must come after OTPMiddleware (which sets user.is_verified).
+    """
 
     EXEMPT_URL_NAMES = ("two_factor_setup", "two_factor_verify", "logout")
 
@@ -43,19 +51,18 @@ class TwoFactorRequiredMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and user.requires_two_factor
             and not user.is_verified()
             and not self._is_exempt(request.path)
         ):
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"detail": "Double authentification requise pour ce compte."}, status=403
-                )
-            from django_otp import devices_for_user
-
-            has_device = any(True for _ in devices_for_user(user, confirmed=True))
-            target = "two_factor_verify" if has_device else "two_factor_setup"
-            return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+            has_device = has_confirmed_totp(user)
+            if has_device or user.requires_two_factor:
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"detail": "Double authentification requise pour ce compte."}, status=403
+                    )
+                target = "two_factor_verify" if has_device else "two_factor_setup"
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse(target)}?{query}")
         return self.get_response(request)
 
     def _is_exempt(self, path: str) -> bool:

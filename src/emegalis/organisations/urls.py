@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import two_factor, views
-from .forms import EmailAuthenticationForm
+from .forms import EmailAuthenticationForm, EmailPasswordResetForm, NewPasswordForm
 
 account_urlpatterns = [
     path(
@@ -15,9 +16,17 @@ account_urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("double-authentification/", two_factor.setup, name="two_factor_setup"),
     path("verification/", two_factor.verify, name="two_factor_verify"),
+    path("securite/", views.account_security, name="account_security"),
+    path(
+        "securite/desactiver-double-authentification/",
+        views.account_security_disable,
+        name="account_security_disable",
+    ),
     path(
         "mot-de-passe/oubli/",
         auth_views.PasswordResetView.as_view(
+            form_class=EmailPasswordResetForm,
+            extra_email_context={"valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
             success_url=reverse_lazy("password_reset_done"),
             subject_template_name="registration/password_reset_subject.txt",
             email_template_name="registration/password_reset_email.txt",
@@ -32,7 +41,7 @@ account_urlpatterns = [
     path(
         "mot-de-passe/nouveau/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            success_url=reverse_lazy("password_reset_complete")
+            form_class=NewPasswordForm, success_url=reverse_lazy("password_reset_complete")
         ),
         name="password_reset_confirm",
     ),
@@ -47,4 +56,23 @@ urlpatterns = [
     path("choisir/", views.switch_organisation, name="switch_organisation"),
     path("<int:pk>/", views.organisation_detail, name="organisation_detail"),
     path("<int:pk>/utilisateurs/", views.organisation_members, name="organisation_members"),
+    path("<int:pk>/utilisateurs/ajouter/", views.member_add, name="member_add"),
+    path("<int:pk>/utilisateurs/<int:membership_pk>/", views.member_edit, name="member_edit"),
+    path(
+        "<int:pk>/utilisateurs/<int:membership_pk>/desactiver/",
+        views.member_set_active,
+        {"active": False},
+        name="member_deactivate",
+    ),
+    path(
+        "<int:pk>/utilisateurs/<int:membership_pk>/reactiver/",
+        views.member_set_active,
+        {"active": True},
+        name="member_reactivate",
+    ),
+]
+
+# Mounted under /operateur/ (next to adhesions' operator pages): the syndicat's staff only.
+operator_urlpatterns = [
+    path("organisations/nouvelle/", views.organisation_create, name="organisation_create"),
 ]

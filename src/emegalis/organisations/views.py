@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -8,9 +9,10 @@ from django.views.decorators.http import require_POST
 from emegalis.adhesions.access import enabled_services, require_service
 from emegalis.core.services_catalog import MAIN_SERVICES, SERVICE_DESCRIPTIONS, Service
 
-from . import selectors
-from .forms import SwitchOrganisationForm
+from . import selectors, services
+from .forms import MemberAddForm, MemberRolesForm, OrganisationForm, SwitchOrganisationForm
 from .middleware import ACTIVE_ORGANISATION_SESSION_KEY
+from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES
 
 
 def _service_cards(enabled: frozenset[str] | None = None, codes=tuple(Service)):
@@ -74,13 +76,151 @@ def organisation_detail(request, pk: int):
 
 @login_required
 def organisation_members(request, pk: int):
-    memberships = selectors.members_of(request.user, pk)
-    organisation = selectors.get_organisation(request.user, pk)
+    organisation = selectors.manageable_organisation(request.user, pk)
     return render(
         request,
         "organisations/members.html",
-        {"organisation": organisation, "memberships": memberships},
+        {"organisation": organisation, "memberships": selectors.members_of(request.user, pk)},
     )
+
+
+def _messages_of(exc: ValidationError | PermissionDenied) -> list[str]:
+    return exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+
+
+def _add_service_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@login_required
+def member_add(request, pk: int):
+    """A référent attaches an agent (created and invited by e-mail if new) to the organisation."""
+    organisation = selectors.manageable_organisation(request.user, pk)
+    form = MemberAddForm(request.POST or None, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.add_member(
+                actor=request.user,
+                organisation=organisation,
+                email=form.cleaned_data["email"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+                roles=form.cleaned_data["roles"],
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            user = membership.user
+            if user.has_usable_password():
+                text = f"{user} est rattaché à {organisation.name}."
+            else:
+                text = (
+                    f"{user} est rattaché à {organisation.name}. Un courriel lui a été envoyé à "
+                    f"{user.email} pour choisir son mot de passe."
+                )
+            messages.success(request, text)
+            return redirect("organisation_members", pk=organisation.pk)
+    return render(
+        request, "organisations/member_add.html", {"organisation": organisation, "form": form}
+    )
+
+
+@login_required
+def member_edit(request, pk: int, membership_pk: int):
+    """Change an agent's roles; platform roles are not shown and stay as they are."""
+    membership = selectors.get_membership(request.user, pk, membership_pk)
+    organisation = membership.organisation
+    current = {r.role for r in membership.roles.all()}
+    kept_platform_roles = current & PLATFORM_STAFF_ROLES
+    form = MemberRolesForm(
+        request.POST or None,
+        organisation=organisation,
+        initial={"roles": sorted(current - PLATFORM_STAFF_ROLES)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_roles(
+                actor=request.user,
+                membership=membership,
+                roles=[*form.cleaned_data["roles"], *kept_platform_roles],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _messages_of(exc))
+        else:
+            messages.success(request, f"Les rôles de {membership.user} ont été enregistrés.")
+            return redirect("organisation_members", pk=organisation.pk)
+    return render(
+        request,
+        "organisations/member_edit.html",
+        {
+            "organisation": organisation,
+            "membership": membership,
+            "form": form,
+            "platform_roles": sorted(kept_platform_roles),
+            "is_self": membership.user_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_set_active(request, pk: int, membership_pk: int, active: bool):
+    membership = selectors.get_membership(request.user, pk, membership_pk)
+    service = services.reactivate_member if active else services.deactivate_member
+    try:
+        service(actor=request.user, membership=membership)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(_messages_of(exc)))
+        return redirect("member_edit", pk=pk, membership_pk=membership_pk)
+    state = "réactivé" if active else "désactivé"
+    messages.success(request, f"{membership.user} est {state} dans {membership.organisation.name}.")
+    return redirect("organisation_members", pk=pk)
+
+
+@login_required
+def organisation_create(request):
+    """The syndicat's staff register a new organisation."""
+    if not request.user.is_platform_staff:
+        raise PermissionDenied("Seul le syndicat peut enregistrer une organisation.")
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.create_organisation(actor=request.user, **form.service_fields())
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, f"L'organisation {organisation.name} est enregistrée.")
+            return redirect("organisation_detail", pk=organisation.pk)
+    return render(request, "organisations/organisation_form.html", {"form": form})
+
+
+@login_required
+def account_security(request):
+    """Where any user sees and manages their second factor (optional unless roles require it)."""
+    return render(
+        request,
+        "registration/security.html",
+        {
+            "has_totp": selectors.has_confirmed_totp(request.user),
+            "two_factor_required": bool(request.user.role_set() & TWO_FACTOR_ROLES),
+        },
+    )
+
+
+@login_required
+@require_POST
+def account_security_disable(request):
+    try:
+        services.disable_two_factor(user=request.user, organisation=request.organisation)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "La double authentification est désactivée pour votre compte.")
+    return redirect("account_security")
 
 
 @login_required
