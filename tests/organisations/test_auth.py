@@ -254,3 +254,26 @@ def test_password_reset_is_not_sent_to_an_inactive_user(client, agent):
     agent.save()
     client.post("/compte/mot-de-passe/oubli/", {"email": agent.email})
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_admin_login_is_throttled_under_the_email_too(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    for _ in range(5):
+        client.post("/admin/login/", {"username": admin_user.email.upper(), "password": "mauvais"})
+    response = client.post("/admin/login/", {"username": admin_user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert AccessAttempt.objects.get().username == admin_user.email
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_admin_login_works_with_the_email(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": admin_user.email.upper(), "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/organisations/organisation/").status_code == 200
+    assert client.get("/admin/organisations/user/").status_code == 200
+    assert client.get("/admin/organisations/membership/").status_code == 200
