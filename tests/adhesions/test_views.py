@@ -195,6 +195,7 @@ def test_operator_member_list_filters(staff_client, agglo, communes, staff):
         name="Quimperlé Communauté", kind=OrganisationKind.COMMUNAUTE_COMMUNES
     )
     outside = OrganisationFactory(name="Commune de Quimperlé", parent=other_epci)
+    company = OrganisationFactory(name="Entreprise Dupont", kind=OrganisationKind.ENTREPRISE)
 
     def names(query):
         response = staff_client.get("/operateur/membres/", query)
@@ -203,6 +204,7 @@ def test_operator_member_list_filters(staff_client, agglo, communes, staff):
 
     everything = names({})
     assert {agglo.name, outside.name, *(c.name for c in communes)} <= everything
+    assert company.name not in everything  # companies sign no convention
     assert names({"type": "ca"}) == {agglo.name}
     assert names({"epci": agglo.pk}) == {c.name for c in communes}
     assert names({"epci": other_epci.pk}) == {outside.name}

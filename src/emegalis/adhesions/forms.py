@@ -4,7 +4,7 @@ from django import forms
 
 from emegalis.core import clock
 from emegalis.core.services_catalog import Service
-from emegalis.organisations.models import Organisation, OrganisationKind
+from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Organisation, OrganisationKind
 
 from .models import ConventionStatus
 from .services import MAX_YEAR, MIN_YEAR
@@ -23,7 +23,12 @@ class MemberFilterForm(forms.Form):
     type = forms.ChoiceField(
         label="Type",
         required=False,
-        choices=_any("Tous les types") + list(OrganisationKind.choices),
+        choices=_any("Tous les types")
+        + [
+            (value, label)
+            for value, label in OrganisationKind.choices
+            if value in PUBLIC_BUYER_KINDS
+        ],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     epci = forms.ModelChoiceField(

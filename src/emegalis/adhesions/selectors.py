@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from emegalis.core import clock, usage
-from emegalis.organisations.models import Membership, Organisation, User
+from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Membership, Organisation, User
 from emegalis.organisations.selectors import get_organisation
 
 from . import access
@@ -186,11 +186,13 @@ def organisations_enabling(service: str, on: date | None = None) -> set[int]:
 
 
 def operator_members(user: User, filters: MemberFilters) -> QuerySet[Organisation]:
-    """Member organisations for the operator, with the status of their latest convention."""
+    """Organisations that may sign a convention (not companies nor prefectures), for the
+    operator, with the status of their latest convention."""
     require_platform_staff(user)
     latest = Convention.objects.filter(organisation=OuterRef("pk")).order_by("-start_date", "-pk")
     organisations = (
-        Organisation.objects.select_related("parent")
+        Organisation.objects.filter(kind__in=PUBLIC_BUYER_KINDS)
+        .select_related("parent")
         .annotate(
             latest_status=Subquery(latest.values("current_status")[:1]),
             latest_reference=Subquery(latest.values("reference")[:1]),

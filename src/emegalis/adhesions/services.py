@@ -563,8 +563,8 @@ def render_call_pdf(*, call: ContributionCall, syndicat: Organisation | None) ->
         f"comptable public du syndicat, en rappelant la référence {call.number}."
     )
     doc.paragraph(
-        "Le présent appel vaut titre de recette de la contribution annuelle fixée par les "
-        "statuts du syndicat et la convention d'adhésion.",
+        "Contribution fixée par les statuts du syndicat et la convention d'adhésion ; "
+        "TVA appliquée au taux de 20 %.",
         style="small",
     )
     return doc.build()
