@@ -1,12 +1,14 @@
 """Forms of the adhésions pages. They only parse and check input; services decide."""
 
+from decimal import Decimal
+
 from django import forms
 
 from emegalis.core import clock
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Organisation, OrganisationKind
 
-from .models import ConventionStatus
+from .models import ConventionKind, ConventionStatus
 from .services import MAX_YEAR, MIN_YEAR
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
@@ -138,3 +140,104 @@ class YearFilterForm(forms.Form):
         label="Année", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
     )
     impayes = forms.BooleanField(label="Impayés seulement", required=False)
+
+
+class ServicesField(forms.MultipleChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Services ouverts",
+            choices=Service.choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            **kwargs,
+        )
+
+
+class ConventionCreateForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Type de convention",
+        choices=ConventionKind.choices,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    reference = forms.CharField(
+        label="Référence",
+        max_length=50,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    start_date = forms.DateField(
+        label="Début",
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    end_date = forms.DateField(
+        label="Fin",
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
+        widget=DATE_WIDGET,
+        help_text="Laisser vide pour une convention sans terme.",
+        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
+    )
+    deliberation_reference = forms.CharField(
+        label="Référence de la délibération",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    services = ServicesField()
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", "La date de fin précède la date de début.")
+        return data
+
+
+class ConventionServicesForm(forms.Form):
+    services = ServicesField()
+
+
+class FrenchDecimalField(forms.DecimalField):
+    """Accepts « 3 000,50 » as well as « 3000.50 »."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+            value = value.replace(",", ".")
+        return super().to_python(value)
+
+
+class ContributionCreateForm(forms.Form):
+    year = forms.IntegerField(
+        label="Année",
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+        error_messages={"invalid": "Saisissez une année (par exemple 2026)."},
+    )
+    amount_ht = FrenchDecimalField(
+        label="Montant HT (€)",
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "decimal"}),
+        error_messages={"invalid": "Saisissez un montant (par exemple 3000 ou 3000,50)."},
+    )
+    label = forms.CharField(
+        label="Objet",
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    beneficiaries = forms.ModelMultipleChoiceField(
+        label="Organisations bénéficiaires",
+        queryset=Organisation.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Cochez au moins une organisation bénéficiaire."},
+    )
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if candidates is not None:
+            self.fields["beneficiaries"].queryset = candidates

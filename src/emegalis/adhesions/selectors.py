@@ -249,6 +249,17 @@ def operator_member_detail(user: User, pk: int, year: int | None = None) -> Memb
     )
 
 
+def beneficiary_candidates(user: User, payer: Organisation) -> QuerySet[Organisation]:
+    """Who a payer's contribution may cover: itself and the organisations attached to it."""
+    require_platform_staff(user)
+    return Organisation.objects.filter(Q(pk=payer.pk) | Q(parent=payer)).order_by("name")
+
+
+def get_organisation_for_operator(user: User, pk: int) -> Organisation:
+    require_platform_staff(user)
+    return get_organisation(user, pk)
+
+
 def get_convention_for_operator(user: User, pk: int) -> Convention:
     require_platform_staff(user)
     return get_convention(user, pk)

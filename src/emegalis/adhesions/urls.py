@@ -23,6 +23,21 @@ operator_urlpatterns = [
     path("membres/", views.operator_members, name="operator_members"),
     path("membres/<int:pk>/", views.operator_member_detail, name="operator_member_detail"),
     path(
+        "membres/<int:pk>/conventions/nouvelle/",
+        views.operator_convention_create,
+        name="operator_convention_create",
+    ),
+    path(
+        "membres/<int:pk>/contributions/nouvelle/",
+        views.operator_contribution_create,
+        name="operator_contribution_create",
+    ),
+    path(
+        "conventions/<int:pk>/services/",
+        views.operator_convention_services,
+        name="operator_convention_services",
+    ),
+    path(
         "conventions/<int:pk>/statut/",
         views.operator_convention_status,
         name="operator_convention_status",

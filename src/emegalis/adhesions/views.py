@@ -17,6 +17,9 @@ from emegalis.core.services_catalog import Service
 
 from . import selectors, services
 from .forms import (
+    ContributionCreateForm,
+    ConventionCreateForm,
+    ConventionServicesForm,
     ConventionStatusForm,
     GenerateCallsForm,
     MarkPaidForm,
@@ -162,6 +165,63 @@ def operator_member_detail(request, pk: int):
 
 @staff_required
 @require_http_methods(["GET", "POST"])
+def operator_convention_create(request, pk: int):
+    organisation = selectors.get_organisation_for_operator(request.user, pk)
+    posted = request.method == "POST"
+    form = ConventionCreateForm(request.POST if posted else None)
+    if posted and form.is_valid():
+        try:
+            convention = services.create_convention(
+                actor=request.user, organisation=organisation, **form.cleaned_data
+            )
+        except ValidationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                f"Convention {convention.reference} enregistrée au statut « prospect ».",
+            )
+            return redirect("operator_member_detail", pk=organisation.pk)
+    return render(
+        request,
+        "adhesions/operator_convention_create.html",
+        {"organisation": organisation, "form": form},
+        status=400 if posted else 200,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def operator_convention_services(request, pk: int):
+    convention = selectors.get_convention_for_operator(request.user, pk)
+    posted = request.method == "POST"
+    form = ConventionServicesForm(
+        request.POST if posted else None, initial={"services": convention.services}
+    )
+    if posted and form.is_valid():
+        try:
+            services.set_convention_services(
+                actor=request.user, convention=convention, services=form.cleaned_data["services"]
+            )
+        except ValidationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request, f"Services de la convention {convention.reference} mis à jour."
+            )
+            return redirect("operator_member_detail", pk=convention.organisation_id)
+    return render(
+        request,
+        "adhesions/operator_convention_services.html",
+        {"convention": convention, "form": form},
+        status=400 if posted else 200,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
 def operator_convention_status(request, pk: int):
     convention = selectors.get_convention_for_operator(request.user, pk)
     allowed = services.allowed_next_statuses(convention)
@@ -251,6 +311,40 @@ def _render_contributions(
             "filter_form": YearFilterForm(initial={"annee": year, "impayes": unpaid_only}),
         },
         status=status,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def operator_contribution_create(request, pk: int):
+    payer = selectors.get_organisation_for_operator(request.user, pk)
+    candidates = selectors.beneficiary_candidates(request.user, payer)
+    posted = request.method == "POST"
+    form = ContributionCreateForm(
+        request.POST if posted else None,
+        candidates=candidates,
+        initial={"year": clock.today().year, "beneficiaries": list(candidates)},
+    )
+    if posted and form.is_valid():
+        try:
+            contribution = services.create_contribution(
+                actor=request.user, payer=payer, **form.cleaned_data
+            )
+        except ValidationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                f"Contribution {contribution.year} de {payer.name} enregistrée ; l'appel sera "
+                "émis avec ceux de l'année.",
+            )
+            return redirect("operator_member_detail", pk=payer.pk)
+    return render(
+        request,
+        "adhesions/operator_contribution_create.html",
+        {"organisation": payer, "form": form},
+        status=400 if posted else 200,
     )
 
 
