@@ -159,11 +159,30 @@ def test_create_organisation_refuses_bad_identifiers(operator, overrides, field,
 
 
 @pytest.mark.django_db
-def test_create_organisation_refuses_a_non_epci_parent(operator):
+def test_create_organisation_refuses_a_commune_under_a_commune(operator):
     commune = OrganisationFactory()
     with pytest.raises(ValidationError) as excinfo:
         services.create_organisation(actor=operator, **_fields(parent=commune))
-    assert "EPCI" in excinfo.value.message_dict["parent"][0]
+    assert excinfo.value.message_dict["parent"][0].startswith("Le rattachement doit être un EPCI")
+
+
+@pytest.mark.django_db
+def test_a_ccas_may_hang_from_its_commune(operator):
+    commune = OrganisationFactory()
+    ccas = services.create_organisation(
+        actor=operator, **_fields(name="CCAS", kind=OrganisationKind.AUTRE_PUBLIC, parent=commune)
+    )
+    assert ccas.parent == commune
+
+
+@pytest.mark.django_db
+def test_an_organisation_cannot_hang_from_a_departement(operator):
+    departement = OrganisationFactory(kind=OrganisationKind.DEPARTEMENT)
+    with pytest.raises(ValidationError) as excinfo:
+        services.create_organisation(
+            actor=operator, **_fields(kind=OrganisationKind.AUTRE_PUBLIC, parent=departement)
+        )
+    assert "parent" in excinfo.value.message_dict
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .models import Organisation, OrganisationKind, User
 from .roles import PLATFORM_STAFF_ROLES, Role
-from .selectors import epci_choices
+from .selectors import parent_choices
 
 
 class StyledFormMixin:
@@ -250,6 +250,8 @@ class OrganisationForm(StyledFormMixin, forms.ModelForm):
             "siren": "9 chiffres, sans espace.",
             "siret": "14 chiffres : le SIREN suivi du NIC de l'établissement (siège).",
             "departement": "3 caractères, par exemple 056, 02A ou 974.",
+            "parent": "L'EPCI dont la commune est membre ; pour un CCAS ou un autre "
+            "établissement public local, sa commune.",
         }
         error_messages = {
             "name": {"required": "Saisissez le nom de l'organisation."},
@@ -263,7 +265,7 @@ class OrganisationForm(StyledFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = epci_choices()
+        self.fields["parent"].queryset = parent_choices()
         self.fields["parent"].empty_label = "— aucun —"
 
     def service_fields(self) -> dict:

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import EPCI_KINDS, Membership, Organisation, RoleAssignment, User
+from .models import EPCI_KINDS, Membership, Organisation, OrganisationKind, RoleAssignment, User
 from .roles import Role
 
 
@@ -79,9 +79,12 @@ def manageable_organisation(user: User, pk: int) -> Organisation:
     return organisation
 
 
-def epci_choices() -> QuerySet[Organisation]:
-    """Organisations another one may be attached to (its parent EPCI)."""
-    return Organisation.objects.filter(kind__in=EPCI_KINDS).order_by("name")
+def parent_choices() -> QuerySet[Organisation]:
+    """Organisations another one may be attached to: EPCIs, and communes (for their CCAS).
+    Which kind may hang from which is checked by Organisation.clean()."""
+    return Organisation.objects.filter(kind__in=[*EPCI_KINDS, OrganisationKind.COMMUNE]).order_by(
+        "name"
+    )
 
 
 def has_confirmed_totp(user: User) -> bool:
