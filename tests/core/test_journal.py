@@ -61,9 +61,7 @@ def test_verify_journal_detects_payload_tampering():
 def test_verify_journal_detects_deleted_entry():
     entries = _fill(4)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {JournalEntry._meta.db_table} WHERE id = %s", [entries[1].pk]
-        )
+        cursor.execute(f"DELETE FROM {JournalEntry._meta.db_table} WHERE id = %s", [entries[1].pk])
     broken = journal.first_break()
     assert broken is not None and broken.entry_id == entries[2].pk
 

@@ -29,9 +29,7 @@ def test_referent_logs_in_switches_organisation_and_logs_out(page, demo_region):
     expect(page.locator("#dashboard-organisation")).to_contain_text("CCAS de Lorient (démo)")
     expect(page.get_by_role("status")).to_contain_text("CCAS de Lorient")
     # The CCAS's convention opens procurement and acts, not the collaborative tools.
-    expect(page.locator('[data-service="collaboratif"]')).to_have_attribute(
-        "data-enabled", "false"
-    )
+    expect(page.locator('[data-service="collaboratif"]')).to_have_attribute("data-enabled", "false")
 
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page.get_by_role("link", name="Se connecter").first).to_be_visible()

@@ -5,9 +5,11 @@ import re
 import pytest
 from axes.models import AccessAttempt
 from django.core import mail
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.organisations.roles import Role
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, make_member
+from tests.organisations.conftest import token_for
 
 LOGIN_URL = "/compte/connexion/"
 INVALID_LOGIN = (
@@ -273,6 +275,13 @@ def test_admin_login_works_with_the_email(client):
     response = client.post(
         "/admin/login/?next=/admin/", {"username": admin_user.email.upper(), "password": PASSWORD}
     )
+    assert response.status_code == 302
+    # Admin accounts must pass the second factor before any admin page.
+    response = client.get("/admin/organisations/organisation/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/compte/double-authentification/")
+    device = TOTPDevice.objects.create(user=admin_user, confirmed=True, name="test")
+    response = client.post("/compte/verification/", {"token": token_for(device), "next": "/"})
     assert response.status_code == 302
     assert client.get("/admin/organisations/organisation/").status_code == 200
     assert client.get("/admin/organisations/user/").status_code == 200

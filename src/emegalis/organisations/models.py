@@ -221,7 +221,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def requires_two_factor(self) -> bool:
-        return bool(self.role_set() & TWO_FACTOR_ROLES)
+        # Django admin accounts reach every table: they need a second factor too.
+        return self.is_staff or self.is_superuser or bool(self.role_set() & TWO_FACTOR_ROLES)
 
 
 class Membership(models.Model):

@@ -7,7 +7,6 @@ from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 
 
-
 def _luhn_ok(number: str) -> bool:
     try:
         luhn.validate(number)
@@ -18,9 +17,7 @@ def _luhn_ok(number: str) -> bool:
 
 def validate_siren(value: str) -> None:
     if not re.fullmatch(r"[0-9]{9}", value or ""):
-        raise ValidationError(
-            "Le SIREN doit comporter exactement 9 chiffres.", code="siren_format"
-        )
+        raise ValidationError("Le SIREN doit comporter exactement 9 chiffres.", code="siren_format")
     if not _luhn_ok(value):
         raise ValidationError(
             "Ce SIREN n'est pas valide : sa clé de contrôle est fausse.", code="siren_checksum"

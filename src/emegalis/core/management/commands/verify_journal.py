@@ -10,8 +10,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         broken = first_break()
         if broken is not None:
-            raise CommandError(
-                f"Journal altéré : entrée n° {broken.entry_id} — {broken.reason}."
-            )
+            raise CommandError(f"Journal altéré : entrée n° {broken.entry_id} — {broken.reason}.")
         count = JournalEntry.objects.count()
         self.stdout.write(self.style.SUCCESS(f"Journal intègre : {count} entrées vérifiées."))

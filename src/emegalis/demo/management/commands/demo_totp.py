@@ -11,9 +11,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, email: str, **options):
         device = (
-            TOTPDevice.objects.filter(
-                user__email__iexact=email, user__is_demo=True, confirmed=True
-            )
+            TOTPDevice.objects.filter(user__email__iexact=email, user__is_demo=True, confirmed=True)
             .order_by("id")
             .first()
         )

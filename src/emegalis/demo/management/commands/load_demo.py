@@ -22,9 +22,7 @@ class Command(BaseCommand):
             out.write(f"  {login.email:<45} {login.roles}")
             out.write(f"  {'':<45} {login.organisations}")
             if login.totp_secret:
-                out.write(
-                    f"  {'':<45} double authentification : secret TOTP {login.totp_secret}"
-                )
+                out.write(f"  {'':<45} double authentification : secret TOTP {login.totp_secret}")
         out.write("")
         out.write(
             "Les comptes marqués « double authentification » demandent un code à 6 chiffres : "
