@@ -5,7 +5,9 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from emegalis.actes.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
+from emegalis.marches.api import router as marches_router
 from emegalis.organisations.api import router as organisations_router
 
 api = NinjaAPI(
@@ -37,3 +39,5 @@ def invalid(request, exc):
 
 api.add_router("/", organisations_router)
 api.add_router("/", adhesions_router)
+api.add_router("/marches", marches_router)
+api.add_router("/actes", actes_router)

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "emegalis.core",
     "emegalis.organisations",
     "emegalis.adhesions",
+    "emegalis.marches",
+    "emegalis.actes",
+    "emegalis.prefecture",
     "emegalis.demo",
 ]
 

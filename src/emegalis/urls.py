@@ -2,9 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from emegalis.actes import urls as actes_urls
 from emegalis.adhesions import urls as adhesions_urls
+from emegalis.marches import urls as marches_urls
 from emegalis.organisations import urls as organisations_urls
 from emegalis.organisations import views as organisations_views
+from emegalis.prefecture import urls as prefecture_urls
 
 from .api import api
 
@@ -17,7 +20,11 @@ urlpatterns = [
     path("organisations/", include(adhesions_urls.urlpatterns)),
     path("operateur/", include(adhesions_urls.operator_urlpatterns)),
     path("operateur/", include(organisations_urls.operator_urlpatterns)),
+    path("marches/", include(marches_urls.urlpatterns)),
+    path("actes/", include(actes_urls.urlpatterns)),
+    path("prefecture/", include(prefecture_urls.urlpatterns)),
     path("api/v1/", api.urls),
+    path("", include(actes_urls.legacy_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

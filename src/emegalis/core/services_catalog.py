@@ -38,3 +38,7 @@ SERVICE_DESCRIPTIONS: dict[str, str] = {
 
 # The four services of the platform shown on the home page (training stands beside them).
 MAIN_SERVICES = (Service.MARCHES, Service.ACTES, Service.GROUPEMENTS, Service.COLLABORATIF)
+
+# Where each service's pages start (URL names), once the service has its own screens; the
+# generic /services/<code>/ page redirects there.
+SERVICE_ENTRY_URL_NAMES: dict[str, str] = {}

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.adhesions.models import (
@@ -35,6 +36,8 @@ from emegalis.organisations.models import (
 from emegalis.organisations.roles import TWO_FACTOR_ROLES, Role
 
 DEMO_PASSWORD = "demo-e-megalis-2026"
+# Each service adds its own demo data: a function taking the organisations by key.
+EXTENSIONS = ("emegalis.demo.marches.load", "emegalis.demo.actes.load")
 DEMO_EMAIL_DOMAIN = "demo.e-megalis.bzh"
 ALL_SERVICES = [s.value for s in Service]
 K = OrganisationKind
@@ -623,6 +626,8 @@ def load_demo_region() -> list[DemoLogin]:
     _upsert_conventions(orgs)
     _upsert_contributions(orgs)
     logins = _upsert_users(orgs)
+    for loader in EXTENSIONS:
+        import_string(loader)(orgs)
     journal.record(
         action="demo.loaded",
         object_type="demo",
