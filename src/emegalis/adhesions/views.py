@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from emegalis.core import clock
+from emegalis.core.forms import add_service_errors
 from emegalis.core.services_catalog import Service
 
 from . import selectors, services
@@ -40,10 +41,6 @@ def staff_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _error_messages(error: ValidationError) -> list[str]:
-    return list(error.messages)
 
 
 def _stream(field_file, filename: str) -> FileResponse:
@@ -175,8 +172,7 @@ def operator_convention_create(request, pk: int):
                 actor=request.user, organisation=organisation, **form.cleaned_data
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -205,8 +201,7 @@ def operator_convention_services(request, pk: int):
                 actor=request.user, convention=convention, services=form.cleaned_data["services"]
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, f"Services de la convention {convention.reference} mis à jour."
@@ -225,8 +220,9 @@ def operator_convention_services(request, pk: int):
 def operator_convention_status(request, pk: int):
     convention = selectors.get_convention_for_operator(request.user, pk)
     allowed = services.allowed_next_statuses(convention)
-    form = ConventionStatusForm(request.POST if request.method == "POST" else None, allowed=allowed)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = ConventionStatusForm(request.POST if posted else None, allowed=allowed)
+    if posted and form.is_valid():
         try:
             change = services.change_convention_status(
                 actor=request.user,
@@ -236,8 +232,7 @@ def operator_convention_status(request, pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -249,7 +244,7 @@ def operator_convention_status(request, pk: int):
         request,
         "adhesions/operator_convention_status.html",
         {"convention": convention, "form": form, "allowed": allowed},
-        status=400 if request.method == "POST" else 200,
+        status=400 if posted else 200,
     )
 
 
@@ -259,7 +254,7 @@ def operator_convention_document(request, pk: int):
     convention = selectors.get_convention_for_operator(request.user, pk)
     posted = request.method == "POST"
     form = SignedDocumentForm(request.POST if posted else None, request.FILES if posted else None)
-    if request.method == "POST" and form.is_valid():
+    if posted and form.is_valid():
         try:
             services.attach_signed_document(
                 actor=request.user,
@@ -268,8 +263,7 @@ def operator_convention_document(request, pk: int):
                 signed_on=form.cleaned_data["signed_on"],
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error("document", message)
+            add_service_errors(form, error, "document")
         else:
             messages.success(
                 request, f"Document signé de la convention {convention.reference} enregistré."
@@ -279,7 +273,7 @@ def operator_convention_document(request, pk: int):
         request,
         "adhesions/operator_convention_document.html",
         {"convention": convention, "form": form},
-        status=400 if request.method == "POST" else 200,
+        status=400 if posted else 200,
     )
 
 
@@ -331,8 +325,7 @@ def operator_contribution_create(request, pk: int):
                 actor=request.user, payer=payer, **form.cleaned_data
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -372,8 +365,7 @@ def operator_generate_calls(request):
                 actor=request.user, year=year, issued_on=form.cleaned_data["issued_on"]
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             if calls:
                 messages.success(
@@ -407,8 +399,7 @@ def operator_mark_call_paid(request, pk: int):
                 payment_reference=form.cleaned_data["payment_reference"],
             )
         except ValidationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Appel {call.number} marqué payé.")
             return redirect(f"{reverse('operator_contributions')}?annee={year}")

@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from emegalis.adhesions.access import enabled_services, require_service
+from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.services_catalog import MAIN_SERVICES, SERVICE_DESCRIPTIONS, Service
 
 from . import selectors, services
@@ -84,18 +85,6 @@ def organisation_members(request, pk: int):
     )
 
 
-def _messages_of(exc: ValidationError | PermissionDenied) -> list[str]:
-    return exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-
-
-def _add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 @login_required
 def member_add(request, pk: int):
     """A référent attaches an agent (created and invited by e-mail if new) to the organisation."""
@@ -112,7 +101,7 @@ def member_add(request, pk: int):
                 roles=form.cleaned_data["roles"],
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             user = membership.user
             if user.has_usable_password():
@@ -149,7 +138,7 @@ def member_edit(request, pk: int, membership_pk: int):
                 roles=[*form.cleaned_data["roles"], *kept_platform_roles],
             )
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, _messages_of(exc))
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Les rôles de {membership.user} ont été enregistrés.")
             return redirect("organisation_members", pk=organisation.pk)
@@ -174,7 +163,7 @@ def member_set_active(request, pk: int, membership_pk: int, active: bool):
     try:
         service(actor=request.user, membership=membership)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(_messages_of(exc)))
+        messages.error(request, " ".join(error_messages(exc)))
         return redirect("member_edit", pk=pk, membership_pk=membership_pk)
     state = "réactivé" if active else "désactivé"
     messages.success(request, f"{membership.user} est {state} dans {membership.organisation.name}.")
@@ -191,7 +180,7 @@ def organisation_create(request):
         try:
             organisation = services.create_organisation(actor=request.user, **form.service_fields())
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"L'organisation {organisation.name} est enregistrée.")
             return redirect("organisation_detail", pk=organisation.pk)
