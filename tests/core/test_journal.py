@@ -5,6 +5,7 @@ from django.db import connection
 
 from emegalis.core import journal
 from emegalis.core.models import JournalEntry
+from tests.factories import OrganisationFactory
 
 
 def _fill(n=5):
@@ -111,3 +112,21 @@ def test_concurrent_appends_keep_one_chain():
     assert journal.first_break() is None
     hashes = list(JournalEntry.objects.values_list("previous_hash", flat=True))
     assert len(hashes) == len(set(hashes))
+
+
+@pytest.mark.django_db
+def test_target_names_the_object_by_model_name_and_key():
+    organisation = OrganisationFactory()
+    entry = journal.record(action="test.event", target=organisation)
+    assert (entry.object_type, entry.object_id) == ("organisation", str(organisation.pk))
+    assert journal.first_break() is None
+
+
+@pytest.mark.django_db
+def test_target_excludes_object_type_and_object_id():
+    organisation = OrganisationFactory()
+    with pytest.raises(TypeError):
+        journal.record(action="test.event", target=organisation, object_type="thing")
+    with pytest.raises(TypeError):
+        journal.record(action="test.event", target=organisation, object_id=1)
+    assert not JournalEntry.objects.exists()

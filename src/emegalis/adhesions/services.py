@@ -136,8 +136,7 @@ def create_convention(
         action="convention.created",
         actor=actor,
         organisation=organisation,
-        object_type="convention",
-        object_id=convention.pk,
+        target=convention,
         payload={
             "reference": convention.reference,
             "kind": kind,
@@ -219,8 +218,7 @@ def change_convention_status(
         action="convention.status_changed",
         actor=actor,
         organisation=convention.organisation,
-        object_type="convention",
-        object_id=convention.pk,
+        target=convention,
         payload={
             "reference": convention.reference,
             "from": current,
@@ -249,8 +247,7 @@ def set_convention_services(
         action="convention.services_changed",
         actor=actor,
         organisation=convention.organisation,
-        object_type="convention",
-        object_id=convention.pk,
+        target=convention,
         payload={"reference": convention.reference, "before": before, "after": services},
     )
     return convention
@@ -297,8 +294,7 @@ def attach_signed_document(
                 action="convention.document_attached",
                 actor=actor,
                 organisation=locked.organisation,
-                object_type="convention",
-                object_id=locked.pk,
+                target=locked,
                 payload={
                     "reference": locked.reference,
                     "file": stored_name,
@@ -365,8 +361,7 @@ def create_contribution(
         action="contribution.created",
         actor=actor,
         organisation=payer,
-        object_type="contribution",
-        object_id=contribution.pk,
+        target=contribution,
         payload={
             "year": year,
             "amount_ht": amount,

@@ -64,11 +64,20 @@ def record(
     action: str,
     actor=None,
     organisation=None,
+    target=None,
     object_type: str = "",
     object_id: Any = "",
     payload: dict | None = None,
 ) -> JournalEntry:
-    """Append one event to the journal. Must run inside the caller's transaction."""
+    """Append one event to the journal. Must run inside the caller's transaction.
+
+    `target`, a model instance, names the object the event is about by its model name and
+    primary key; pass `object_type` and `object_id` instead where another name is wanted.
+    """
+    if target is not None:
+        if object_type or object_id != "":
+            raise TypeError("Pass either target or object_type and object_id, not both.")
+        object_type, object_id = target._meta.model_name, target.pk
     payload = payload or {}
     # Round-trip through JSON so the stored payload is exactly what the digest covers.
     payload_text = canonical_json(payload)

@@ -35,8 +35,7 @@ def create_organisation(*, actor: User | None, **fields) -> Organisation:
         action="organisation.created",
         actor=actor,
         organisation=organisation,
-        object_type="organisation",
-        object_id=organisation.pk,
+        target=organisation,
         payload={"name": organisation.name, "kind": organisation.kind, "siren": organisation.siren},
     )
     return organisation
@@ -145,8 +144,7 @@ def add_member(
         action="membership.added",
         actor=actor,
         organisation=organisation,
-        object_type="membership",
-        object_id=membership.pk,
+        target=membership,
         payload={"user": user.email, "roles": roles, "new_user": created},
     )
     if created and not password:
@@ -179,8 +177,7 @@ def set_roles(*, actor: User, membership: Membership, roles: Iterable[str]) -> M
         action="membership.roles_changed",
         actor=actor,
         organisation=membership.organisation,
-        object_type="membership",
-        object_id=membership.pk,
+        target=membership,
         payload={"user": membership.user.email, "roles": roles},
     )
     return membership
@@ -209,8 +206,7 @@ def deactivate_member(*, actor: User, membership: Membership) -> Membership:
         action="membership.deactivated",
         actor=actor,
         organisation=membership.organisation,
-        object_type="membership",
-        object_id=membership.pk,
+        target=membership,
         payload={"user": membership.user.email},
     )
     return membership
@@ -227,8 +223,7 @@ def reactivate_member(*, actor: User, membership: Membership) -> Membership:
         action="membership.reactivated",
         actor=actor,
         organisation=membership.organisation,
-        object_type="membership",
-        object_id=membership.pk,
+        target=membership,
         payload={"user": membership.user.email},
     )
     return membership
@@ -261,8 +256,7 @@ def confirm_totp_device(
         action="account.two_factor_enrolled",
         actor=user,
         organisation=organisation,
-        object_type="user",
-        object_id=user.pk,
+        target=user,
     )
     return device
 
@@ -280,6 +274,5 @@ def disable_two_factor(*, user: User, organisation: Organisation | None) -> None
             action="account.two_factor_disabled",
             actor=user,
             organisation=organisation,
-            object_type="user",
-            object_id=user.pk,
+            target=user,
         )
