@@ -1,6 +1,9 @@
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import PASSWORD
+from emegalis.organisations.models import OrganisationKind
+from emegalis.organisations.roles import Role
+from tests.factories import PASSWORD, OrganisationFactory, make_member, token_for
 
 
 @pytest.fixture
@@ -18,3 +21,44 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def login_verified(client, login):
+    """Log in through the form, then pass the second factor with a confirmed TOTP device."""
+
+    def _login_verified(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, confirmed=True, name="test")
+        login(user)
+        response = client.post("/compte/verification/", {"token": token_for(device), "next": "/"})
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return _login_verified
+
+
+@pytest.fixture
+def syndicat(db):
+    """The syndicat that runs the platform (its address heads the contribution calls)."""
+    return OrganisationFactory(
+        name="Syndicat mixte Mégalis Bretagne",
+        kind=OrganisationKind.SYNDICAT,
+        insee_nature="",
+        address="15 rue Claude Chappe",
+        postcode="35510",
+        city="Cesson-Sévigné",
+    )
+
+
+@pytest.fixture
+def staff(syndicat):
+    """A platform operator (role operateur, which requires 2FA)."""
+    return make_member(syndicat, Role.OPERATEUR)
+
+
+@pytest.fixture
+def staff_client(staff, login_verified):
+    """A client logged in as the operator, second factor passed."""
+    return login_verified(staff)

@@ -4,6 +4,8 @@ import itertools
 from datetime import date
 
 import factory
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.adhesions.models import (
     Convention,
@@ -50,6 +52,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def token_for(device: TOTPDevice, drift: int = 0) -> str:
+    """The code the user's application shows (drift 1: the next 30-second step's code)."""
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
+    return f"{code:0{device.digits}d}"
 
 
 def make_member(organisation: Organisation, *roles: str, user: User | None = None) -> User:

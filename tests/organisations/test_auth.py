@@ -8,8 +8,7 @@ from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.organisations.roles import Role
-from tests.factories import PASSWORD, OrganisationFactory, UserFactory, make_member
-from tests.organisations.conftest import token_for
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory, make_member, token_for
 
 LOGIN_URL = "/compte/connexion/"
 INVALID_LOGIN = (

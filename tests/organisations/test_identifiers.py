@@ -127,11 +127,11 @@ def _fields(**overrides):
 
 
 @pytest.mark.django_db
-def test_create_organisation_saves_and_journals(operator):
-    organisation = services.create_organisation(actor=operator, **_fields())
+def test_create_organisation_saves_and_journals(staff):
+    organisation = services.create_organisation(actor=staff, **_fields())
     assert Organisation.objects.get(pk=organisation.pk).siret == VALID_SIRET
     entry = JournalEntry.objects.get(action="organisation.created")
-    assert entry.object_id == str(organisation.pk) and entry.actor_id == operator.pk
+    assert entry.object_id == str(organisation.pk) and entry.actor_id == staff.pk
 
 
 @pytest.mark.django_db
@@ -150,46 +150,46 @@ def test_create_organisation_saves_and_journals(operator):
     ],
     ids=["siren-checksum", "siren-length", "siret-checksum", "siret-length", "siret-other-siren"],
 )
-def test_create_organisation_refuses_bad_identifiers(operator, overrides, field, message):
+def test_create_organisation_refuses_bad_identifiers(staff, overrides, field, message):
     with pytest.raises(ValidationError) as excinfo:
-        services.create_organisation(actor=operator, **_fields(**overrides))
+        services.create_organisation(actor=staff, **_fields(**overrides))
     assert excinfo.value.message_dict[field] == [message]
     assert not Organisation.objects.filter(name="Commune de Quéven").exists()
     assert not JournalEntry.objects.filter(action="organisation.created").exists()
 
 
 @pytest.mark.django_db
-def test_create_organisation_refuses_a_commune_under_a_commune(operator):
+def test_create_organisation_refuses_a_commune_under_a_commune(staff):
     commune = OrganisationFactory()
     with pytest.raises(ValidationError) as excinfo:
-        services.create_organisation(actor=operator, **_fields(parent=commune))
+        services.create_organisation(actor=staff, **_fields(parent=commune))
     assert excinfo.value.message_dict["parent"][0].startswith("Le rattachement doit être un EPCI")
 
 
 @pytest.mark.django_db
-def test_a_ccas_may_hang_from_its_commune(operator):
+def test_a_ccas_may_hang_from_its_commune(staff):
     commune = OrganisationFactory()
     ccas = services.create_organisation(
-        actor=operator, **_fields(name="CCAS", kind=OrganisationKind.AUTRE_PUBLIC, parent=commune)
+        actor=staff, **_fields(name="CCAS", kind=OrganisationKind.AUTRE_PUBLIC, parent=commune)
     )
     assert ccas.parent == commune
 
 
 @pytest.mark.django_db
-def test_an_organisation_cannot_hang_from_a_departement(operator):
+def test_an_organisation_cannot_hang_from_a_departement(staff):
     departement = OrganisationFactory(kind=OrganisationKind.DEPARTEMENT)
     with pytest.raises(ValidationError) as excinfo:
         services.create_organisation(
-            actor=operator, **_fields(kind=OrganisationKind.AUTRE_PUBLIC, parent=departement)
+            actor=staff, **_fields(kind=OrganisationKind.AUTRE_PUBLIC, parent=departement)
         )
     assert "parent" in excinfo.value.message_dict
 
 
 @pytest.mark.django_db
-def test_create_organisation_refuses_a_duplicate_siret(operator):
-    services.create_organisation(actor=operator, **_fields())
+def test_create_organisation_refuses_a_duplicate_siret(staff):
+    services.create_organisation(actor=staff, **_fields())
     with pytest.raises(ValidationError) as excinfo:
-        services.create_organisation(actor=operator, **_fields(name="Doublon"))
+        services.create_organisation(actor=staff, **_fields(name="Doublon"))
     assert "Une organisation portant ce SIRET est déjà enregistrée." in excinfo.value.messages
 
 
@@ -214,8 +214,8 @@ def _post_data(**overrides):
 
 
 @pytest.mark.django_db
-def test_operator_creates_an_organisation_from_the_page(client, login_verified, operator):
-    login_verified(operator)
+def test_operator_creates_an_organisation_from_the_page(client, login_verified, staff):
+    login_verified(staff)
     epci = OrganisationFactory(
         name="Lorient Agglomération", kind=OrganisationKind.COMMUNAUTE_AGGLOMERATION
     )
@@ -253,9 +253,9 @@ def test_operator_creates_an_organisation_from_the_page(client, login_verified, 
     ],
 )
 def test_operator_page_shows_french_messages(
-    client, login_verified, operator, overrides, field, message
+    client, login_verified, staff, overrides, field, message
 ):
-    login_verified(operator)
+    login_verified(staff)
     response = client.post(CREATE_URL, _post_data(**overrides))
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [message]

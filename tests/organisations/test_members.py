@@ -277,28 +277,26 @@ def test_syndicat_referent_cannot_make_anyone_operator(syndicat):
 
 
 @pytest.mark.django_db
-def test_platform_roles_only_inside_the_syndicat(operator, commune, agent):
+def test_platform_roles_only_inside_the_syndicat(staff, commune, agent):
     with pytest.raises(ValidationError):
-        services.set_roles(
-            actor=operator, membership=agent.memberships.get(), roles=[Role.OPERATEUR]
-        )
+        services.set_roles(actor=staff, membership=agent.memberships.get(), roles=[Role.OPERATEUR])
 
 
 @pytest.mark.django_db
-def test_edit_page_keeps_hidden_platform_roles(client, login_verified, operator, syndicat):
+def test_edit_page_keeps_hidden_platform_roles(client, login_verified, staff, syndicat):
     colleague = make_member(syndicat, Role.SUPPORT, Role.STAGIAIRE)
     membership = colleague.memberships.get()
-    login_verified(operator)
+    login_verified(staff)
     response = client.post(edit_url(membership), {"roles": [Role.REFERENT]})
     assert response.status_code == 302
     assert {r.role for r in membership.roles.all()} == {Role.SUPPORT, Role.REFERENT}
 
 
 @pytest.mark.django_db
-def test_syndicat_referent_cannot_deactivate_an_operator(client, login, syndicat, operator):
+def test_syndicat_referent_cannot_deactivate_an_operator(client, login, syndicat, staff):
     referent = make_member(syndicat, Role.REFERENT)
     with pytest.raises(PermissionDenied):
-        services.deactivate_member(actor=referent, membership=operator.memberships.get())
+        services.deactivate_member(actor=referent, membership=staff.memberships.get())
 
 
 @pytest.mark.django_db

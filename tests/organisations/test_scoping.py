@@ -116,8 +116,8 @@ def test_anonymous_pages_redirect_to_login(client, commune_a):
 
 
 @pytest.mark.django_db
-def test_platform_staff_see_every_organisation(client, login_verified, operator, commune_b):
-    login_verified(operator)
+def test_platform_staff_see_every_organisation(client, login_verified, staff, commune_b):
+    login_verified(staff)
     assert client.get(f"/organisations/{commune_b.pk}/").status_code == 200
     assert client.get(f"/api/v1/organisations/{commune_b.pk}/users").status_code == 200
 

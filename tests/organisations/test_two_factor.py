@@ -5,8 +5,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.core.models import JournalEntry
 from emegalis.organisations.roles import Role
-from tests.factories import OrganisationFactory, make_member
-from tests.organisations.conftest import token_for
+from tests.factories import OrganisationFactory, make_member, token_for
 
 SETUP_URL = "/compte/double-authentification/"
 VERIFY_URL = "/compte/verification/"
@@ -36,8 +35,8 @@ def agent(db):
 
 
 @pytest.mark.django_db
-def test_operator_is_sent_to_setup_after_login(client, login, operator):
-    login(operator)
+def test_operator_is_sent_to_setup_after_login(client, login, staff):
+    login(staff)
     response = client.get("/tableau-de-bord/")
     assert response.status_code == 302
     assert response["Location"] == f"{SETUP_URL}?next=%2Ftableau-de-bord%2F"
@@ -46,11 +45,11 @@ def test_operator_is_sent_to_setup_after_login(client, login, operator):
 
 
 @pytest.mark.django_db
-def test_setup_page_shows_qr_code_and_secret(client, login, operator):
-    login(operator)
+def test_setup_page_shows_qr_code_and_secret(client, login, staff):
+    login(staff)
     page = client.get(f"{SETUP_URL}?next=/tableau-de-bord/")
     assert page.status_code == 200
-    device = TOTPDevice.objects.get(user=operator)
+    device = TOTPDevice.objects.get(user=staff)
     assert device.confirmed is False
     content = html(page)
     assert "<svg" in content and "&lt;svg" not in content  # the QR code is real markup
@@ -59,14 +58,14 @@ def test_setup_page_shows_qr_code_and_secret(client, login, operator):
     assert 'inputmode="numeric"' in content
     # Reloading the page keeps the same key (the user may have scanned it already).
     client.get(SETUP_URL)
-    assert TOTPDevice.objects.filter(user=operator).count() == 1
+    assert TOTPDevice.objects.filter(user=staff).count() == 1
 
 
 @pytest.mark.django_db
-def test_confirming_setup_with_the_current_code_enables_2fa(client, login, operator):
-    login(operator)
+def test_confirming_setup_with_the_current_code_enables_2fa(client, login, staff):
+    login(staff)
     client.get(SETUP_URL)
-    device = TOTPDevice.objects.get(user=operator)
+    device = TOTPDevice.objects.get(user=staff)
     response = client.post(SETUP_URL, {"token": token_for(device), "next": "/tableau-de-bord/"})
     assert response.status_code == 302
     assert response["Location"] == "/tableau-de-bord/"
@@ -74,15 +73,15 @@ def test_confirming_setup_with_the_current_code_enables_2fa(client, login, opera
     assert device.confirmed is True
     assert client.get("/tableau-de-bord/").status_code == 200
     assert JournalEntry.objects.filter(
-        action="account.two_factor_enrolled", actor_id=operator.pk
+        action="account.two_factor_enrolled", actor_id=staff.pk
     ).exists()
 
 
 @pytest.mark.django_db
-def test_setup_refuses_a_wrong_code_in_french(client, login, operator):
-    login(operator)
+def test_setup_refuses_a_wrong_code_in_french(client, login, staff):
+    login(staff)
     client.get(SETUP_URL)
-    device = TOTPDevice.objects.get(user=operator)
+    device = TOTPDevice.objects.get(user=staff)
     response = client.post(SETUP_URL, {"token": wrong_token(device)})
     assert response.status_code == 200
     assert WRONG_SETUP in html(response)
@@ -93,11 +92,11 @@ def test_setup_refuses_a_wrong_code_in_french(client, login, operator):
 
 
 @pytest.mark.django_db
-def test_right_code_right_after_a_wrong_one_is_throttled(client, login, operator, settings):
+def test_right_code_right_after_a_wrong_one_is_throttled(client, login, staff, settings):
     settings.OTP_TOTP_THROTTLE_FACTOR = 60  # the wait after one failure, so the test is not timed
-    login(operator)
+    login(staff)
     client.get(SETUP_URL)
-    device = TOTPDevice.objects.get(user=operator)
+    device = TOTPDevice.objects.get(user=staff)
     client.post(SETUP_URL, {"token": wrong_token(device)})
     response = client.post(SETUP_URL, {"token": token_for(device)})
     assert response.status_code == 200
@@ -105,8 +104,8 @@ def test_right_code_right_after_a_wrong_one_is_throttled(client, login, operator
 
 
 @pytest.mark.django_db
-def test_setup_form_rejects_malformed_codes(client, login, operator):
-    login(operator)
+def test_setup_form_rejects_malformed_codes(client, login, staff):
+    login(staff)
     client.get(SETUP_URL)
     assert "Le code comporte 6 chiffres." in html(client.post(SETUP_URL, {"token": "123"}))
     assert "Le code ne contient que des chiffres." in html(
@@ -124,9 +123,9 @@ def enrol(client, login, user) -> TOTPDevice:
 
 
 @pytest.mark.django_db
-def test_next_login_asks_for_a_code_and_the_api_waits_for_it(client, login, operator):
-    device = enrol(client, login, operator)
-    login(operator)
+def test_next_login_asks_for_a_code_and_the_api_waits_for_it(client, login, staff):
+    device = enrol(client, login, staff)
+    login(staff)
     response = client.get("/tableau-de-bord/")
     assert response["Location"] == f"{VERIFY_URL}?next=%2Ftableau-de-bord%2F"
     # The setup page does not let a second device be added before the first one is used.
@@ -145,14 +144,14 @@ def test_next_login_asks_for_a_code_and_the_api_waits_for_it(client, login, oper
 
     api = client.get("/api/v1/me")
     assert api.status_code == 200
-    assert api.json()["email"] == operator.email
+    assert api.json()["email"] == staff.email
     assert client.get("/tableau-de-bord/").status_code == 200
 
 
 @pytest.mark.django_db
-def test_verify_refuses_a_wrong_code_in_french(client, login, operator):
-    device = enrol(client, login, operator)
-    login(operator)
+def test_verify_refuses_a_wrong_code_in_french(client, login, staff):
+    device = enrol(client, login, staff)
+    login(staff)
     response = client.post(VERIFY_URL, {"token": wrong_token(device)})
     assert response.status_code == 200
     assert "Code incorrect ou expiré." in html(response)
@@ -160,9 +159,9 @@ def test_verify_refuses_a_wrong_code_in_french(client, login, operator):
 
 
 @pytest.mark.django_db
-def test_verify_does_not_redirect_off_site(client, login, operator):
-    device = enrol(client, login, operator)
-    login(operator)
+def test_verify_does_not_redirect_off_site(client, login, staff):
+    device = enrol(client, login, staff)
+    login(staff)
     response = client.post(
         VERIFY_URL, {"token": token_for(device, 1), "next": "https://evil.example/"}
     )
@@ -215,17 +214,17 @@ def test_any_user_may_enable_2fa_from_the_security_page(client, login, agent):
 
 
 @pytest.mark.django_db
-def test_operator_cannot_disable_2fa(client, login_verified, operator):
-    login_verified(operator)
+def test_operator_cannot_disable_2fa(client, login_verified, staff):
+    login_verified(staff)
     page = client.get("/compte/securite/")
     assert "ne peut pas être désactivée" in html(page)
     client.post("/compte/securite/desactiver-double-authentification/")
-    assert TOTPDevice.objects.filter(user=operator, confirmed=True).exists()
+    assert TOTPDevice.objects.filter(user=staff, confirmed=True).exists()
 
 
 @pytest.mark.django_db
-def test_logout_stays_reachable_before_verification(client, login, operator):
-    login(operator)
+def test_logout_stays_reachable_before_verification(client, login, staff):
+    login(staff)
     response = client.post("/compte/deconnexion/")
     assert response.status_code == 302 and response["Location"] == "/"
     assert "_auth_user_id" not in client.session
