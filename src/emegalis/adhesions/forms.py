@@ -11,8 +11,23 @@ from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Organisation, Orga
 from .models import ConventionKind, ConventionStatus
 from .services import MAX_YEAR, MIN_YEAR
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+class FrenchDateField(forms.DateField):
+    """A date picked in the browser's calendar or typed as « 31/12/2026 »."""
+
+    widget = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+    input_formats = ["%Y-%m-%d", "%d/%m/%Y"]
+    default_error_messages = {"invalid": "Saisissez une date valide (jj/mm/aaaa)."}
+
+
+class YearField(forms.IntegerField):
+    """A year the adhésions accept (MIN_YEAR to MAX_YEAR)."""
+
+    widget = forms.NumberInput(attrs={"class": "form-control"})
+    default_error_messages = {"invalid": "Saisissez une année (par exemple 2026)."}
+
+    def __init__(self, **kwargs):
+        super().__init__(label="Année", min_value=MIN_YEAR, max_value=MAX_YEAR, **kwargs)
 
 
 def _any(label: str) -> list[tuple[str, str]]:
@@ -65,12 +80,7 @@ class ConventionStatusForm(forms.Form):
         choices=ConventionStatus.choices,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    effective_on = forms.DateField(
-        label="À compter du",
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
-    )
+    effective_on = FrenchDateField(label="À compter du")
     note = forms.CharField(
         label="Commentaire",
         required=False,
@@ -93,40 +103,23 @@ class SignedDocumentForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf"}),
         error_messages={"required": "Choisissez le fichier PDF de la convention signée."},
     )
-    signed_on = forms.DateField(
+    signed_on = FrenchDateField(
         label="Signée le",
         required=False,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
     )
 
 
 class GenerateCallsForm(forms.Form):
-    year = forms.IntegerField(
-        label="Année",
-        min_value=MIN_YEAR,
-        max_value=MAX_YEAR,
-        widget=forms.NumberInput(attrs={"class": "form-control"}),
-        error_messages={"invalid": "Saisissez une année (par exemple 2026)."},
-    )
-    issued_on = forms.DateField(
+    year = YearField()
+    issued_on = FrenchDateField(
         label="Date d'émission",
         required=False,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
         help_text="Aujourd'hui si vide.",
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
     )
 
 
 class MarkPaidForm(forms.Form):
-    paid_on = forms.DateField(
-        label="Payé le",
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
-    )
+    paid_on = FrenchDateField(label="Payé le")
     payment_reference = forms.CharField(
         label="Référence du paiement",
         max_length=100,
@@ -164,19 +157,11 @@ class ConventionCreateForm(forms.Form):
         max_length=50,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
-    start_date = forms.DateField(
-        label="Début",
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
-    )
-    end_date = forms.DateField(
+    start_date = FrenchDateField(label="Début")
+    end_date = FrenchDateField(
         label="Fin",
         required=False,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=DATE_WIDGET,
         help_text="Laisser vide pour une convention sans terme.",
-        error_messages={"invalid": "Saisissez une date valide (jj/mm/aaaa)."},
     )
     deliberation_reference = forms.CharField(
         label="Référence de la délibération",
@@ -209,13 +194,7 @@ class FrenchDecimalField(forms.DecimalField):
 
 
 class ContributionCreateForm(forms.Form):
-    year = forms.IntegerField(
-        label="Année",
-        min_value=MIN_YEAR,
-        max_value=MAX_YEAR,
-        widget=forms.NumberInput(attrs={"class": "form-control"}),
-        error_messages={"invalid": "Saisissez une année (par exemple 2026)."},
-    )
+    year = YearField()
     amount_ht = FrenchDecimalField(
         label="Montant HT (€)",
         min_value=Decimal("0.01"),
