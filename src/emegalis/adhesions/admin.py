@@ -6,38 +6,20 @@ The operator's pages under /operateur/ are where conventions and contributions a
 
 from django.contrib import admin
 
+from emegalis.core.admin import ReadOnlyAdminMixin
+
 from .models import Contribution, ContributionCall, Convention, ConventionStatusChange
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ConventionStatusChange
     fields = ["effective_on", "status", "note", "recorded_by", "recorded_at"]
     readonly_fields = fields
     extra = 0
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Convention)
-class ConventionAdmin(ReadOnlyAdmin):
+class ConventionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "organisation", "kind", "start_date", "end_date", "current_status"]
     list_filter = ["kind", "current_status"]
     search_fields = ["reference", "organisation__name", "organisation__siren"]
@@ -46,7 +28,7 @@ class ConventionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(ReadOnlyAdmin):
+class ContributionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["year", "payer", "amount_ht", "label"]
     list_filter = ["year"]
     search_fields = ["payer__name", "payer__siren"]
@@ -54,7 +36,7 @@ class ContributionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContributionCall)
-class ContributionCallAdmin(ReadOnlyAdmin):
+class ContributionCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "contribution", "issued_on", "amount_ttc", "paid_on"]
     list_filter = ["issued_on", "paid_on"]
     search_fields = ["number", "contribution__payer__name", "payment_reference"]

@@ -3,11 +3,12 @@ from django.contrib import admin
 from .models import JournalEntry
 
 
-@admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
-    list_display = ["id", "recorded_at", "action", "actor_label", "organisation_label"]
-    list_filter = ["action"]
-    search_fields = ["action", "object_id", "actor_label", "organisation_label"]
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin or an inline that only shows: the application writes these rows
+    itself (services, journal), never through the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -15,5 +16,9 @@ class JournalEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_add_permission(self, request):
-        return False
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "recorded_at", "action", "actor_label", "organisation_label"]
+    list_filter = ["action"]
+    search_fields = ["action", "object_id", "actor_label", "organisation_label"]
