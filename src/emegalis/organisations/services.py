@@ -191,6 +191,22 @@ def _check_may_change_membership(actor: User, membership: Membership, verb: str)
         raise PermissionDenied(f"Seul le syndicat peut {verb} un gestionnaire de la plateforme.")
 
 
+def _set_active(actor: User, membership: Membership, *, active: bool) -> Membership:
+    """Store and journal the new state; a membership already in that state is left alone."""
+    if membership.is_active == active:
+        return membership
+    membership.is_active = active
+    membership.save(update_fields=["is_active"])
+    journal.record(
+        action="membership.reactivated" if active else "membership.deactivated",
+        actor=actor,
+        organisation=membership.organisation,
+        target=membership,
+        payload={"user": membership.user.email},
+    )
+    return membership
+
+
 @transaction.atomic
 def deactivate_member(*, actor: User, membership: Membership) -> Membership:
     """Detach an agent from the organisation: they keep their account and their history but
@@ -198,35 +214,13 @@ def deactivate_member(*, actor: User, membership: Membership) -> Membership:
     _check_may_change_membership(actor, membership, "désactiver")
     if membership.user_id == actor.pk:
         raise ValidationError("Vous ne pouvez pas désactiver votre propre rattachement.")
-    if not membership.is_active:
-        return membership
-    membership.is_active = False
-    membership.save(update_fields=["is_active"])
-    journal.record(
-        action="membership.deactivated",
-        actor=actor,
-        organisation=membership.organisation,
-        target=membership,
-        payload={"user": membership.user.email},
-    )
-    return membership
+    return _set_active(actor, membership, active=False)
 
 
 @transaction.atomic
 def reactivate_member(*, actor: User, membership: Membership) -> Membership:
     _check_may_change_membership(actor, membership, "réactiver")
-    if membership.is_active:
-        return membership
-    membership.is_active = True
-    membership.save(update_fields=["is_active"])
-    journal.record(
-        action="membership.reactivated",
-        actor=actor,
-        organisation=membership.organisation,
-        target=membership,
-        payload={"user": membership.user.email},
-    )
-    return membership
+    return _set_active(actor, membership, active=True)
 
 
 # --- Two-factor authentication -----------------------------------------------------------------
