@@ -1,7 +1,9 @@
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
+from emegalis.adhesions import services
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -48,3 +50,18 @@ def convention_a(commune_a):
     return make_convention(
         commune_a, [Service.MARCHES, Service.ACTES], start=date(2025, 1, 1), end=date(2029, 12, 31)
     )
+
+
+@pytest.fixture
+def agglo_call(staff, agglo, communes):
+    """The agglomeration's 2026 call, covering itself and its communes."""
+    services.create_contribution(
+        actor=staff,
+        payer=agglo,
+        year=2026,
+        amount_ht=Decimal("3000"),
+        beneficiaries=[agglo, *communes],
+        label="Contribution mutualisée 2026",
+    )
+    [call] = services.generate_calls(actor=staff, year=2026, issued_on=date(2026, 1, 5))
+    return call

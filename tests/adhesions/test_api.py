@@ -15,20 +15,6 @@ from tests.factories import make_convention, make_member
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agglo_call(staff, agglo, communes):
-    services.create_contribution(
-        actor=staff,
-        payer=agglo,
-        year=2026,
-        amount_ht=Decimal("3000"),
-        beneficiaries=[agglo, *communes],
-        label="Contribution mutualisée 2026",
-    )
-    [call] = services.generate_calls(actor=staff, year=2026, issued_on=date(2026, 1, 5))
-    return call
-
-
 def test_conventions_of_own_organisation(login, staff, agent_a, commune_a, convention_a):
     services.attach_signed_document(
         actor=staff, convention=convention_a, file=io.BytesIO(pdf_bytes())

@@ -30,19 +30,6 @@ def signed_convention(staff, convention_a):
     return convention_a
 
 
-@pytest.fixture
-def agglo_call(staff, agglo, communes):
-    services.create_contribution(
-        actor=staff,
-        payer=agglo,
-        year=2026,
-        amount_ht=Decimal("3000"),
-        beneficiaries=[agglo, *communes],
-    )
-    [call] = services.generate_calls(actor=staff, year=2026, issued_on=date(2026, 1, 5))
-    return call
-
-
 def _body(response) -> str:
     return response.content.decode()
 
