@@ -8,7 +8,12 @@ from django.views.decorators.http import require_POST
 
 from emegalis.adhesions.access import enabled_services, require_service
 from emegalis.core.forms import add_service_errors, error_messages
-from emegalis.core.services_catalog import MAIN_SERVICES, SERVICE_DESCRIPTIONS, Service
+from emegalis.core.services_catalog import (
+    MAIN_SERVICES,
+    SERVICE_DESCRIPTIONS,
+    SERVICE_ENTRY_URL_NAMES,
+    Service,
+)
 
 from . import selectors, services
 from .forms import MemberAddForm, MemberRolesForm, OrganisationForm, SwitchOrganisationForm
@@ -218,6 +223,8 @@ def service_home(request, service: str):
     if service not in Service.values:
         raise Http404("Service inconnu.")
     require_service(request.organisation, service)
+    if service in SERVICE_ENTRY_URL_NAMES:
+        return redirect(SERVICE_ENTRY_URL_NAMES[service])
     return render(
         request,
         "organisations/service_home.html",
