@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -85,3 +86,17 @@ def test_demo_totp_prints_current_code_only_for_demo_accounts(capsys):
     assert int(code) == totp(device.bin_key)
     with pytest.raises(CommandError):
         call_command("demo_totp", demo_email("referent.lorient"))
+
+
+@pytest.mark.django_db
+def test_demo_issues_the_2026_calls_once():
+    from emegalis.adhesions.models import ContributionCall
+
+    call_command("load_demo", "--quiet")
+    call_command("load_demo", "--quiet")
+    calls = ContributionCall.objects.filter(contribution__year=2026)
+    assert calls.count() == 2
+    agglo_call = calls.get(contribution__payer=demo_organisation("agglo"))
+    assert (agglo_call.amount_ht, agglo_call.amount_ttc) == (Decimal("3000.00"), Decimal("3600.00"))
+    assert not agglo_call.is_paid
+    assert calls.get(contribution__payer=demo_organisation("aqta")).is_paid

@@ -17,12 +17,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.adhesions.models import (
     Contribution,
+    ContributionCall,
     Convention,
     ConventionKind,
     ConventionService,
     ConventionStatus,
     ConventionStatusChange,
 )
+from emegalis.adhesions.services import generate_calls, mark_call_paid
 from emegalis.core import journal
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
@@ -390,6 +392,8 @@ CONVENTIONS = [
     ),
 ]
 
+CALLS_YEAR = 2026
+CALLS_ISSUED_ON = date(2026, 1, 15)
 AGGLO_COMMUNES = [
     "lorient",
     "lanester",
@@ -570,10 +574,21 @@ def _upsert_conventions(orgs: dict[str, Organisation]) -> None:
 
 def _upsert_contributions(orgs: dict[str, Organisation]) -> None:
     for payer, year, amount, beneficiaries, label in CONTRIBUTIONS:
-        contribution, _ = Contribution.objects.update_or_create(
+        # Created once: an issued call must keep matching its contribution.
+        contribution, created = Contribution.objects.get_or_create(
             payer=orgs[payer], year=year, defaults={"amount_ht": amount, "label": label}
         )
-        contribution.beneficiaries.set([orgs[k] for k in beneficiaries])
+        if created:
+            contribution.beneficiaries.set([orgs[k] for k in beneficiaries])
+    generate_calls(actor=None, year=CALLS_YEAR, issued_on=CALLS_ISSUED_ON)
+    # AQTA has already paid; Lorient Agglomération's call stays unpaid.
+    aqta_call = ContributionCall.objects.get(
+        contribution__payer=orgs["aqta"], contribution__year=CALLS_YEAR
+    )
+    if not aqta_call.is_paid:
+        mark_call_paid(
+            actor=None, call=aqta_call, paid_on=date(2026, 3, 2), payment_reference="VIR-DEMO-1"
+        )
 
 
 def _upsert_users(orgs: dict[str, Organisation]) -> list[DemoLogin]:
