@@ -1,0 +1,1048 @@
+"""Build and parse @CTES messages and envelopes.
+
+Writing: ISO-8859-1 with an XML declaration, prefix ``actes`` on the @CTES namespace and
+``insee`` on INSEE's, every attribute qualified as the XSD requires
+(``attributeFormDefault="qualified"``), values checked with French errors, then (by default)
+the bytes validated against the XSD — the codec never hands out a document the schema refuses.
+
+Reading: tolerant where real prefectures are. Elements are matched on their local name,
+attributes qualified or not, unknown elements ignored, anomaly codes kept verbatim, dates read
+from their first ten characters. Reading does not validate against the XSD (an unknown anomaly
+code would fail the envelope's enumeration); call :func:`validate` for that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from . import naming
+from .classification import Classification, Matiere, NatureActe, TypePJ
+from .classification import nature_code_from_abbreviation as _nature_from_abbr
+from .constants import (
+    ACTES_NS,
+    ENVELOPE_ANOMALY_CODES,
+    INSEE_NS,
+    MESSAGE_TYPES_BY_ROOT,
+    NATURES,
+    NSMAP,
+    OBJET_MAX_LENGTH,
+    SCHEMA_LOCATION,
+    XML_DECLARATION,
+    XML_ENCODING,
+    XSI_NS,
+    Direction,
+)
+from .errors import MessageParseError, ProtocolError
+from .messages import (
+    IDCL,
+    Acte,
+    Annulation,
+    AnomalieActe,
+    AnomalieEnveloppe,
+    ARActe,
+    ARAnnulation,
+    ARDemandePieceComplementaire,
+    ARLettreObservations,
+    ARPieceComplementaire,
+    ARReponseRejetLettreObservations,
+    CourrierPref,
+    CourrierSimple,
+    DefereTA,
+    DemandeClassification,
+    DemandePieceComplementaire,
+    DonneesActe,
+    Envelope,
+    EnveloppeCLMISILL,
+    EnveloppeMISILLCL,
+    FichierSigne,
+    LettreObservations,
+    Message,
+    PieceComplementaire,
+    Referent,
+    RefusPieceComplementaire,
+    RejetLettreObservations,
+    ReponseClassificationSansChangement,
+    ReponseCourrierSimple,
+    ReponseLettreObservations,
+    RetourClassification,
+    ServicePrefecture,
+)
+from .text import check_latin1
+from .validation import parse_xml
+from .validation import validate as _validate
+
+Document = Message | Envelope
+SchemaArg = etree.XMLSchema | str | Path | None
+
+# What we send to the ministry must hold only ISO-8859-1 characters (brief §12): a text that
+# does not fit is refused, for the caller to map it (text.latin1_safe) and tell the agent. What
+# our prefecture counterpart writes may carry other characters as character references
+# (&#339;), as the real classification does with « œ ».
+_STRICT_LATIN1: ContextVar[bool] = ContextVar("strict_latin1", default=True)
+
+# ===========================================================================================
+# Writing
+# ===========================================================================================
+
+
+def _a(name: str) -> str:
+    return f"{{{ACTES_NS}}}{name}"
+
+
+def _s(value: Any, field: str) -> str:
+    """A text or attribute value: a string that ISO-8859-1 and XML 1.0 can carry."""
+    text = value if isinstance(value, str) else str(value)
+    if _STRICT_LATIN1.get():
+        check_latin1(text, field=field)
+    if any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
+        raise ProtocolError(
+            f"Le champ « {field} » contient des caractères de contrôle interdits en XML.",
+            field=field,
+        )
+    return text
+
+
+def _d(value: date, field: str) -> str:
+    if not isinstance(value, date):
+        raise ProtocolError(f"Le champ « {field} » doit être une date.", field=field)
+    return value.isoformat()[:10]
+
+
+def _root(name: str) -> etree._Element:
+    root = etree.Element(_a(name), nsmap=NSMAP)
+    root.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
+    return root
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, _a(name))
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _set(el: etree._Element, name: str, value: str, ns: str = ACTES_NS) -> None:
+    el.set(f"{{{ns}}}{name}", value)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    body = etree.tostring(root, encoding=XML_ENCODING, xml_declaration=False, pretty_print=True)
+    return XML_DECLARATION + body
+
+
+def _fichier(parent: etree._Element, name: str, f: FichierSigne, field: str) -> None:
+    if not isinstance(f, FichierSigne) or not f.nom_fichier:
+        raise ProtocolError(f"Le nom du fichier « {field} » est obligatoire.", field=field)
+    el = _sub(parent, name)
+    _sub(el, "NomFichier", _s(f.nom_fichier, field))
+    if f.signature is not None:
+        _sub(el, "Signature", _s(f.signature, f"{field}.signature"))
+
+
+def _write_donnees_acte(el: etree._Element, acte: DonneesActe) -> None:
+    naming.check_numero_interne(acte.numero_interne)
+    _set(el, "Date", _d(acte.date_decision, "date_decision"))
+    _set(el, "NumeroInterne", acte.numero_interne)
+    if acte.code_nature not in NATURES:
+        raise ProtocolError(
+            f"Code nature d'acte inconnu : « {acte.code_nature} » (1 à 6 attendu).",
+            field="code_nature",
+        )
+    _set(el, "CodeNatureActe", str(int(acte.code_nature)))
+    matieres = list(acte.matieres)
+    if not 2 <= len(matieres) <= 5:
+        raise ProtocolError(
+            "La classification de l'acte doit compter de 2 à 5 niveaux de matière.",
+            field="matieres",
+        )
+    for level, code in enumerate(matieres, start=1):
+        if isinstance(code, bool) or not isinstance(code, int) or code < 0:
+            raise ProtocolError(
+                f"Code matière de niveau {level} invalide : « {code} ».", field="matieres"
+            )
+        _set(_sub(el, f"CodeMatiere{level}"), "CodeMatiere", str(code))
+    objet = (acte.objet or "").strip()
+    if not objet:
+        raise ProtocolError("L'objet de l'acte est obligatoire.", field="objet")
+    if len(objet) > OBJET_MAX_LENGTH:
+        raise ProtocolError(
+            f"L'objet de l'acte dépasse {OBJET_MAX_LENGTH} caractères ({len(objet)}).",
+            field="objet",
+        )
+    _sub(el, "Objet", _s(objet, "objet"))
+    if acte.precedent_id_acte is not None:
+        naming.check_id_acte(acte.precedent_id_acte, field="precedent_id_acte")
+        _set(_sub(el, "PrecedentIdentifiantActe"), "IDActe", acte.precedent_id_acte)
+    _sub(el, "ClassificationDateVersion", _d(acte.classification_date, "classification_date"))
+    _fichier(el, "Document", acte.document, "document")
+    annexes = _sub(el, "Annexes")
+    _set(annexes, "Nombre", str(len(acte.annexes)))
+    for i, annexe in enumerate(acte.annexes, start=1):
+        _fichier(annexes, "Annexe", annexe, f"annexe {i}")
+    papier = _sub(el, "DocumentPapier")
+    if acte.document_papier is None:
+        papier.set(f"{{{XSI_NS}}}nil", "true")
+    else:
+        if acte.document_papier not in ("O", "N"):
+            raise ProtocolError("DocumentPapier vaut « O » ou « N ».", field="document_papier")
+        papier.text = acte.document_papier
+
+
+def _build_acte(m: Acte) -> etree._Element:
+    root = _root("Acte")
+    _write_donnees_acte(root, m)
+    return root
+
+
+def _build_ar_acte(m: ARActe) -> etree._Element:
+    root = _root("ARActe")
+    _set(root, "IDActe", naming.check_id_acte(m.id_acte))
+    _set(root, "DateReception", _d(m.date_reception, "date_reception"))
+    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu)
+    _sub(root, "ClassificationDateVersionEnCours", _d(m.classification_date_en_cours, "date"))
+    return root
+
+
+def _anomaly_code(code: str, allowed: Iterable[str] | None = None) -> str:
+    if not isinstance(code, str) or len(code) != 3 or not code.isdigit():
+        raise ProtocolError(
+            f"Code d'anomalie invalide : « {code} » (3 chiffres attendus).", field="nature"
+        )
+    if allowed is not None and code not in allowed:
+        raise ProtocolError(
+            f"Code d'anomalie d'enveloppe hors schéma : « {code} ».", field="nature"
+        )
+    return code
+
+
+def _build_anomalie_acte(m: AnomalieActe) -> etree._Element:
+    root = _root("AnomalieActe")
+    _sub(root, "Date", _d(m.date, "date"))
+    _sub(root, "Nature", _anomaly_code(m.nature))
+    if m.detail is not None:
+        _sub(root, "Detail", _s(m.detail, "detail"))
+    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu)
+    _sub(root, "ClassificationDateVersionEnCours", _d(m.classification_date_en_cours, "date"))
+    return root
+
+
+def _courrier_root(m: CourrierPref) -> etree._Element:
+    root = _root(m.root)
+    _set(root, "IDActe", naming.check_id_acte(m.id_acte))
+    _set(root, "DateCourrierPref", _d(m.date_courrier_pref, "date_courrier_pref"))
+    return root
+
+
+def _build_courrier_document(m: Any) -> etree._Element:
+    """2-1, 2-2, 3-3, 4-3, 4-4: the letter's keys and one document."""
+    root = _courrier_root(m)
+    _fichier(root, "Document", m.document, "document")
+    return root
+
+
+def _build_courrier_only(m: CourrierPref) -> etree._Element:
+    """3-2, 4-2: the letter's keys only."""
+    return _courrier_root(m)
+
+
+def _build_demande_pieces(m: DemandePieceComplementaire) -> etree._Element:
+    root = _courrier_root(m)
+    _sub(root, "DescriptionPieces", _s(m.description_pieces, "description_pieces"))
+    _fichier(root, "Document", m.document, "document")
+    return root
+
+
+def _build_pieces(m: PieceComplementaire) -> etree._Element:
+    if not m.documents:
+        raise ProtocolError("Joignez au moins une pièce complémentaire.", field="documents")
+    root = _courrier_root(m)
+    docs = _sub(root, "Documents")
+    for i, doc in enumerate(m.documents, start=1):
+        _fichier(docs, "Document", doc, f"pièce {i}")
+    return root
+
+
+def _build_lettre_observations(m: LettreObservations) -> etree._Element:
+    root = _courrier_root(m)
+    _sub(root, "Motif", _s(m.motif, "motif"))
+    _fichier(root, "Document", m.document, "document")
+    return root
+
+
+def _build_ar_reponse(m: ARPieceComplementaire | ARReponseRejetLettreObservations):
+    root = _root(m.root)
+    _set(root, "DateReception", _d(m.date_reception, "date_reception"))
+    infos = _sub(root, "InfosCourrierPref")
+    _set(infos, "IDActe", naming.check_id_acte(m.id_acte))
+    _set(infos, "DateCourrierPref", _d(m.date_courrier_pref, "date_courrier_pref"))
+    return root
+
+
+def _build_defere(m: DefereTA) -> etree._Element:
+    root = _root("DefereTA")
+    _set(root, "IDActe", naming.check_id_acte(m.id_acte))
+    _sub(root, "DateDepot", _d(m.date_depot, "date_depot"))
+    _sub(root, "NatureIllegalite", _s(m.nature_illegalite, "nature_illegalite"))
+    pieces = _sub(root, "PiecesJointes")
+    for i, piece in enumerate(m.pieces_jointes, start=1):
+        _fichier(pieces, "PieceJointe", piece, f"pièce jointe {i}")
+    return root
+
+
+def _build_annulation(m: Annulation) -> etree._Element:
+    root = _root("Annulation")
+    _set(root, "IDActe", naming.check_id_acte(m.id_acte))
+    return root
+
+
+def _build_ar_annulation(m: ARAnnulation) -> etree._Element:
+    root = _root("ARAnnulation")
+    _set(root, "IDActe", naming.check_id_acte(m.id_acte))
+    _set(root, "DateReception", _d(m.date_reception, "date_reception"))
+    return root
+
+
+def _build_demande_classification(m: DemandeClassification) -> etree._Element:
+    root = _root("DemandeClassification")
+    if m.date_classification is not None:
+        _sub(root, "DateClassification", _d(m.date_classification, "date_classification"))
+    return root
+
+
+def _write_matiere(parent: etree._Element, m: Matiere, level: int) -> None:
+    if level > 5:
+        raise ProtocolError("Une classification compte au plus 5 niveaux de matières.")
+    el = _sub(parent, f"Matiere{level}")
+    _set(el, "CodeMatiere", str(int(m.code)))
+    _set(el, "Libelle", _s(m.libelle, "libelle"))
+    for child in m.enfants:
+        _write_matiere(el, child, level + 1)
+
+
+def _build_retour_classification(m: RetourClassification) -> etree._Element:
+    c = m.classification
+    root = _root("RetourClassification")
+    _sub(root, "DateClassification", _d(c.date_classification, "date_classification"))
+    natures = _sub(root, "NaturesActes")
+    for nature in c.natures:
+        el = _sub(natures, "NatureActe")
+        if nature.code is not None:
+            _set(el, "CodeNatureActe", str(int(nature.code)))
+        _set(el, "Libelle", _s(nature.libelle, "libelle"))
+        _set(el, "TypeAbrege", _s(nature.type_abrege, "type_abrege"))
+        for t in nature.typologies:
+            pj = _sub(el, "TypePJNatureActe")
+            _set(pj, "CodeTypePJ", _s(t.code, "code_typologie"))
+            _set(pj, "Libelle", _s(t.libelle, "libelle"))
+    matieres = _sub(root, "Matieres")
+    for m1 in c.matieres:
+        _write_matiere(matieres, m1, 1)
+    return root
+
+
+def _build_sans_changement(m: ReponseClassificationSansChangement) -> etree._Element:
+    root = _root("ReponseClassificationSansChangement")
+    _sub(root, "DateClassification", _d(m.date_classification, "date_classification"))
+    return root
+
+
+def _write_referent(parent: etree._Element, referent: Referent | None) -> None:
+    if referent is None:
+        return
+    el = _sub(parent, "Referent")
+    if referent.nom:
+        _sub(el, "Nom", _s(referent.nom, "referent.nom"))
+    if referent.telephone:
+        _sub(el, "Telephone", _s(referent.telephone, "referent.telephone"))
+    if referent.email:
+        _sub(el, "Email", naming.check_email(referent.email, field="referent.email"))
+
+
+def _write_formulaires(parent: etree._Element, names: Iterable[str]) -> None:
+    names = list(names)
+    if not names:
+        raise ProtocolError("Une enveloppe liste au moins un message métier.", field="formulaires")
+    el = _sub(parent, "FormulairesEnvoyes")
+    for name in names:
+        naming.check_message_name(name)
+        _sub(_sub(el, "Formulaire"), "NomFichier", name)
+
+
+def _write_donnees_enveloppe(root: etree._Element, env: EnveloppeCLMISILL) -> None:
+    emetteur = _sub(root, "Emetteur")
+    idcl = _sub(emetteur, "IDCL")
+    cl = env.emetteur
+    _set(idcl, "SIREN", naming.check_siren(cl.siren), ns=INSEE_NS)
+    _set(idcl, "Departement", naming.check_departement(cl.departement))
+    _set(idcl, "Arrondissement", naming.check_arrondissement(cl.arrondissement))
+    _set(idcl, "Nature", naming.check_authority_nature(cl.nature))
+    _write_referent(emetteur, env.referent)
+    adresses = list(dict.fromkeys(env.adresses_retour))
+    if not adresses:
+        raise ProtocolError(
+            "L'enveloppe doit indiquer au moins une adresse de retour.", field="adresses_retour"
+        )
+    el = _sub(root, "AdressesRetour")
+    for address in adresses:
+        _sub(el, "Email", naming.check_email(address, field="adresses_retour"))
+    _write_formulaires(root, env.formulaires)
+
+
+def _build_enveloppe_cl(env: EnveloppeCLMISILL) -> etree._Element:
+    root = _root("EnveloppeCLMISILL")
+    _write_donnees_enveloppe(root, env)
+    return root
+
+
+def _build_enveloppe_misill(env: EnveloppeMISILLCL) -> etree._Element:
+    root = _root("EnveloppeMISILLCL")
+    emetteur = _sub(root, "Emetteur")
+    svc = env.emetteur
+    tags = {"SGAR": "IDSGAR", "PREF": "IDPref", "SOUSPREF": "IDSousPref"}
+    if svc.kind not in tags:
+        raise ProtocolError(
+            f"Émetteur inconnu : « {svc.kind} » (SGAR, PREF ou SOUSPREF).", field="emetteur"
+        )
+    el = _sub(emetteur, tags[svc.kind])
+    _set(el, "Departement", naming.check_departement(svc.departement))
+    if svc.kind == "SOUSPREF":
+        _set(el, "Arrondissement", naming.check_arrondissement(svc.arrondissement or ""))
+    _write_referent(emetteur, env.referent)
+    _write_formulaires(root, env.formulaires)
+    dest = _sub(root, "Destinataire")
+    _set(dest, "SIREN", naming.check_siren(env.destinataire_siren), ns=INSEE_NS)
+    return root
+
+
+def _build_anomalie_enveloppe(env: AnomalieEnveloppe) -> etree._Element:
+    root = _root("AnomalieEnveloppe")
+    _sub(root, "Date", _d(env.date, "date"))
+    _sub(root, "Nature", _anomaly_code(env.nature, ENVELOPE_ANOMALY_CODES))
+    if env.detail is not None:
+        _sub(root, "Detail", _s(env.detail, "detail"))
+    _write_donnees_enveloppe(_sub(root, "EnveloppeRecue"), env.enveloppe_recue)
+    return root
+
+
+_BUILDERS: dict[type, Callable[[Any], etree._Element]] = {
+    Acte: _build_acte,
+    ARActe: _build_ar_acte,
+    AnomalieActe: _build_anomalie_acte,
+    CourrierSimple: _build_courrier_document,
+    ReponseCourrierSimple: _build_courrier_document,
+    DemandePieceComplementaire: _build_demande_pieces,
+    ARDemandePieceComplementaire: _build_courrier_only,
+    RefusPieceComplementaire: _build_courrier_document,
+    PieceComplementaire: _build_pieces,
+    ARPieceComplementaire: _build_ar_reponse,
+    LettreObservations: _build_lettre_observations,
+    ARLettreObservations: _build_courrier_only,
+    RejetLettreObservations: _build_courrier_document,
+    ReponseLettreObservations: _build_courrier_document,
+    ARReponseRejetLettreObservations: _build_ar_reponse,
+    DefereTA: _build_defere,
+    Annulation: _build_annulation,
+    ARAnnulation: _build_ar_annulation,
+    DemandeClassification: _build_demande_classification,
+    RetourClassification: _build_retour_classification,
+    ReponseClassificationSansChangement: _build_sans_changement,
+    EnveloppeCLMISILL: _build_enveloppe_cl,
+    EnveloppeMISILLCL: _build_enveloppe_misill,
+    AnomalieEnveloppe: _build_anomalie_enveloppe,
+}
+
+
+def _is_outgoing(document: Document) -> bool:
+    """Authority → ministry documents (1-1, 2-2, 3-x replies, 4-x replies, 6-1, 7-1)."""
+    if isinstance(document, Message):
+        return document.message_type().direction == Direction.CL_TO_PREF
+    return isinstance(document, EnveloppeCLMISILL)
+
+
+def build(document: Document, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
+    """Serialise any message or envelope to ISO-8859-1 bytes, validated against the XSD."""
+    builder = _BUILDERS.get(type(document))
+    if builder is None:
+        raise ProtocolError(f"Type de message non pris en charge : {type(document).__name__}.")
+    token = _STRICT_LATIN1.set(_is_outgoing(document))
+    try:
+        data = _serialize(builder(document))
+    except ValueError as exc:
+        if isinstance(exc, ProtocolError):
+            raise
+        raise ProtocolError(f"Valeur impossible à écrire en XML : {exc}.") from None
+    finally:
+        _STRICT_LATIN1.reset(token)
+    if validate:
+        _validate(data, schema=schema)
+    return data
+
+
+def build_message(message: Message, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
+    if not isinstance(message, Message):
+        raise ProtocolError(f"Ce n'est pas un message métier : {type(message).__name__}.")
+    return build(message, validate=validate, schema=schema)
+
+
+def build_envelope(envelope: Envelope, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
+    if not isinstance(envelope, Envelope):
+        raise ProtocolError(f"Ce n'est pas une enveloppe : {type(envelope).__name__}.")
+    return build(envelope, validate=validate, schema=schema)
+
+
+# Named builders, one per root element (all share :func:`build`).
+def build_acte(m: Acte, **kw: Any) -> bytes:
+    return build(_expect(m, Acte), **kw)
+
+
+def build_ar_acte(m: ARActe, **kw: Any) -> bytes:
+    return build(_expect(m, ARActe), **kw)
+
+
+def build_anomalie_acte(m: AnomalieActe, **kw: Any) -> bytes:
+    return build(_expect(m, AnomalieActe), **kw)
+
+
+def build_courrier_simple(m: CourrierSimple, **kw: Any) -> bytes:
+    return build(_expect(m, CourrierSimple), **kw)
+
+
+def build_reponse_courrier_simple(m: ReponseCourrierSimple, **kw: Any) -> bytes:
+    return build(_expect(m, ReponseCourrierSimple), **kw)
+
+
+def build_demande_piece_complementaire(m: DemandePieceComplementaire, **kw: Any) -> bytes:
+    return build(_expect(m, DemandePieceComplementaire), **kw)
+
+
+def build_ar_demande_piece_complementaire(m: ARDemandePieceComplementaire, **kw: Any) -> bytes:
+    return build(_expect(m, ARDemandePieceComplementaire), **kw)
+
+
+def build_refus_piece_complementaire(m: RefusPieceComplementaire, **kw: Any) -> bytes:
+    return build(_expect(m, RefusPieceComplementaire), **kw)
+
+
+def build_piece_complementaire(m: PieceComplementaire, **kw: Any) -> bytes:
+    return build(_expect(m, PieceComplementaire), **kw)
+
+
+def build_ar_piece_complementaire(m: ARPieceComplementaire, **kw: Any) -> bytes:
+    return build(_expect(m, ARPieceComplementaire), **kw)
+
+
+def build_lettre_observations(m: LettreObservations, **kw: Any) -> bytes:
+    return build(_expect(m, LettreObservations), **kw)
+
+
+def build_ar_lettre_observations(m: ARLettreObservations, **kw: Any) -> bytes:
+    return build(_expect(m, ARLettreObservations), **kw)
+
+
+def build_rejet_lettre_observations(m: RejetLettreObservations, **kw: Any) -> bytes:
+    return build(_expect(m, RejetLettreObservations), **kw)
+
+
+def build_reponse_lettre_observations(m: ReponseLettreObservations, **kw: Any) -> bytes:
+    return build(_expect(m, ReponseLettreObservations), **kw)
+
+
+def build_ar_reponse_rejet_lettre_observations(
+    m: ARReponseRejetLettreObservations, **kw: Any
+) -> bytes:
+    return build(_expect(m, ARReponseRejetLettreObservations), **kw)
+
+
+def build_defere_ta(m: DefereTA, **kw: Any) -> bytes:
+    return build(_expect(m, DefereTA), **kw)
+
+
+def build_annulation(m: Annulation, **kw: Any) -> bytes:
+    return build(_expect(m, Annulation), **kw)
+
+
+def build_ar_annulation(m: ARAnnulation, **kw: Any) -> bytes:
+    return build(_expect(m, ARAnnulation), **kw)
+
+
+def build_demande_classification(m: DemandeClassification, **kw: Any) -> bytes:
+    return build(_expect(m, DemandeClassification), **kw)
+
+
+def build_retour_classification(m: RetourClassification, **kw: Any) -> bytes:
+    return build(_expect(m, RetourClassification), **kw)
+
+
+def build_reponse_classification_sans_changement(
+    m: ReponseClassificationSansChangement, **kw: Any
+) -> bytes:
+    return build(_expect(m, ReponseClassificationSansChangement), **kw)
+
+
+def build_enveloppe_cl_misill(m: EnveloppeCLMISILL, **kw: Any) -> bytes:
+    return build(_expect(m, EnveloppeCLMISILL), **kw)
+
+
+def build_enveloppe_misill_cl(m: EnveloppeMISILLCL, **kw: Any) -> bytes:
+    return build(_expect(m, EnveloppeMISILLCL), **kw)
+
+
+def build_anomalie_enveloppe(m: AnomalieEnveloppe, **kw: Any) -> bytes:
+    return build(_expect(m, AnomalieEnveloppe), **kw)
+
+
+def _expect[T](value: Any, cls: type[T]) -> T:
+    if not isinstance(value, cls):
+        raise ProtocolError(f"{cls.__name__} attendu, reçu {type(value).__name__}.")
+    return value
+
+
+# ===========================================================================================
+# Reading
+# ===========================================================================================
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _children(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el.iterchildren(tag=etree.Element) if _local(c) == name]
+
+
+def _child(el: etree._Element, name: str) -> etree._Element | None:
+    found = _children(el, name)
+    return found[0] if found else None
+
+
+def _need(el: etree._Element, name: str) -> etree._Element:
+    found = _child(el, name)
+    if found is None:
+        raise MessageParseError(f"Élément « {name} » manquant dans « {_local(el)} ».")
+    return found
+
+
+def _attr(el: etree._Element, name: str, ns: str = ACTES_NS) -> str | None:
+    for key in (f"{{{ns}}}{name}", name):
+        value = el.get(key)
+        if value is not None:
+            return value.strip()
+    return None
+
+
+def _need_attr(el: etree._Element, name: str, ns: str = ACTES_NS) -> str:
+    value = _attr(el, name, ns)
+    if value is None:
+        raise MessageParseError(f"Attribut « {name} » manquant sur « {_local(el)} ».")
+    return value
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    if el.get(f"{{{XSI_NS}}}nil") in ("true", "1"):
+        return None
+    return (el.text or "").strip()
+
+
+def _need_text(el: etree._Element, name: str) -> str:
+    return _text(_need(el, name)) or ""
+
+
+def _date(value: str | None, what: str) -> date:
+    try:
+        return date.fromisoformat((value or "").strip()[:10])
+    except ValueError:
+        raise MessageParseError(f"Date illisible pour « {what} » : « {value} ».") from None
+
+
+def _int(value: str | None, what: str) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        raise MessageParseError(f"Nombre illisible pour « {what} » : « {value} ».") from None
+
+
+def _read_fichier(el: etree._Element) -> FichierSigne:
+    sig = _child(el, "Signature")
+    signature = None
+    if sig is not None:
+        inner = [etree.tostring(c, encoding="unicode") for c in sig.iterchildren()]
+        signature = (sig.text or "") + "".join(inner) if inner else (sig.text or "")
+    return FichierSigne(nom_fichier=_need_text(el, "NomFichier"), signature=signature)
+
+
+def _read_donnees_acte(el: etree._Element) -> dict[str, Any]:
+    matieres = []
+    for level in range(1, 6):
+        m = _child(el, f"CodeMatiere{level}")
+        if m is None:
+            break
+        matieres.append(_int(_need_attr(m, "CodeMatiere"), f"CodeMatiere{level}"))
+    annexes_el = _child(el, "Annexes")
+    annexes = (
+        tuple(_read_fichier(a) for a in _children(annexes_el, "Annexe"))
+        if (annexes_el is not None)
+        else ()
+    )
+    nombre = _attr(annexes_el, "Nombre") if annexes_el is not None else None
+    precedent = _child(el, "PrecedentIdentifiantActe")
+    papier = _child(el, "DocumentPapier")
+    return {
+        "date_decision": _date(_need_attr(el, "Date"), "Date"),
+        "numero_interne": _need_attr(el, "NumeroInterne"),
+        "code_nature": _int(_need_attr(el, "CodeNatureActe"), "CodeNatureActe"),
+        "matieres": tuple(matieres),
+        "objet": _need_text(el, "Objet"),
+        "precedent_id_acte": _attr(precedent, "IDActe") if precedent is not None else None,
+        "classification_date": _date(
+            _need_text(el, "ClassificationDateVersion"), "ClassificationDateVersion"
+        ),
+        "document": _read_fichier(_need(el, "Document")),
+        "annexes": annexes,
+        "annexes_declarees": _int(nombre, "Annexes/@Nombre") if nombre is not None else None,
+        "document_papier": _text(papier) if papier is not None else None,
+    }
+
+
+def _parse_acte(el: etree._Element) -> Acte:
+    return Acte(**_read_donnees_acte(el))
+
+
+def _parse_ar_acte(el: etree._Element) -> ARActe:
+    return ARActe(
+        id_acte=_need_attr(el, "IDActe"),
+        date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
+        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
+        classification_date_en_cours=_date(
+            _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
+        ),
+    )
+
+
+def _parse_anomalie_acte(el: etree._Element) -> AnomalieActe:
+    return AnomalieActe(
+        date=_date(_need_text(el, "Date"), "Date"),
+        nature=_need_text(el, "Nature"),
+        detail=_text(_child(el, "Detail")),
+        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
+        classification_date_en_cours=_date(
+            _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
+        ),
+    )
+
+
+def _courrier_keys(el: etree._Element) -> dict[str, Any]:
+    return {
+        "id_acte": _need_attr(el, "IDActe"),
+        "date_courrier_pref": _date(_need_attr(el, "DateCourrierPref"), "DateCourrierPref"),
+    }
+
+
+def _courrier_document_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
+    def parse(el: etree._Element) -> T:
+        return cls(**_courrier_keys(el), document=_read_fichier(_need(el, "Document")))
+
+    return parse
+
+
+def _courrier_only_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
+    def parse(el: etree._Element) -> T:
+        return cls(**_courrier_keys(el))
+
+    return parse
+
+
+def _ar_reponse_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
+    def parse(el: etree._Element) -> T:
+        return cls(
+            **_courrier_keys(_need(el, "InfosCourrierPref")),
+            date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
+        )
+
+    return parse
+
+
+def _parse_demande_pieces(el: etree._Element) -> DemandePieceComplementaire:
+    return DemandePieceComplementaire(
+        **_courrier_keys(el),
+        description_pieces=_need_text(el, "DescriptionPieces"),
+        document=_read_fichier(_need(el, "Document")),
+    )
+
+
+def _parse_pieces(el: etree._Element) -> PieceComplementaire:
+    docs = _need(el, "Documents")
+    return PieceComplementaire(
+        **_courrier_keys(el),
+        documents=tuple(_read_fichier(d) for d in _children(docs, "Document")),
+    )
+
+
+def _parse_lettre_observations(el: etree._Element) -> LettreObservations:
+    return LettreObservations(
+        **_courrier_keys(el),
+        motif=_need_text(el, "Motif"),
+        document=_read_fichier(_need(el, "Document")),
+    )
+
+
+def _parse_defere(el: etree._Element) -> DefereTA:
+    pieces = _child(el, "PiecesJointes")
+    return DefereTA(
+        id_acte=_need_attr(el, "IDActe"),
+        date_depot=_date(_need_text(el, "DateDepot"), "DateDepot"),
+        nature_illegalite=_need_text(el, "NatureIllegalite"),
+        pieces_jointes=tuple(_read_fichier(p) for p in _children(pieces, "PieceJointe"))
+        if pieces is not None
+        else (),
+    )
+
+
+def _parse_annulation(el: etree._Element) -> Annulation:
+    return Annulation(id_acte=_need_attr(el, "IDActe"))
+
+
+def _parse_ar_annulation(el: etree._Element) -> ARAnnulation:
+    return ARAnnulation(
+        id_acte=_need_attr(el, "IDActe"),
+        date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
+    )
+
+
+def _parse_demande_classification(el: etree._Element) -> DemandeClassification:
+    d = _child(el, "DateClassification")
+    return DemandeClassification(
+        date_classification=_date(_text(d), "DateClassification") if d is not None else None
+    )
+
+
+def _read_matiere(el: etree._Element, level: int) -> Matiere:
+    children = _children(el, f"Matiere{level + 1}") if level < 5 else []
+    return Matiere(
+        code=_int(_need_attr(el, "CodeMatiere"), f"Matiere{level}/@CodeMatiere"),
+        libelle=_attr(el, "Libelle") or "",
+        niveau=level,
+        enfants=tuple(_read_matiere(c, level + 1) for c in children),
+    )
+
+
+def _read_classification(el: etree._Element) -> Classification:
+    natures = []
+    natures_el = _child(el, "NaturesActes")
+    for n in _children(natures_el, "NatureActe") if natures_el is not None else []:
+        abbr = _attr(n, "TypeAbrege") or ""
+        code = _attr(n, "CodeNatureActe")
+        natures.append(
+            NatureActe(
+                code=_int(code, "CodeNatureActe") if code else _nature_from_abbr(abbr),
+                libelle=_attr(n, "Libelle") or "",
+                type_abrege=abbr,
+                typologies=tuple(
+                    TypePJ(code=_need_attr(t, "CodeTypePJ"), libelle=_attr(t, "Libelle") or "")
+                    for t in _children(n, "TypePJNatureActe")
+                ),
+            )
+        )
+    matieres_el = _child(el, "Matieres")
+    matieres = [
+        _read_matiere(m, 1)
+        for m in (_children(matieres_el, "Matiere1") if matieres_el is not None else [])
+    ]
+    return Classification(
+        date_classification=_date(_need_text(el, "DateClassification"), "DateClassification"),
+        natures=tuple(natures),
+        matieres=tuple(matieres),
+    )
+
+
+def _parse_retour_classification(el: etree._Element) -> RetourClassification:
+    return RetourClassification(classification=_read_classification(el))
+
+
+def _parse_sans_changement(el: etree._Element) -> ReponseClassificationSansChangement:
+    return ReponseClassificationSansChangement(
+        date_classification=_date(_need_text(el, "DateClassification"), "DateClassification")
+    )
+
+
+def _read_referent(el: etree._Element) -> Referent | None:
+    ref = _child(el, "Referent")
+    if ref is None:
+        return None
+    return Referent(
+        nom=_text(_child(ref, "Nom")),
+        telephone=_text(_child(ref, "Telephone")),
+        email=_text(_child(ref, "Email")),
+    )
+
+
+def _read_formulaires(el: etree._Element) -> tuple[str, ...]:
+    forms = _need(el, "FormulairesEnvoyes")
+    return tuple(_need_text(f, "NomFichier") for f in _children(forms, "Formulaire"))
+
+
+def _read_donnees_enveloppe(el: etree._Element) -> EnveloppeCLMISILL:
+    emetteur = _need(el, "Emetteur")
+    idcl = _need(emetteur, "IDCL")
+    adresses = _child(el, "AdressesRetour")
+    return EnveloppeCLMISILL(
+        emetteur=IDCL(
+            siren=_need_attr(idcl, "SIREN", INSEE_NS),
+            departement=_need_attr(idcl, "Departement"),
+            arrondissement=_need_attr(idcl, "Arrondissement"),
+            nature=_need_attr(idcl, "Nature"),
+        ),
+        referent=_read_referent(emetteur),
+        adresses_retour=tuple(
+            _text(e) or "" for e in (_children(adresses, "Email") if adresses is not None else [])
+        ),
+        formulaires=_read_formulaires(el),
+    )
+
+
+def _parse_enveloppe_misill(el: etree._Element) -> EnveloppeMISILLCL:
+    emetteur = _need(el, "Emetteur")
+    for tag, kind in (("IDSGAR", "SGAR"), ("IDPref", "PREF"), ("IDSousPref", "SOUSPREF")):
+        svc = _child(emetteur, tag)
+        if svc is not None:
+            service = ServicePrefecture(
+                kind=kind,
+                departement=_need_attr(svc, "Departement"),
+                arrondissement=_attr(svc, "Arrondissement"),
+            )
+            break
+    else:
+        raise MessageParseError("Émetteur de l'enveloppe (IDSGAR, IDPref, IDSousPref) absent.")
+    return EnveloppeMISILLCL(
+        emetteur=service,
+        referent=_read_referent(emetteur),
+        formulaires=_read_formulaires(el),
+        destinataire_siren=_need_attr(_need(el, "Destinataire"), "SIREN", INSEE_NS),
+    )
+
+
+def _parse_anomalie_enveloppe(el: etree._Element) -> AnomalieEnveloppe:
+    return AnomalieEnveloppe(
+        date=_date(_need_text(el, "Date"), "Date"),
+        nature=_need_text(el, "Nature"),
+        detail=_text(_child(el, "Detail")),
+        enveloppe_recue=_read_donnees_enveloppe(_need(el, "EnveloppeRecue")),
+    )
+
+
+_PARSERS: dict[str, Callable[[etree._Element], Any]] = {
+    "Acte": _parse_acte,
+    "ARActe": _parse_ar_acte,
+    "AnomalieActe": _parse_anomalie_acte,
+    "CourrierSimple": _courrier_document_parser(CourrierSimple),
+    "ReponseCourrierSimple": _courrier_document_parser(ReponseCourrierSimple),
+    "DemandePieceComplementaire": _parse_demande_pieces,
+    "ARDemandePieceComplementaire": _courrier_only_parser(ARDemandePieceComplementaire),
+    "RefusPieceComplementaire": _courrier_document_parser(RefusPieceComplementaire),
+    "PieceComplementaire": _parse_pieces,
+    "ARPieceComplementaire": _ar_reponse_parser(ARPieceComplementaire),
+    "LettreObservations": _parse_lettre_observations,
+    "ARLettreObservations": _courrier_only_parser(ARLettreObservations),
+    "RejetLettreObservations": _courrier_document_parser(RejetLettreObservations),
+    "ReponseLettreObservations": _courrier_document_parser(ReponseLettreObservations),
+    "ARReponseRejetLettreObservations": _ar_reponse_parser(ARReponseRejetLettreObservations),
+    "DefereTA": _parse_defere,
+    "Annulation": _parse_annulation,
+    "ARAnnulation": _parse_ar_annulation,
+    "DemandeClassification": _parse_demande_classification,
+    "RetourClassification": _parse_retour_classification,
+    "ReponseClassificationSansChangement": _parse_sans_changement,
+    "EnveloppeCLMISILL": _read_donnees_enveloppe,
+    "EnveloppeMISILLCL": _parse_enveloppe_misill,
+    "AnomalieEnveloppe": _parse_anomalie_enveloppe,
+}
+assert set(_PARSERS) == set(MESSAGE_TYPES_BY_ROOT) | {
+    "EnveloppeCLMISILL",
+    "EnveloppeMISILLCL",
+    "AnomalieEnveloppe",
+}
+
+
+def root_name(data: bytes) -> str:
+    """The local name of a document's root element (parsed safely)."""
+    return _local(parse_xml(data))
+
+
+def parse(data: bytes) -> Document:
+    """Read any @CTES message or envelope into its dataclass, dispatching on the root element."""
+    root = parse_xml(data)
+    qname = etree.QName(root)
+    if qname.namespace not in (ACTES_NS, None):
+        raise MessageParseError(
+            f"Espace de noms inattendu : « {qname.namespace} » (attendu : {ACTES_NS})."
+        )
+    parser = _PARSERS.get(qname.localname)
+    if parser is None:
+        raise MessageParseError(f"Type de message @CTES inconnu : « {qname.localname} ».")
+    return parser(root)
+
+
+def parse_message(data: bytes) -> Document:
+    """Alias of :func:`parse`: a business message or an envelope, whichever ``data`` holds."""
+    return parse(data)
+
+
+def _parse_as[T](data: bytes, cls: type[T]) -> T:
+    result = parse(data)
+    if not isinstance(result, cls):
+        raise MessageParseError(
+            f"Message « {cls.__name__} » attendu, reçu « {type(result).__name__} »."
+        )
+    return result
+
+
+def parse_acte(data: bytes) -> Acte:
+    return _parse_as(data, Acte)
+
+
+def parse_ar_acte(data: bytes) -> ARActe:
+    return _parse_as(data, ARActe)
+
+
+def parse_anomalie_acte(data: bytes) -> AnomalieActe:
+    return _parse_as(data, AnomalieActe)
+
+
+def parse_courrier_simple(data: bytes) -> CourrierSimple:
+    return _parse_as(data, CourrierSimple)
+
+
+def parse_demande_piece_complementaire(data: bytes) -> DemandePieceComplementaire:
+    return _parse_as(data, DemandePieceComplementaire)
+
+
+def parse_lettre_observations(data: bytes) -> LettreObservations:
+    return _parse_as(data, LettreObservations)
+
+
+def parse_defere_ta(data: bytes) -> DefereTA:
+    return _parse_as(data, DefereTA)
+
+
+def parse_ar_annulation(data: bytes) -> ARAnnulation:
+    return _parse_as(data, ARAnnulation)
+
+
+def parse_envelope(data: bytes) -> Envelope:
+    return _parse_as(data, Envelope)  # type: ignore[type-abstract]
+
+
+def parse_anomalie_enveloppe(data: bytes) -> AnomalieEnveloppe:
+    return _parse_as(data, AnomalieEnveloppe)
+
+
+def parse_classification(data: bytes) -> Classification:
+    """Read a ``RetourClassification`` (7-2) into a :class:`Classification`."""
+    return _parse_as(data, RetourClassification).classification
