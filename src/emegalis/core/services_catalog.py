@@ -41,4 +41,6 @@ MAIN_SERVICES = (Service.MARCHES, Service.ACTES, Service.GROUPEMENTS, Service.CO
 
 # Where each service's pages start (URL names), once the service has its own screens; the
 # generic /services/<code>/ page redirects there.
-SERVICE_ENTRY_URL_NAMES: dict[str, str] = {}
+SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
+    Service.MARCHES: "marches_buyer_home",
+}

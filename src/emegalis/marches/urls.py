@@ -1,1 +1,59 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.search, name="marches_search"),
+    path("consultations/<int:pk>/", views.notice, name="marches_notice"),
+    path("consultations/<int:pk>/dce/", views.dce, name="marches_dce"),
+    path("consultations/<int:pk>/dce.zip", views.dce_zip, name="marches_dce_zip"),
+    path(
+        "consultations/<int:pk>/dce/fichiers/<int:file_pk>/",
+        views.dce_file,
+        name="marches_dce_file",
+    ),
+    path("consultations/<int:pk>/questions/", views.ask, name="marches_ask"),
+    path("test/", views.workstation_test, name="marches_test"),
+    # Buyers
+    path("acheteur/", views.buyer_home, name="marches_buyer_home"),
+    path("acheteur/nouvelle/", views.buyer_create, name="marches_buyer_create"),
+    path("acheteur/<int:pk>/", views.buyer_detail, name="marches_buyer_detail"),
+    path("acheteur/<int:pk>/modifier/", views.buyer_edit, name="marches_buyer_edit"),
+    path("acheteur/<int:pk>/lots/", views.lot_add, name="marches_lot_add"),
+    path(
+        "acheteur/<int:pk>/lots/<int:lot_pk>/supprimer/",
+        views.lot_delete,
+        name="marches_lot_delete",
+    ),
+    path("acheteur/<int:pk>/dce/", views.dce_upload, name="marches_dce_upload"),
+    path(
+        "acheteur/<int:pk>/dce/<int:file_pk>/retirer/",
+        views.dce_remove,
+        name="marches_dce_remove",
+    ),
+    path(
+        "acheteur/<int:pk>/dce/<int:file_pk>/",
+        views.dce_buyer_file,
+        name="marches_dce_buyer_file",
+    ),
+    path("acheteur/<int:pk>/publier/", views.publish, name="marches_publish"),
+    path("acheteur/<int:pk>/rectificatif/", views.rectificatif, name="marches_rectificatif"),
+    path("acheteur/<int:pk>/etat/", views.change_state, name="marches_change_state"),
+    path(
+        "acheteur/<int:pk>/questions/<int:question_pk>/reponse/",
+        views.answer,
+        name="marches_answer",
+    ),
+    path("acheteur/<int:pk>/registre/", views.registre, name="marches_registre"),
+    path("acheteur/<int:pk>/registre.csv", views.registre_csv, name="marches_registre_csv"),
+    path("acheteur/<int:pk>/registre.pdf", views.registre_pdf, name="marches_registre_pdf"),
+    # Companies
+    path("entreprises/inscription/", views.company_signup, name="marches_company_signup"),
+    path("entreprise/", views.company_home, name="marches_company"),
+    path("entreprise/profil/", views.company_profile, name="marches_company_profile"),
+    path("alertes/", views.alert_create, name="marches_alert_create"),
+    path("alertes/<int:alert_pk>/supprimer/", views.alert_delete, name="marches_alert_delete"),
+    # API tokens (any user)
+    path("jetons-api/", views.tokens, name="marches_tokens"),
+    path("jetons-api/<int:token_pk>/revoquer/", views.token_revoke, name="marches_token_revoke"),
+]

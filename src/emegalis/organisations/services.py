@@ -270,3 +270,112 @@ def disable_two_factor(*, user: User, organisation: Organisation | None) -> None
             organisation=organisation,
             target=user,
         )
+
+
+# --- Company sign-up by SIRET ------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_company(
+    *,
+    siret: str,
+    company_name: str,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+) -> Membership:
+    """A company user signs up with the company's SIRET (one company, many users).
+
+    - A new SIRET creates the company (kind « entreprise ») and its first user, who becomes
+      its representative and référent: active at once.
+    - A SIRET already registered as a company adds the user with an inactive membership: one
+      of the company's référents approves it (« réactiver » on the company's users page), and
+      they are e-mailed about the request. Nobody joins a company on their own say-so.
+    - A SIRET held by a public organisation is refused.
+    """
+    from django.contrib.auth.password_validation import validate_password
+
+    from .validators import validate_siret
+
+    siret = "".join((siret or "").split())
+    validate_siret(siret)
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(
+            {
+                "email": [
+                    "Un compte existe déjà pour cette adresse : connectez-vous, ou utilisez "
+                    "« Mot de passe oublié »."
+                ]
+            }
+        )
+    user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+    user.full_clean(exclude=["password"])
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    company = Organisation.objects.filter(siret=siret).first()
+    if company is not None and company.kind != OrganisationKind.ENTREPRISE:
+        raise ValidationError(
+            {"siret": ["Ce SIRET est celui d'une organisation publique, pas d'une entreprise."]}
+        )
+    created = company is None
+    if created:
+        name = (company_name or "").strip()
+        if not name:
+            raise ValidationError({"company_name": ["Indiquez la raison sociale."]})
+        company = Organisation(
+            name=name, kind=OrganisationKind.ENTREPRISE, siren=siret[:9], siret=siret
+        )
+        company.full_clean()
+        company.save()
+        journal.record(
+            action="organisation.created",
+            actor=None,
+            organisation=company,
+            object_type="organisation",
+            object_id=company.pk,
+            payload={"name": company.name, "kind": company.kind, "siren": company.siren},
+        )
+    user.save()
+    membership = Membership.objects.create(user=user, organisation=company, is_active=created)
+    roles = [Role.ENTREPRISE, Role.REFERENT] if created else [Role.ENTREPRISE]
+    _replace_roles(membership, roles)
+    journal.record(
+        action="company.user_registered",
+        actor=user,
+        organisation=company,
+        object_type="membership",
+        object_id=membership.pk,
+        payload={"user": email, "siret": siret, "new_company": created, "approved": created},
+    )
+    if not created:
+        referents = list(
+            User.objects.filter(
+                is_active=True,
+                memberships__organisation=company,
+                memberships__is_active=True,
+                memberships__roles__role=Role.REFERENT,
+            )
+            .distinct()
+            .values_list("email", flat=True)
+        )
+        link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[company.pk])
+        subject = f"Demande de rattachement à {company.name}"
+        body = (
+            f"{user.get_full_name() or email} ({email}) demande à rejoindre {company.name} "
+            f"sur e-mégalis. Si vous le connaissez, activez son compte ici :\n{link}\n"
+        )
+
+        def notify():
+            for address in referents:
+                try:
+                    send_mail(subject, body, None, [address])
+                except Exception:
+                    logger.exception("Company join e-mail to %s failed", address)
+
+        transaction.on_commit(notify)
+    return membership

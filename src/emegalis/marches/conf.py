@@ -1,0 +1,32 @@
+"""Settings of the procurement room, with their defaults (overridable in settings)."""
+
+import os
+
+from django.conf import settings
+
+DEFAULT_DCE_MAX_BYTES = 2 * 1024**3  # 2 GiB
+
+
+def dce_max_bytes() -> int:
+    """Largest DCE file accepted (settings.MARCHES_DCE_MAX_BYTES, or the environment)."""
+    value = getattr(settings, "MARCHES_DCE_MAX_BYTES", None)
+    if value is None:
+        value = os.environ.get("MARCHES_DCE_MAX_BYTES", DEFAULT_DCE_MAX_BYTES)
+    return int(value)
+
+
+def page_size() -> int:
+    return int(getattr(settings, "MARCHES_PAGE_SIZE", 20))
+
+
+def human_size(size: int) -> str:
+    """« 1,5 Mo », « 2 Go » (French units, binary multiples)."""
+    value = float(size)
+    for unit in ("octets", "Ko", "Mo", "Go", "To"):
+        if value < 1024 or unit == "To":
+            if unit == "octets":
+                return f"{int(value)} octet{'s' if value > 1 else ''}"
+            text = f"{value:.1f}".replace(".", ",").removesuffix(",0")
+            return f"{text} {unit}"
+        value /= 1024
+    return f"{size} octets"

@@ -1,0 +1,290 @@
+from django import forms
+
+from emegalis.organisations.forms import StyledFormMixin
+from emegalis.organisations.validators import validate_departement
+
+from . import cpv
+from .models import Nature, Procedure, State
+from .selectors import SORT_LABELS, SearchParams
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+class ConsultationForm(StyledFormMixin, forms.Form):
+    reference = forms.CharField(
+        label="Référence", max_length=50, help_text="Votre numéro interne, par exemple 2026-015."
+    )
+    title = forms.CharField(label="Intitulé", max_length=255)
+    object = forms.CharField(label="Objet", widget=forms.Textarea(attrs={"rows": 4}))
+    procedure = forms.ChoiceField(label="Procédure", choices=Procedure.choices)
+    nature = forms.ChoiceField(label="Nature du marché", choices=Nature.choices)
+    cpv_main = forms.CharField(
+        label="Code CPV principal",
+        max_length=10,
+        help_text="8 chiffres, un tiret et la clé, par exemple 45000000-7.",
+        validators=[cpv.validate_cpv],
+    )
+    cpv_extra = forms.CharField(
+        label="Codes CPV complémentaires",
+        required=False,
+        help_text="Séparés par des virgules ou des espaces.",
+    )
+    place_of_execution = forms.CharField(label="Lieu d'exécution", max_length=255, required=False)
+    departement = forms.CharField(
+        label="Département d'exécution",
+        max_length=3,
+        required=False,
+        validators=[validate_departement],
+        help_text="Code sur 3 caractères, par exemple 056.",
+    )
+    estimated_value = forms.DecimalField(
+        label="Valeur estimée (€ HT)", required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    electronic_submission = forms.BooleanField(
+        label="Remise des plis par voie électronique", required=False, initial=True
+    )
+    prior_information = forms.BooleanField(label="Avis de préinformation publié", required=False)
+    urgency = forms.BooleanField(label="Urgence dûment justifiée", required=False)
+    variants_allowed = forms.BooleanField(label="Variantes autorisées", required=False)
+    signature_required = forms.BooleanField(
+        label="Signature électronique de l'offre exigée", required=False
+    )
+    questions_deadline = forms.DateTimeField(
+        label="Date limite des questions (heure de Paris)",
+        widget=DATETIME_WIDGET,
+        input_formats=DATETIME_FORMATS,
+    )
+    bids_deadline = forms.DateTimeField(
+        label="Date limite de remise des plis (heure de Paris)",
+        widget=DATETIME_WIDGET,
+        input_formats=DATETIME_FORMATS,
+    )
+    contact_name = forms.CharField(label="Contact", max_length=150, required=False)
+    contact_email = forms.EmailField(label="Adresse électronique du contact", required=False)
+    contact_phone = forms.CharField(label="Téléphone du contact", max_length=30, required=False)
+
+    def clean_cpv_extra(self):
+        value = self.cleaned_data["cpv_extra"]
+        codes = [c for c in value.replace(";", ",").replace(",", " ").split() if c]
+        errors = []
+        for code in codes:
+            try:
+                cpv.validate_cpv(code)
+            except forms.ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return codes
+
+    def service_fields(self) -> dict:
+        return dict(self.cleaned_data)
+
+    @classmethod
+    def initial_from(cls, consultation) -> dict:
+        data = {name: getattr(consultation, name) for name in cls.base_fields}
+        data["cpv_extra"] = ", ".join(consultation.cpv_extra)
+        return data
+
+
+class LotForm(StyledFormMixin, forms.Form):
+    number = forms.IntegerField(label="Numéro", min_value=1, max_value=999)
+    title = forms.CharField(label="Intitulé du lot", max_length=255)
+    cpv = forms.CharField(
+        label="Code CPV", max_length=10, required=False, validators=[cpv.validate_cpv]
+    )
+    estimated_value = forms.DecimalField(
+        label="Valeur estimée (€ HT)", required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+
+
+class DceUploadForm(StyledFormMixin, forms.Form):
+    folder = forms.CharField(
+        label="Dossier",
+        max_length=200,
+        required=False,
+        help_text="Facultatif, par exemple « Pièces techniques/Plans ».",
+    )
+    file = forms.FileField(label="Fichier")
+
+
+class RectificatifForm(StyledFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Motif du rectificatif", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    questions_deadline = forms.DateTimeField(
+        label="Nouvelle date limite des questions (facultatif)",
+        required=False,
+        widget=DATETIME_WIDGET,
+        input_formats=DATETIME_FORMATS,
+    )
+    bids_deadline = forms.DateTimeField(
+        label="Nouvelle date limite de remise des plis (facultatif)",
+        required=False,
+        widget=DATETIME_WIDGET,
+        input_formats=DATETIME_FORMATS,
+    )
+
+
+class StateForm(StyledFormMixin, forms.Form):
+    to = forms.ChoiceField(
+        label="Nouvel état",
+        choices=[
+            (State.CLOTUREE, "Clôturer (date limite passée)"),
+            (State.ATTRIBUEE, "Attribuée"),
+            (State.INFRUCTUEUSE, "Infructueuse"),
+            (State.ANNULEE, "Annulée"),
+        ],
+    )
+    reason = forms.CharField(label="Motif", max_length=500, required=False)
+
+
+class QuestionForm(StyledFormMixin, forms.Form):
+    text = forms.CharField(
+        label="Votre question", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+
+
+class AnswerForm(StyledFormMixin, forms.Form):
+    answer = forms.CharField(
+        label="Réponse (publiée sans l'identité de l'entreprise)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10000,
+    )
+
+
+class SearchForm(StyledFormMixin, forms.Form):
+    q = forms.CharField(
+        label="Mots-clés", required=False, max_length=200, help_text="Intitulé, objet, acheteur."
+    )
+    cpv = forms.CharField(
+        label="Code CPV",
+        required=False,
+        max_length=10,
+        help_text="Un code de la nomenclature : 45000000-7 trouve tous les travaux.",
+        validators=[cpv.validate_cpv],
+    )
+    procedure = forms.ChoiceField(
+        label="Procédure", required=False, choices=[("", "Toutes")] + Procedure.choices
+    )
+    nature = forms.ChoiceField(
+        label="Nature", required=False, choices=[("", "Toutes")] + Nature.choices
+    )
+    departement = forms.CharField(
+        label="Département",
+        required=False,
+        max_length=3,
+        validators=[validate_departement],
+        help_text="Par exemple 056.",
+    )
+    deadline_from = forms.DateField(
+        label="Date limite après le", required=False, widget=DATE_WIDGET, input_formats=DATE_FORMATS
+    )
+    deadline_to = forms.DateField(
+        label="Date limite avant le", required=False, widget=DATE_WIDGET, input_formats=DATE_FORMATS
+    )
+    include_closed = forms.BooleanField(label="Inclure les consultations closes", required=False)
+    sort = forms.ChoiceField(label="Trier par", required=False, choices=list(SORT_LABELS.items()))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("deadline_from"), data.get("deadline_to")
+        if start and end and start > end:
+            self.add_error("deadline_to", "La fin de la période précède son début.")
+        return data
+
+    def params(self) -> SearchParams:
+        data = self.cleaned_data
+        return SearchParams(
+            q=data.get("q") or "",
+            cpv=data.get("cpv") or "",
+            procedure=data.get("procedure") or "",
+            nature=data.get("nature") or "",
+            departement=data.get("departement") or "",
+            deadline_from=data.get("deadline_from"),
+            deadline_to=data.get("deadline_to"),
+            include_closed=bool(data.get("include_closed")),
+            sort=data.get("sort") or "echeance",
+        )
+
+
+class AlertForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(label="Nom de l'alerte", max_length=100)
+
+
+class CompanySignupForm(StyledFormMixin, forms.Form):
+    siret = forms.CharField(
+        label="SIRET de l'entreprise",
+        max_length=20,
+        help_text="14 chiffres. Si l'entreprise est déjà inscrite, votre demande est transmise "
+        "à ses responsables.",
+    )
+    company_name = forms.CharField(
+        label="Raison sociale",
+        max_length=255,
+        required=False,
+        help_text="Obligatoire si l'entreprise n'est pas encore inscrite.",
+    )
+    first_name = forms.CharField(label="Prénom", max_length=150)
+    last_name = forms.CharField(label="Nom", max_length=150)
+    email = forms.EmailField(label="Adresse électronique")
+    password = forms.CharField(
+        label="Mot de passe",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="12 caractères au moins.",
+    )
+    password2 = forms.CharField(
+        label="Confirmation du mot de passe",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password2") and data["password"] != data["password2"]:
+            self.add_error("password2", "Les deux mots de passe ne sont pas identiques.")
+        return data
+
+
+class CompanyProfileForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(label="Raison sociale", max_length=255)
+    address = forms.CharField(label="Adresse", max_length=255, required=False)
+    postcode = forms.CharField(label="Code postal", max_length=5, required=False)
+    city = forms.CharField(label="Commune", max_length=100, required=False)
+    email = forms.EmailField(label="Adresse électronique de contact", required=False)
+
+
+class TokenForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Nom du jeton", max_length=100, help_text="Par exemple le logiciel qui l'utilise."
+    )
+    organisation = forms.TypedChoiceField(label="Organisation", coerce=int)
+
+    def __init__(self, *args, memberships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = [
+            (m.organisation_id, m.organisation.name) for m in memberships
+        ]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class DepositTestForm(StyledFormMixin, forms.Form):
+    files = MultipleFileField(label="Fichiers à déposer pour le test")
