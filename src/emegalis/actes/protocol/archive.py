@@ -92,7 +92,8 @@ def _referenced_files(obj: Any) -> list[str]:
             found.extend(_referenced_files(item))
     elif is_dataclass(obj) and not isinstance(obj, type):
         for f in fields(obj):
-            found.extend(_referenced_files(getattr(obj, f.name)))
+            if f.name != "acte_recu":  # an AR's echo names the act's files, not its own
+                found.extend(_referenced_files(getattr(obj, f.name)))
     return found
 
 

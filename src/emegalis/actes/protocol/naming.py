@@ -59,7 +59,7 @@ SERVICE_RE = re.compile(rf"^{_SERVICE}$")
 
 _TRANSACTION_STEM = (
     rf"(?P<departement>{_DEP})-(?P<siren>{_SIREN})-"
-    rf"(?:(?P<date>{_DAY})-(?P<numero_interne>{_NUMERO})-(?P<nature>[A-Z]{{2}})|-)"
+    rf"(?:(?P<date>{_DAY})-(?P<numero_interne>{_NUMERO})-(?P<nature>[A-Z]{{2}})|--)"
 )
 ARCHIVE_NAME_RE = re.compile(
     rf"^(?P<trigramme>[A-Za-z0-9]{{3}})-(?P<quadrigramme>[A-Za-z0-9]{{4}})"
