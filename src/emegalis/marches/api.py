@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
 
@@ -235,14 +235,17 @@ def search(request, query: Query[SearchQuery]):
     form = SearchForm(data={k: v for k, v in data.items() if v})
     if not form.is_valid():
         errors = [f"{name} : {e}" for name, errs in form.errors.items() for e in errs]
-        return 422, {"detail": "Critères de recherche invalides.", "errors": errors}
+        return Status(422, {"detail": "Critères de recherche invalides.", "errors": errors})
     page = selectors.paginate(selectors.search_consultations(form.params()), page_number, per_page)
-    return 200, {
-        "count": page.paginator.count,
-        "page": page.number,
-        "pages": page.paginator.num_pages,
-        "results": list(page.object_list),
-    }
+    return Status(
+        200,
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": list(page.object_list),
+        },
+    )
 
 
 @router.get("/consultations/{pk}", response=ConsultationDetailOut, auth=None)
@@ -286,7 +289,7 @@ def buyer_create(request, payload: ConsultationIn):
     consultation = services.create_consultation(
         actor=request.user, organisation=organisation, lots=lots_in, **_fields(data)
     )
-    return 201, consultation
+    return Status(201, consultation)
 
 
 @router.patch("/acheteur/consultations/{pk}", response=ConsultationDetailOut, auth=BUYER_AUTH)
@@ -301,16 +304,18 @@ def buyer_update(request, pk: int, payload: ConsultationPatch):
 @router.post("/acheteur/consultations/{pk}/lots", response={201: LotOut}, auth=BUYER_AUTH)
 def buyer_add_lot(request, pk: int, payload: LotIn):
     consultation = selectors.get_buyer_consultation(request.user, pk)
-    return 201, services.add_lot(actor=request.user, consultation=consultation, **payload.dict())
+    lot = services.add_lot(actor=request.user, consultation=consultation, **payload.dict())
+    return Status(201, lot)
 
 
 @router.post("/acheteur/consultations/{pk}/dce", response={201: DceFileOut}, auth=BUYER_AUTH)
 def buyer_upload(request, pk: int, file: File[UploadedFile], folder: Form[str] = ""):
     """Upload one DCE file (multipart): staged until publication or the next rectificatif."""
     consultation = selectors.get_buyer_consultation(request.user, pk)
-    return 201, services.add_dce_file(
+    dce_file = services.add_dce_file(
         actor=request.user, consultation=consultation, uploaded_file=file, folder=folder
     )
+    return Status(201, dce_file)
 
 
 @router.post(

@@ -79,7 +79,7 @@ def notice(request, pk: int):
             "consultation": consultation,
             "lots": consultation.lots.all(),
             "files": selectors.current_dce_files(consultation),
-            "versions": consultation.dce_versions.all(),
+            "versions": list(consultation.dce_versions.all()),
             "answers": selectors.public_answers(consultation),
             "my_questions": selectors.my_questions(request.user, consultation),
             "can_ask": can_ask,
@@ -263,7 +263,7 @@ def _buyer_detail_context(request, consultation, **forms):
         "lots": consultation.lots.all(),
         "staged": selectors.staged_dce_files(consultation),
         "current": selectors.current_dce_files(consultation),
-        "versions": consultation.dce_versions.all(),
+        "versions": list(consultation.dce_versions.all()),
         "questions": questions,
         "lot_form": forms.get("lot_form")
         or LotForm(initial={"number": consultation.lots.count() + 1}),

@@ -1,0 +1,25 @@
+"""Background work of the procurement room (django.tasks).
+
+`send_search_alerts` runs once a day (cron: `manage.py send_search_alerts`, which enqueues it);
+`close_due_consultations` runs every few minutes (`manage.py close_due_consultations`).
+"""
+
+from django.tasks import task
+
+from . import services
+from .models import SavedSearch
+
+
+@task()
+def send_search_alerts() -> int:
+    """E-mail every alert's new matching consultations; returns how many e-mails were sent."""
+    sent = 0
+    for alert in SavedSearch.objects.select_related("user").order_by("pk").iterator():
+        if services.send_alert(alert=alert):
+            sent += 1
+    return sent
+
+
+@task()
+def close_due_consultations() -> int:
+    return services.close_due_consultations()
