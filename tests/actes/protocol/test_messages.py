@@ -165,6 +165,7 @@ def test_incoming_message_built_by_our_prefecture_may_carry_character_references
         ({"numero_interne": "d-2024"}, "numero_interne", "caractères interdits"),
         ({"precedent_id_acte": "pas-un-id"}, "precedent_id_acte", "Identifiant d'acte invalide"),
         ({"document_papier": "X"}, "document_papier", "« O » ou « N »"),
+        ({"objet": "Bip \x07 final"}, "objet", "caractères de contrôle"),
     ],
 )
 def test_bad_acte_values_are_refused(overrides, field, fragment):

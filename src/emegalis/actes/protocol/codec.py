@@ -13,6 +13,7 @@ code would fail the envelope's enumeration); call :func:`validate` for that.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import date
@@ -85,6 +86,8 @@ SchemaArg = etree.XMLSchema | str | Path | None
 # our prefecture counterpart writes may carry other characters as character references
 # (&#339;), as the real classification does with « œ ».
 _STRICT_LATIN1: ContextVar[bool] = ContextVar("strict_latin1", default=True)
+_NON_LATIN1 = re.compile(r"[^\x00-\xff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them
 
 # ===========================================================================================
 # Writing
@@ -98,9 +101,9 @@ def _a(name: str) -> str:
 def _s(value: Any, field: str) -> str:
     """A text or attribute value: a string that ISO-8859-1 and XML 1.0 can carry."""
     text = value if isinstance(value, str) else str(value)
-    if _STRICT_LATIN1.get():
-        check_latin1(text, field=field)
-    if any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
+    if _STRICT_LATIN1.get() and _NON_LATIN1.search(text):
+        check_latin1(text, field=field)  # raises, naming the characters
+    if _CONTROL.search(text):
         raise ProtocolError(
             f"Le champ « {field} » contient des caractères de contrôle interdits en XML.",
             field=field,
