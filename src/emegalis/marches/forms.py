@@ -13,6 +13,16 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
+class DistinctIdsMixin:
+    """Forms shown together on one page get distinct HTML ids (auto_id_prefix)."""
+
+    auto_id_prefix = "id"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.auto_id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class ConsultationForm(StyledFormMixin, forms.Form):
     reference = forms.CharField(
         label="Référence", max_length=50, help_text="Votre numéro interne, par exemple 2026-015."
@@ -89,7 +99,9 @@ class ConsultationForm(StyledFormMixin, forms.Form):
         return data
 
 
-class LotForm(StyledFormMixin, forms.Form):
+class LotForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "lot"
+
     number = forms.IntegerField(label="Numéro", min_value=1, max_value=999)
     title = forms.CharField(label="Intitulé du lot", max_length=255)
     cpv = forms.CharField(
@@ -100,7 +112,9 @@ class LotForm(StyledFormMixin, forms.Form):
     )
 
 
-class DceUploadForm(StyledFormMixin, forms.Form):
+class DceUploadForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "dce"
+
     folder = forms.CharField(
         label="Dossier",
         max_length=200,
@@ -110,7 +124,9 @@ class DceUploadForm(StyledFormMixin, forms.Form):
     file = forms.FileField(label="Fichier")
 
 
-class RectificatifForm(StyledFormMixin, forms.Form):
+class RectificatifForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "rectif"
+
     reason = forms.CharField(
         label="Motif du rectificatif", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
@@ -128,7 +144,9 @@ class RectificatifForm(StyledFormMixin, forms.Form):
     )
 
 
-class StateForm(StyledFormMixin, forms.Form):
+class StateForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "etat"
+
     to = forms.ChoiceField(
         label="Nouvel état",
         choices=[
@@ -141,7 +159,9 @@ class StateForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(label="Motif", max_length=500, required=False)
 
 
-class QuestionForm(StyledFormMixin, forms.Form):
+class QuestionForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "question"
+
     text = forms.CharField(
         label="Votre question", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
     )
@@ -210,7 +230,9 @@ class SearchForm(StyledFormMixin, forms.Form):
         )
 
 
-class AlertForm(StyledFormMixin, forms.Form):
+class AlertForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    auto_id_prefix = "alerte"
+
     name = forms.CharField(label="Nom de l'alerte", max_length=100)
 
 
