@@ -7,7 +7,7 @@ from lxml import etree
 
 from emegalis.actes import protocol as p
 
-from .conftest import ID_ACTE, STEM, all_envelopes, all_messages, make_acte
+from .conftest import ID_ACTE, STEM, all_envelopes, all_messages, donnees, make_acte
 
 MESSAGES = all_messages()
 ENVELOPES = all_envelopes()
@@ -173,6 +173,21 @@ def test_bad_acte_values_are_refused(overrides, field, fragment):
         p.build_acte(make_acte(**overrides))
     assert exc.value.field == field
     assert fragment in str(exc.value)
+
+
+def test_an_act_breaking_our_rules_can_still_be_echoed_in_an_anomaly():
+    bad = donnees(make_acte(numero_interne="d-12", objet="", code_nature=9))
+    with pytest.raises(p.NamingError):
+        p.build_acte(make_acte(numero_interne="d-12"))
+    anomalie = p.AnomalieActe(
+        date=date(2025, 1, 2),
+        nature="001",
+        detail="Numéro interne invalide",
+        acte_recu=bad,
+        classification_date_en_cours=date(2017, 12, 8),
+    )
+    xml = p.build_message(anomalie)
+    assert p.parse_anomalie_acte(xml) == anomalie
 
 
 def test_envelope_email_outside_the_xsd_type_is_refused():

@@ -148,11 +148,25 @@ def _fichier(parent: etree._Element, name: str, f: FichierSigne, field: str) -> 
         _sub(el, "Signature", _s(f.signature, f"{field}.signature"))
 
 
-def _write_donnees_acte(el: etree._Element, acte: DonneesActe) -> None:
-    naming.check_numero_interne(acte.numero_interne)
+def _write_donnees_acte(el: etree._Element, acte: DonneesActe, *, echo: bool = False) -> None:
+    """Write an act's content. ``echo``: the ``ActeRecu`` of an AR or anomaly, which repeats
+    what the authority sent — only the XSD's own limits apply there, so that an act breaking
+    our stricter rules can still be answered with an ``AnomalieActe``."""
+    if echo:
+        if not acte.numero_interne or len(acte.numero_interne) > 15:
+            raise ProtocolError(
+                "Le numéro interne de l'acte reçu doit compter de 1 à 15 caractères.",
+                field="numero_interne",
+            )
+    else:
+        naming.check_numero_interne(acte.numero_interne)
     _set(el, "Date", _d(acte.date_decision, "date_decision"))
-    _set(el, "NumeroInterne", acte.numero_interne)
-    if acte.code_nature not in NATURES:
+    _set(el, "NumeroInterne", _s(acte.numero_interne, "numero_interne"))
+    if (
+        isinstance(acte.code_nature, bool)
+        or not isinstance(acte.code_nature, int)
+        or (not echo and acte.code_nature not in NATURES)
+    ):
         raise ProtocolError(
             f"Code nature d'acte inconnu : « {acte.code_nature} » (1 à 6 attendu).",
             field="code_nature",
@@ -171,7 +185,7 @@ def _write_donnees_acte(el: etree._Element, acte: DonneesActe) -> None:
             )
         _set(_sub(el, f"CodeMatiere{level}"), "CodeMatiere", str(code))
     objet = (acte.objet or "").strip()
-    if not objet:
+    if not objet and not echo:
         raise ProtocolError("L'objet de l'acte est obligatoire.", field="objet")
     if len(objet) > OBJET_MAX_LENGTH:
         raise ProtocolError(
@@ -207,7 +221,7 @@ def _build_ar_acte(m: ARActe) -> etree._Element:
     root = _root("ARActe")
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     _set(root, "DateReception", _d(m.date_reception, "date_reception"))
-    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu)
+    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu, echo=True)
     _sub(root, "ClassificationDateVersionEnCours", _d(m.classification_date_en_cours, "date"))
     return root
 
@@ -230,7 +244,7 @@ def _build_anomalie_acte(m: AnomalieActe) -> etree._Element:
     _sub(root, "Nature", _anomaly_code(m.nature))
     if m.detail is not None:
         _sub(root, "Detail", _s(m.detail, "detail"))
-    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu)
+    _write_donnees_acte(_sub(root, "ActeRecu"), m.acte_recu, echo=True)
     _sub(root, "ClassificationDateVersionEnCours", _d(m.classification_date_en_cours, "date"))
     return root
 
