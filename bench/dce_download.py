@@ -1,0 +1,291 @@
+"""DCE zip download: throughput and memory of a real server process.
+
+Starts the project's HTTP server (`manage.py runserver --noreload`, DEBUG off) on 127.0.0.1
+with a throw-away SQLite database and media folder, publishes a consultation whose DCE is
+10 MiB, then one whose DCE is 1 GiB (files generated on disk in chunks, stored through the
+default storage in chunks), downloads each DCE as one zip over HTTP and prints:
+
+- the throughput of each download;
+- the server process's resident memory: sampled peak during each download (VmRSS every
+  20 ms) and the lifetime peak (VmHWM) after it;
+- the growth of the peak between the two sizes (goal: under 64 MiB — the zip is streamed,
+  never built in memory).
+
+Usage: .venv/bin/python bench/dce_download.py [--big-mib 1024] [--small-mib 10]
+Not a test: `make test` does not run it. Needs Linux (/proc) and ~2.2 GiB of free disk.
+"""
+
+import argparse
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A memory figure of /proc/<pid>/status, in bytes."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int, interval: float = 0.02):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        while not self._halt.is_set():
+            self.peak = max(self.peak, proc_status(self.pid, "VmRSS"))
+            time.sleep(self.interval)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def write_file(path: Path, size: int) -> None:
+    """Pseudo-random content (not compressible), written 1 MiB at a time."""
+    block = os.urandom(MIB)
+    with path.open("wb") as handle:
+        written = 0
+        while written < size:
+            part = block[: min(MIB, size - written)]
+            handle.write(part)
+            written += len(part)
+
+
+def setup_environment(workdir: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "emegalis.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "EMEGALIS_VAR_DIR": str(workdir / "var"),
+            "MEDIA_ROOT": str(workdir / "media"),
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "TASKS_BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT / "src"),
+        }
+    )
+    os.environ.update(env)
+    return env
+
+
+def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
+    """A published consultation whose DCE holds the given files (stored in chunks)."""
+    from datetime import date
+
+    from django.core.files import File
+
+    from emegalis.adhesions.models import (
+        Convention,
+        ConventionService,
+        ConventionStatus,
+        ConventionStatusChange,
+    )
+    from emegalis.core import clock
+    from emegalis.marches import services
+    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
+    from emegalis.organisations.models import Membership, Organisation, User
+    from emegalis.organisations.roles import Role
+
+    siren = siren_from_prefix("88800001")
+    organisation, created = Organisation.objects.get_or_create(
+        siren=siren,
+        defaults={
+            "name": "Commune du banc d'essai",
+            "kind": "commune",
+            "siret": siret_from_siren(siren),
+            "departement": "056",
+        },
+    )
+    if created:
+        convention = Convention.objects.create(
+            organisation=organisation,
+            kind="charte",
+            reference="BENCH-1",
+            start_date=date(2020, 1, 1),
+            current_status=ConventionStatus.ADHERENT,
+        )
+        ConventionStatusChange.objects.create(
+            convention=convention, status=ConventionStatus.ADHERENT, effective_on=date(2020, 1, 1)
+        )
+        ConventionService.objects.create(convention=convention, service="marches")
+    buyer, _ = User.objects.get_or_create(email="acheteur@bench.test")
+    membership, _ = Membership.objects.get_or_create(user=buyer, organisation=organisation)
+    membership.roles.get_or_create(role=Role.ACHETEUR)
+    now = clock.now()
+    consultation = services.create_consultation(
+        actor=buyer,
+        organisation=organisation,
+        reference=reference,
+        title=f"Consultation du banc d'essai {reference}",
+        object="Téléchargement du DCE en un seul zip.",
+        procedure="mapa",
+        nature="services",
+        cpv_main="79000000-4",
+        questions_deadline=now + timedelta(days=20),
+        bids_deadline=now + timedelta(days=30),
+    )
+    for name, path in files:
+        with path.open("rb") as handle:
+            services.add_dce_file(
+                actor=buyer, consultation=consultation, uploaded_file=File(handle, name=name)
+            )
+    services.publish(actor=buyer, consultation=consultation)
+    return consultation.pk
+
+
+def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server stopped during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start in time")
+
+
+def download(url: str, keep: bool) -> tuple[int, float, bytes]:
+    """Read the whole response in 1 MiB chunks; keep it only if asked (small DCE check)."""
+    kept = io.BytesIO() if keep else None
+    total = 0
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=600) as response:  # noqa: S310 — loopback only
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}")
+        while chunk := response.read(MIB):
+            total += len(chunk)
+            if kept is not None:
+                kept.write(chunk)
+    return total, time.perf_counter() - started, kept.getvalue() if kept else b""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small-mib", type=int, default=10)
+    parser.add_argument("--big-mib", type=int, default=1024)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-dce-"))
+    env = setup_environment(workdir)
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"],
+            env=env,
+            check=True,
+        )
+        sys.path.insert(0, str(ROOT / "src"))
+        import django
+
+        django.setup()
+        sizes = {"small": args.small_mib * MIB, "big": args.big_mib * MIB}
+        consultations = {}
+        for label, size in sizes.items():
+            path = workdir / f"dce-{label}.bin"
+            started = time.perf_counter()
+            write_file(path, size)
+            consultations[label] = create_consultation(
+                f"BENCH-{label.upper()}", [("dce.bin", path)]
+            )
+            path.unlink()  # the stored copy is in the media folder
+            print(
+                f"DCE {size // MIB} MiB generated and stored in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+        from django.db import connections
+
+        connections.close_all()
+
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{port}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_server(port, server)
+        # Warm up (imports, URL resolver, first DB connection) with small API calls.
+        for path in (
+            "/api/v1/marches/horloge",
+            f"/api/v1/marches/consultations/{consultations['small']}/dce",
+        ):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60).read()  # noqa: S310
+        baseline = proc_status(server.pid, "VmRSS")
+        print(f"Server pid {server.pid}, resident memory after warm-up: {baseline / MIB:.1f} MiB")
+        peaks = {}
+        for label, size in sizes.items():
+            sampler = RssSampler(server.pid)
+            sampler.start()
+            url = f"http://127.0.0.1:{port}/marches/consultations/{consultations[label]}/dce.zip"
+            total, elapsed, body = download(url, keep=label == "small")
+            peak = sampler.stop()
+            hwm = proc_status(server.pid, "VmHWM")
+            peaks[label] = peak
+            if body:
+                with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                    assert archive.testzip() is None, "corrupt zip"
+                    assert archive.getinfo("dce.bin").file_size == size
+            elif total < size:
+                raise RuntimeError(f"short download: {total} bytes for {size}")
+            print(
+                f"{size // MIB:>5} MiB DCE: zip {total / MIB:.1f} MiB in {elapsed:.2f} s "
+                f"= {total / MIB / elapsed:.0f} MiB/s; server RSS peak during download "
+                f"{peak / MIB:.1f} MiB (VmHWM {hwm / MIB:.1f} MiB)"
+            )
+        growth = peaks["big"] - peaks["small"]
+        verdict = "OK" if growth < 64 * MIB else "ABOVE GOAL"
+        print(
+            f"RSS growth between {args.small_mib} MiB and {args.big_mib} MiB: "
+            f"{growth / MIB:.1f} MiB (goal < 64 MiB: {verdict})"
+        )
+        return 0 if growth < 64 * MIB else 1
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
