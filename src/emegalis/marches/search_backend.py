@@ -4,8 +4,10 @@
 Both index `Consultation.search_document`, a normalised text (lower case, accents removed) of
 the reference, title, object, buyer and place, written by the services.
 
-- PostgreSQL: a GIN index on the expression to_tsvector('french', search_document); queries
-  use exactly that expression with a prefix tsquery (`mot:*`, French stemming).
+- PostgreSQL: a stored generated column `search_vector` = to_tsvector('french',
+  search_document) (computed by PostgreSQL on every insert and update, so bulk_create needs
+  nothing more) with a GIN index; queries match it with a prefix tsquery (`mot:*`, French
+  stemming). The column is not a model field: only this module reads it.
 - SQLite: an FTS5 table (external content = the consultation table) kept in sync by triggers;
   queries are prefix queries (`"mot"*`).
 
@@ -21,7 +23,9 @@ from django.db.models import QuerySet
 
 TABLE = "marches_consultation"
 FTS_TABLE = "marches_consultation_fts"
-PG_INDEX = "marches_consultation_fts_gin"
+PG_INDEX = "marches_consultation_search_gin"
+PG_OLD_INDEX = "marches_consultation_fts_gin"  # expression index of the first version
+PG_COLUMN = "search_vector"
 TS_VECTOR = "to_tsvector('french'::regconfig, search_document)"
 MAX_WORDS = 8
 
@@ -45,8 +49,13 @@ def install(using=None, **kwargs) -> None:
     conn = connections[using or "default"]
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
+            cursor.execute(f"DROP INDEX IF EXISTS {PG_OLD_INDEX}")
             cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {TABLE} USING gin ({TS_VECTOR})"
+                f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector "
+                f"GENERATED ALWAYS AS ({TS_VECTOR}) STORED"
+            )
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {TABLE} USING gin ({PG_COLUMN})"
             )
         elif conn.vendor == "sqlite":
             cursor.execute(
@@ -90,7 +99,8 @@ def filter_text(queryset: QuerySet, query: str) -> QuerySet:
     if vendor == "postgresql":
         tsquery = " & ".join(f"{term}:*" for term in terms)
         return queryset.extra(  # noqa: S610 — bound parameter
-            where=[f"{TS_VECTOR} @@ to_tsquery('french'::regconfig, %s)"], params=[tsquery]
+            where=[f"{TABLE}.{PG_COLUMN} @@ to_tsquery('french'::regconfig, %s)"],
+            params=[tsquery],
         )
     if vendor == "sqlite":
         match = " ".join(f'"{term}"*' for term in terms)
