@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_service_page_opens_when_a_convention_in_force_enables_it(login, agent_a, commune_a):
     make_convention(commune_a, [Service.MARCHES], start=date(2020, 1, 1), end=None)
     client = login(agent_a)
-    assert client.get("/services/marches/").status_code == 200
+    assert client.get("/services/marches/", follow=True).status_code == 200
 
 
 def test_service_page_refused_when_service_not_enabled(login, agent_a, commune_a):
@@ -33,7 +33,7 @@ def test_service_page_refused_when_convention_resiliee(login, staff, agent_a, co
         commune_a, [Service.MARCHES], start=today - timedelta(days=400), end=None
     )
     client = login(agent_a)
-    assert client.get("/services/marches/").status_code == 200
+    assert client.get("/services/marches/", follow=True).status_code == 200
     services.change_convention_status(
         actor=staff,
         convention=convention,
