@@ -17,3 +17,13 @@ def human_size(value) -> str:
 def cpv_label(code: str) -> str:
     text = cpv.label(code)
     return f"{code} — {text}" if text else code
+
+
+@register.filter
+def euros(value) -> str:
+    """« 480 000,00 € » (French notation)."""
+    from emegalis.core.pdf import format_euros
+
+    if value is None or value == "":
+        return "—"
+    return format_euros(value)
