@@ -57,3 +57,21 @@ def test_demo_loader_is_idempotent_and_publishes(db):
     assert first.lots.count() == 2
     assert first.questions.filter(answered_at__isnull=False).count() == 1
     assert first.dce_files.count() == 3
+
+
+def test_the_test_consultation_stays_findable_and_open_to_questions(
+    commune_a, company_user, monkeypatch
+):
+    from datetime import timedelta
+
+    from emegalis.core import clock
+    from emegalis.marches import selectors, services
+
+    consultation = services.ensure_test_consultation(organisation=commune_a)
+    much_later = clock.now() + timedelta(days=800)  # its dates were not refreshed since
+    monkeypatch.setattr(clock, "now", lambda: much_later)
+    assert list(selectors.search_consultations(selectors.SearchParams())) == [consultation]
+    services.ask_question(
+        actor=company_user, organisation=None, consultation=consultation, text="Test ?"
+    )
+    assert consultation.questions.count() == 1

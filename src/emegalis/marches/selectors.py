@@ -126,6 +126,14 @@ def get_public_consultation(pk: int) -> Consultation:
         raise Http404("Consultation introuvable.") from None
 
 
+def questions_open(consultation: Consultation) -> bool:
+    """Questions are accepted while published and before the question deadline; the test
+    consultation is always open."""
+    if consultation.state != State.PUBLIEE:
+        return False
+    return consultation.is_test or clock.now() < consultation.questions_deadline
+
+
 def test_consultation() -> Consultation | None:
     return public_consultations().filter(is_test=True, state=State.PUBLIEE).first()
 
@@ -202,7 +210,9 @@ def search_consultations(
     """
     queryset = public_consultations() if base is None else base
     if not params.include_closed:
-        queryset = queryset.filter(state=State.PUBLIEE, bids_deadline__gt=clock.now())
+        queryset = queryset.filter(
+            Q(bids_deadline__gt=clock.now()) | Q(is_test=True), state=State.PUBLIEE
+        )
     queryset = search_backend.filter_text(queryset, params.q)
     if params.cpv:
         prefix = cpv.significant_prefix(params.cpv)

@@ -762,7 +762,7 @@ def ask_question(
     if consultation.state != State.PUBLIEE:
         raise ValidationError("Cette consultation n'accepte plus de questions.")
     now = clock.now()
-    if now >= consultation.questions_deadline:
+    if not selectors.questions_open(consultation):
         raise ValidationError(
             "La date limite des questions est passée "
             f"({_local(consultation.questions_deadline)}) : la question n'est pas enregistrée.",

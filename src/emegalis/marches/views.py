@@ -71,7 +71,7 @@ def notice(request, pk: int):
     """The notice (avis) of a consultation: its stable public page."""
     consultation = selectors.get_visible_consultation(request.user, pk)
     now = clock.now()
-    can_ask = consultation.state == State.PUBLIEE and now < consultation.questions_deadline
+    can_ask = selectors.questions_open(consultation)
     return render(
         request,
         "marches/notice.html",
