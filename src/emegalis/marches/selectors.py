@@ -210,9 +210,7 @@ def search_consultations(
     """
     queryset = public_consultations() if base is None else base
     if not params.include_closed:
-        queryset = queryset.filter(
-            Q(bids_deadline__gt=clock.now()) | Q(is_test=True), state=State.PUBLIEE
-        )
+        queryset = queryset.filter(state=State.PUBLIEE, bids_deadline__gt=clock.now())
     queryset = search_backend.filter_text(queryset, params.q)
     if params.cpv:
         prefix = cpv.significant_prefix(params.cpv)

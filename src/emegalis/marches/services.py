@@ -15,7 +15,7 @@ import posixpath
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -990,6 +990,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
 # --- The always-open test consultation -----------------------------------------------------------
 
 TEST_REFERENCE = "TEST-POSTE"
+TEST_DEADLINE = datetime(2099, 12, 31, 18, 0, tzinfo=UTC)
 
 
 @transaction.atomic
@@ -1018,8 +1019,9 @@ def ensure_test_consultation(*, organisation: Organisation) -> Consultation:
             contact_name="Support e-mégalis",
             contact_email="",
         )
-    consultation.questions_deadline = now + timedelta(days=360)
-    consultation.bids_deadline = now + timedelta(days=365)
+    # Far-future deadlines: always open, found by every search of open consultations.
+    consultation.questions_deadline = TEST_DEADLINE - timedelta(days=1)
+    consultation.bids_deadline = TEST_DEADLINE
     consultation.cpv_search = " " + " ".join(consultation.cpv_codes)
     consultation.search_document = build_search_document(consultation, organisation.name)
     consultation.save()
