@@ -246,3 +246,38 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Contrôle de légalité (@CTES) -----------------------------------------------------------------
+# Where archives are posted: the ministry in production; our own prefecture counterpart in DEBUG.
+ACTES_TRANSPORT_URL = os.environ.get(
+    "ACTES_TRANSPORT_URL", f"{SITE_URL}/prefecture/depot/" if DEBUG else ""
+)
+ACTES_TRANSPORT_CLIENT_CERT = os.environ.get("ACTES_TRANSPORT_CLIENT_CERT", "")
+ACTES_TRANSPORT_CLIENT_KEY = os.environ.get("ACTES_TRANSPORT_CLIENT_KEY", "")
+ACTES_TRANSPORT_CA_FILE = os.environ.get("ACTES_TRANSPORT_CA_FILE", "")
+ACTES_TRANSPORT_PIN_SHA256 = os.environ.get("ACTES_TRANSPORT_PIN_SHA256", "")
+ACTES_TRANSPORT_USERNAME = os.environ.get("ACTES_TRANSPORT_USERNAME", "")
+ACTES_TRANSPORT_PASSWORD = os.environ.get("ACTES_TRANSPORT_PASSWORD", "")
+ACTES_TRANSPORT_TIMEOUT = int(os.environ.get("ACTES_TRANSPORT_TIMEOUT", "60"))
+ACTES_SEND_BACKOFF = os.environ.get("ACTES_SEND_BACKOFF", "30,120,600,1800,3600")
+ACTES_TRIGRAMME = os.environ.get("ACTES_TRIGRAMME", "emg")
+ACTES_QUADRIGRAMME = os.environ.get("ACTES_QUADRIGRAMME", "EACT")
+ACTES_RETURN_EMAIL = os.environ.get("ACTES_RETURN_EMAIL", "retour-actes@e-megalis.bzh")
+# Shared secret of the HTTP return endpoint (/actes/retour/), used by our prefecture counterpart.
+ACTES_RETURN_TOKEN = os.environ.get(
+    "ACTES_RETURN_TOKEN", "dev-only-actes-return-token" if DEBUG else ""
+)
+ACTES_ARCHIVE_MAX_BYTES = int(os.environ.get("ACTES_ARCHIVE_MAX_BYTES", str(150 * 1024 * 1024)))
+ACTES_IMAP_HOST = os.environ.get("ACTES_IMAP_HOST", "")
+ACTES_IMAP_PORT = int(os.environ.get("ACTES_IMAP_PORT", "993"))
+ACTES_IMAP_SSL = env_bool("ACTES_IMAP_SSL", True)
+ACTES_IMAP_USER = os.environ.get("ACTES_IMAP_USER", "")
+ACTES_IMAP_PASSWORD = os.environ.get("ACTES_IMAP_PASSWORD", "")
+ACTES_IMAP_FOLDER = os.environ.get("ACTES_IMAP_FOLDER", "INBOX")
+# The prefecture counterpart (prefecture/ app): where it pushes its returns, and its identity.
+PREFECTURE_RETURN_URL = os.environ.get(
+    "PREFECTURE_RETURN_URL", f"{SITE_URL}/actes/retour/" if DEBUG else ""
+)
+PREFECTURE_RETURN_TOKEN = os.environ.get("PREFECTURE_RETURN_TOKEN", ACTES_RETURN_TOKEN)
+PREFECTURE_COUNTERPART_ENABLED = env_bool("PREFECTURE_COUNTERPART_ENABLED", DEBUG)
+PREFECTURE_APPLICATION = os.environ.get("PREFECTURE_APPLICATION", "TACT")

@@ -1,3 +1,27 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import legacy_api, views
+
+urlpatterns = [
+    path("", views.home, name="actes_home"),
+    path("nouveau/", views.create, name="actes_create"),
+    path("<int:pk>/", views.detail, name="actes_detail"),
+    path("<int:pk>/tampon.pdf", views.stamped, name="actes_stamped"),
+    path("<int:pk>/ARActe.xml", views.ar_xml, name="actes_ar_xml"),
+    path("<int:pk>/annuler/", views.cancel, name="actes_cancel"),
+    path("<int:pk>/confirmer/", views.confirm, name="actes_confirm"),
+    path("<int:pk>/publier/", views.publish, name="actes_publish"),
+    path("<int:pk>/courriers/<int:letter_pk>/repondre/", views.reply, name="actes_reply"),
+    path("transactions/<int:pk>/lu/", views.mark_read, name="actes_mark_read"),
+    path("documents/<int:pk>/", views.document, name="actes_document"),
+    path("classification/", views.classification, name="actes_classification"),
+    path("cles-api/", views.credentials, name="actes_credentials"),
+    path("cles-api/<int:pk>/revoquer/", views.credential_revoke, name="actes_credential_revoke"),
+    path("retours-inattendus/", views.unexpected, name="actes_unexpected"),
+    path("registre/<int:org_pk>/", views.register, name="actes_register"),
+    path("registre/<int:org_pk>/<int:pk>.pdf", views.register_pdf, name="actes_register_pdf"),
+    path("retour/", views.return_endpoint, name="actes_return"),
+]
+
 # Paths dictated by existing client software (S²LOW-style), mounted at the site root.
-legacy_urlpatterns: list = []
+legacy_urlpatterns = legacy_api.urlpatterns

@@ -43,4 +43,5 @@ MAIN_SERVICES = (Service.MARCHES, Service.ACTES, Service.GROUPEMENTS, Service.CO
 # generic /services/<code>/ page redirects there.
 SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
     Service.MARCHES: "marches_buyer_home",
+    Service.ACTES: "actes_home",
 }
