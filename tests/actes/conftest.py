@@ -1,0 +1,136 @@
+"""Fixtures of the actes tests: a commune with its convention and classification, its agent,
+a prefecture, and a wire that checks every archive and can close the loop in-process (the
+platform's transport delivers to the prefecture counterpart, whose returns come back)."""
+
+import io
+from django.utils import timezone
+
+import pytest
+
+from emegalis.actes import services as actes_services
+from emegalis.actes.transport import TransportError
+from emegalis.core.services_catalog import Service
+from emegalis.organisations.models import OrganisationKind
+from emegalis.organisations.roles import Role
+from emegalis.prefecture import services as prefecture_services
+from tests.factories import OrganisationFactory, make_convention, make_member
+
+from .helpers import CLASSIFICATION_2017, check_archive, pdf_upload
+
+
+@pytest.fixture(autouse=True)
+def actes_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ACTES_TRANSPORT_URL = "http://127.0.0.1:9/prefecture/depot/"
+    settings.ACTES_RETURN_TOKEN = "jeton-retour-de-test"
+    settings.PREFECTURE_RETURN_TOKEN = "jeton-retour-de-test"
+    settings.PREFECTURE_COUNTERPART_ENABLED = True
+    settings.ACTES_CLASSIFICATION_REQUEST_INTERVAL = 0
+    return settings
+
+
+def make_commune(**kwargs):
+    commune = OrganisationFactory(**kwargs)
+    make_convention(commune, [Service.ACTES])
+    actes_services.import_classification(
+        organisation=commune, xml=CLASSIFICATION_2017.read_bytes()
+    )
+    return commune
+
+
+@pytest.fixture
+def commune(db):
+    return make_commune(name="Commune de Kerbihan")
+
+
+@pytest.fixture
+def agent(commune):
+    return make_member(commune, Role.AGENT_ACTES)
+
+
+@pytest.fixture
+def agent_client(agent, login):
+    return login(agent)
+
+
+@pytest.fixture
+def prefecture(db):
+    return OrganisationFactory(
+        name="Préfecture du Morbihan (test)",
+        kind=OrganisationKind.PREFECTURE,
+        insee_nature="",
+        departement="056",
+    )
+
+
+@pytest.fixture
+def prefect_agent(prefecture):
+    return make_member(prefecture, Role.AGENT_PREFECTURE)
+
+
+class Wire:
+    """Stands for the network between the platform and the prefecture counterpart."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, bytes]] = []
+        self.returns: list[tuple[str, bytes]] = []
+        self.mode = "loop"  # "loop": deliver to the counterpart; "ok": swallow; "fail"
+
+    def post(self, *, name, file, size, config=None):
+        data = file.read()
+        assert len(data) == size
+        check_archive(name, data)
+        self.sent.append((name, data))
+        if self.mode == "fail":
+            raise TransportError("Serveur injoignable (test)")
+        if self.mode == "loop":
+            prefecture_services.receive_archive(source=io.BytesIO(data), name=name)
+        return 200
+
+    def push(self, out):
+        with out.archive.open("rb") as fh:
+            data = fh.read()
+        check_archive(out.name, data)
+        self.returns.append((out.name, data))
+        actes_services.receive_return_archive(
+            source=io.BytesIO(data), channel="http", name=out.name
+        )
+        type(out).objects.filter(pk=out.pk).update(sent_at=timezone.now())
+        return True
+
+    def codes_sent(self):
+        return [_codes(d) for _, d in self.sent]
+
+
+def _codes(data):
+    from emegalis.actes import protocol as p
+
+    return [m.CODE for m in p.read_archive(data).messages.values()]
+
+
+@pytest.fixture
+def wire(monkeypatch):
+    w = Wire()
+    monkeypatch.setattr("emegalis.actes.services.post_archive", w.post)
+    monkeypatch.setattr("emegalis.prefecture.tasks.push", w.push)
+    return w
+
+
+@pytest.fixture
+def run_commits(django_capture_on_commit_callbacks):
+    """Run the on-commit callbacks (task enqueues) of the block, nested ones included."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def acte_form(**overrides):
+    data = {
+        "nature": "1",
+        "numero_interne": "DEL2026_001",
+        "decision_date": "2026-01-15",
+        "objet": "Approbation du compte rendu de la séance du conseil municipal",
+        "classification": "5.2",
+        "type_acte": "99_DE",
+        "document": pdf_upload(),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

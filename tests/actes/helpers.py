@@ -1,0 +1,64 @@
+"""Builders shared by the actes and prefecture tests: PDFs, uploads, archive checks."""
+
+import io
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from emegalis.actes import protocol as p
+from emegalis.core.pdf import DocumentBuilder, extract_text
+
+CLASSIFICATION_2017 = (
+    Path(__file__).resolve().parents[2]
+    / "src/emegalis/prefecture/data/classification-exemple-2017-12-08.xml"
+)
+
+
+def pdf_bytes(title: str = "Délibération de test") -> bytes:
+    doc = DocumentBuilder(title=title)
+    doc.title_line(title)
+    doc.paragraph("Le conseil municipal, après en avoir délibéré, adopte la présente décision.")
+    return doc.build()
+
+
+def pdf_upload(name: str = "deliberation.pdf", title: str = "Délibération de test"):
+    return SimpleUploadedFile(name, pdf_bytes(title), content_type="application/pdf")
+
+
+def check_archive(name: str, data: bytes) -> p.Archive:
+    """Every archive the platform or the counterpart builds: safe to read, every XML valid
+    against the XSD, every name matching the protocol's regexes."""
+    archive = p.read_archive(data)
+    env = archive.envelope_name
+    assert (
+        p.naming.ENVELOPE_NAME_RE.match(env)
+        or p.naming.RETURN_ENVELOPE_NAME_RE.match(env)
+        or p.naming.ANOMALY_ENVELOPE_NAME_RE.match(env)
+    ), env
+    if p.naming.ENVELOPE_NAME_RE.match(env):
+        assert p.naming.ARCHIVE_NAME_RE.match(name), name
+        assert name == p.archive_name_for_envelope(env, trigramme=name[:3])
+    p.validate(archive.files[env])
+    for msg_name in archive.messages:
+        assert p.naming.MESSAGE_NAME_RE.match(msg_name), msg_name
+        p.validate(archive.files[msg_name])
+    for doc_name in archive.documents:
+        assert p.naming.DOCUMENT_NAME_RE.match(doc_name), doc_name
+    return archive
+
+
+def pdf_text(data: bytes) -> str:
+    return extract_text(data)
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    import gzip
+    import tarfile
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for member_name, content in members.items():
+            info = tarfile.TarInfo(member_name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
