@@ -3,9 +3,9 @@ a prefecture, and a wire that checks every archive and can close the loop in-pro
 platform's transport delivers to the prefecture counterpart, whose returns come back)."""
 
 import io
-from django.utils import timezone
 
 import pytest
+from django.utils import timezone
 
 from emegalis.actes import services as actes_services
 from emegalis.actes.transport import TransportError
@@ -32,9 +32,7 @@ def actes_settings(settings, tmp_path):
 def make_commune(**kwargs):
     commune = OrganisationFactory(**kwargs)
     make_convention(commune, [Service.ACTES])
-    actes_services.import_classification(
-        organisation=commune, xml=CLASSIFICATION_2017.read_bytes()
-    )
+    actes_services.import_classification(organisation=commune, xml=CLASSIFICATION_2017.read_bytes())
     return commune
 
 
@@ -134,3 +132,20 @@ def acte_form(**overrides):
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def api_key(agent, commune):
+    _, key = actes_services.create_api_credential(
+        actor=agent, organisation=commune, label="Logiciel de test"
+    )
+    return key
+
+
+@pytest.fixture
+def api_client(client, agent, api_key):
+    import base64
+
+    token = base64.b64encode(f"{agent.email}:{api_key}".encode()).decode()
+    client.defaults["HTTP_AUTHORIZATION"] = f"Basic {token}"
+    return client

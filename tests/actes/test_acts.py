@@ -84,9 +84,7 @@ def test_unpublished_acts_are_not_public(agent_client, wire, run_commits, client
     assert client.get(f"/actes/registre/{acte.organisation_id}/{acte.pk}.pdf").status_code == 404
 
 
-def test_a_transport_failure_keeps_the_act_waiting_with_the_error(
-    agent_client, wire, run_commits
-):
+def test_a_transport_failure_keeps_the_act_waiting_with_the_error(agent_client, wire, run_commits):
     wire.mode = "fail"
     create(agent_client, run_commits)
     acte = Transaction.objects.get(type=1)
@@ -144,7 +142,8 @@ def test_cancellation_round_trip(agent_client, prefect_agent, wire, run_commits)
     cancellation = ReceivedAct.objects.get().cancellations.get()
     with run_commits():
         pref.acknowledge_cancellation(
-            actor=prefect_agent, prefecture=prefect_agent.memberships.get().organisation,
+            actor=prefect_agent,
+            prefecture=prefect_agent.memberships.get().organisation,
             cancellation=cancellation,
         )
     cancel.refresh_from_db()
@@ -186,9 +185,7 @@ def test_classification_request_brings_the_prefecture_version(
     assert msgs == ["7-3"]
 
 
-def test_classification_request_without_a_version_imports_the_returned_one(
-    db, wire, run_commits
-):
+def test_classification_request_without_a_version_imports_the_returned_one(db, wire, run_commits):
     from emegalis.actes.models import ClassificationVersion
     from emegalis.core.services_catalog import Service
     from emegalis.organisations.roles import Role
