@@ -149,3 +149,25 @@ def api_client(client, agent, api_key):
     token = base64.b64encode(f"{agent.email}:{api_key}".encode()).decode()
     client.defaults["HTTP_AUTHORIZATION"] = f"Basic {token}"
     return client
+
+
+@pytest.fixture
+def new_client():
+    """Another browser: log a user in (second factor passed when they have a device)."""
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import PASSWORD, token_for
+
+    def _client(user, verify: bool = False):
+        c = Client()
+        response = c.post("/compte/connexion/", {"username": user.email, "password": PASSWORD})
+        assert response.status_code == 302
+        if verify:
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, confirmed=True, name="t")
+            response = c.post("/compte/verification/", {"token": token_for(device), "next": "/"})
+            assert response.status_code == 302
+        return c
+
+    return _client
