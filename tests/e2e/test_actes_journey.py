@@ -4,6 +4,7 @@ prefecture asks for more documents; the commune answers with a PDF; the answer i
 """
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -64,7 +65,7 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
 
     with page.expect_download() as download_info:
         page.locator("#stamped-link").click()
-    text = extract_text(open(download_info.value.path(), "rb").read())
+    text = extract_text(Path(download_info.value.path()).read_bytes())
     assert f"ID : {acte.id_acte}" in text
     assert f"Reçu en préfecture le {acte.date_reception:%d/%m/%Y}" in text
     assert "Envoyé en préfecture le " in text
