@@ -40,10 +40,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The background worker (db_worker) runs beside the server, so that queued @CTES archives
+# reach the prefecture counterpart (/prefecture/depot/) and its returns come back; it stops
+# with the server.
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
-	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py db_worker & \
+	worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 demo: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input

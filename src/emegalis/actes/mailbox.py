@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import hashlib
 import imaplib
 import io
 import logging
@@ -21,6 +22,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from emegalis.core import clock
 
 from . import services
 
@@ -82,6 +87,15 @@ def process_mail(raw: bytes, result: PollResult) -> bool:
     return ok
 
 
+def keep_raw(raw: bytes) -> str:
+    """Every return mail is kept as received (its layout is [unconfirmed], brief §10)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    name = f"actes/courriels/{clock.now():%Y/%m}/{digest[:24]}.eml"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(raw))
+    return name
+
+
 def connect() -> imaplib.IMAP4:
     host = settings.ACTES_IMAP_HOST
     if not host:
@@ -103,9 +117,9 @@ def poll(conn: imaplib.IMAP4 | None = None) -> PollResult:
     own = conn is None
     conn = conn or connect()
     try:
-        status, _ = conn.select(settings.ACTES_IMAP_FOLDER or "INBOX")
+        status, detail = conn.select(settings.ACTES_IMAP_FOLDER or "INBOX")
         if status != "OK":
-            raise RuntimeError("Dossier IMAP introuvable.")
+            raise RuntimeError(f"Dossier IMAP introuvable : {detail}")
         status, data = conn.uid("SEARCH", None, "UNSEEN")
         uids = data[0].split() if status == "OK" and data and data[0] else []
         for uid in uids:
@@ -125,6 +139,7 @@ def poll(conn: imaplib.IMAP4 | None = None) -> PollResult:
                 (part[1] for part in msg_data if isinstance(part, tuple) and len(part) > 1), b""
             )
             result.mails += 1
+            keep_raw(raw)
             if process_mail(raw, result):
                 conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
     finally:
