@@ -226,9 +226,11 @@ def receive_archive(*, source: BinaryIO, name: str) -> ReceivedArchive:
     return record
 
 
-def _reject_envelope(env_name: str, envelope: p.EnveloppeCLMISILL, detail: str) -> str:
+def _reject_envelope(
+    env_name: str, envelope: p.EnveloppeCLMISILL, detail: str, nature: str = ANO_SCHEMA
+) -> str:
     anomaly = p.AnomalieEnveloppe(
-        date=clock.today(), nature=ANO_SCHEMA, detail=detail[:500], enveloppe_recue=envelope
+        date=clock.today(), nature=nature, detail=detail[:500], enveloppe_recue=envelope
     )
     try:
         archive_name, data = _anomaly_archive(env_name, anomaly)
@@ -249,6 +251,10 @@ def _process(archive: p.Archive, env_name: str, envelope, record) -> tuple[str, 
     except p.ProtocolError as exc:
         return _reject_envelope(env_name, envelope, exc.message), exc.message
     idcl = envelope.emetteur
+    if not Organisation.objects.filter(siren=idcl.siren).exists():
+        # The one documented anomaly code (brief §3): SIREN not registered at the prefecture.
+        detail = "PREF-VERIF-02"
+        return _reject_envelope(env_name, envelope, detail, nature="005"), detail
     outcomes = []
     for msg_name, message in messages.items():
         xml = archive.files[msg_name]
