@@ -977,7 +977,7 @@ def send_transaction(*, transaction_id: int) -> str:
     """
     with transaction.atomic():
         tx = (
-            Transaction.objects.select_for_update()
+            Transaction.objects.select_for_update(of=("self",))
             .select_related("organisation", "acte", "reply_to", "created_by")
             .filter(pk=transaction_id)
             .first()
