@@ -13,6 +13,11 @@ without touching this file: ``--stage package.module:function`` (repeatable) imp
 ``function(index: int, archive_name: str, archive: bytes) -> None``, calls it after each
 archive is built and reports its time as a separate line and in the platform total. A stage may
 need Django set up: do it at import time of its module (``django.setup()``).
+
+The platform's full path (services: checks, storage, counter, envelope, stored archive) is one
+such stage:
+
+    .venv/bin/python bench/actes_envelopes.py -n 200 --stage bench.actes_platform:service_path
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from lxml import etree
 
@@ -72,6 +78,11 @@ def make_pdf(size: int = MiB) -> bytes:
 
 
 def load_stage(spec: str) -> Stage:
+    # Stages may live beside this script (``bench.actes_platform``): the project root goes on
+    # the path.
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
     module_name, _, func_name = spec.partition(":")
     if not func_name:
         raise SystemExit(f"--stage attend module:fonction, reçu {spec!r}")
