@@ -1,4 +1,7 @@
-"""The platform's full path for ``bench/actes_envelopes.py --stage bench.actes_platform:service_path``.
+"""The platform's full path, a stage of ``bench/actes_envelopes.py``:
+
+    .venv/bin/python bench/actes_envelopes.py --stage bench.actes_platform:service_path
+
 
 Per act, what an agent's « Transmettre » costs on the platform, through the real services:
 ``services.create_acte`` (permission and convention, NumeroInterne and uniqueness, date,
