@@ -235,8 +235,8 @@ def _reject_envelope(
     try:
         archive_name, data = _anomaly_archive(env_name, anomaly)
     except p.ProtocolError:
-        logger.warning("Enveloppe rejetée sans anomalie possible : %s", detail)
-        return "enveloppe refusée"
+        # Not even an anomaly can echo it: the archive is refused outright (HTTP 400).
+        raise ValidationError(f"Enveloppe refusée : {detail}") from None
     _queue(archive_name, "ANO", envelope.emetteur.siren, data)
     return "AnomalieEnveloppe"
 
