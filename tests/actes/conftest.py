@@ -15,7 +15,7 @@ from emegalis.organisations.roles import Role
 from emegalis.prefecture import services as prefecture_services
 from tests.factories import OrganisationFactory, make_convention, make_member
 
-from .helpers import CLASSIFICATION_2017, check_archive, pdf_upload
+from .helpers import CLASSIFICATION_2017, check_all_stored_archives, check_archive, pdf_upload
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +27,14 @@ def actes_settings(settings, tmp_path):
     settings.PREFECTURE_COUNTERPART_ENABLED = True
     settings.ACTES_CLASSIFICATION_REQUEST_INTERVAL = 0
     return settings
+
+
+@pytest.fixture(autouse=True)
+def every_stored_archive_is_valid(db):
+    """After each test: every archive built (by the platform or the counterpart) validates
+    against the XSD and matches the naming regexes."""
+    yield
+    check_all_stored_archives()
 
 
 def make_commune(**kwargs):

@@ -62,3 +62,22 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
     return buf.getvalue()
+
+
+def check_all_stored_archives() -> int:
+    """Every archive the platform stored (envelopes) and the counterpart queued (returns)
+    validates and follows the naming rules."""
+    from emegalis.actes.models import Envelope
+    from emegalis.prefecture.models import OutgoingReturn
+
+    count = 0
+    for env in Envelope.objects.all():
+        with env.archive.open("rb") as fh:
+            archive = check_archive(env.archive_name, fh.read())
+        assert archive.envelope_name == env.name
+        count += 1
+    for out in OutgoingReturn.objects.all():
+        with out.archive.open("rb") as fh:
+            check_archive(out.name, fh.read())
+        count += 1
+    return count

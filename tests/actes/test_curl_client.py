@@ -11,7 +11,7 @@ from emegalis.actes import protocol as p
 from emegalis.actes import services
 from emegalis.actes.models import Transaction
 
-from .helpers import pdf_bytes, pdf_text
+from .helpers import check_all_stored_archives, pdf_bytes, pdf_text
 
 SCRIPT = Path(__file__).parent / "s2low_client.sh"
 
@@ -46,3 +46,4 @@ def test_curl_client_posts_polls_and_fetches(live_server, settings, commune, age
     text = pdf_text((tmp_path / "tampon.pdf").read_bytes())
     assert f"ID : {acte.id_acte}" in text and "Publié le 20/01/2026" in text
     assert acte.envelopes.get().http_status == 200
+    assert check_all_stored_archives() == 2  # the act and its ARActe

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from emegalis.actes.models import Transaction
 from emegalis.core.pdf import DocumentBuilder, extract_text
 from emegalis.demo.region import DEMO_PASSWORD, demo_email
+from tests.actes.helpers import check_all_stored_archives
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,6 @@ def log_in(page, local_part):
 
 
 def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
     settings.PREFECTURE_COUNTERPART_ENABLED = True
     settings.ACTES_TRANSPORT_URL = f"{live_server.url}/prefecture/depot/"
     settings.PREFECTURE_RETURN_URL = f"{live_server.url}/actes/retour/"
@@ -104,3 +104,4 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
 
     page.reload()
     expect(page.locator(".reply").first).to_contain_text("Acquittement reçu (4)")
+    assert check_all_stored_archives() >= 3  # act, AR, letters and replies

@@ -3,6 +3,7 @@ from tests.actes.conftest import (  # noqa: F401 — the same fixtures as the ac
     agent,
     agent_client,
     commune,
+    every_stored_archive_is_valid,
     new_client,
     prefect_agent,
     prefecture,
