@@ -227,3 +227,13 @@ def test_api_prefecture_documents_and_reply(
     assert r.content.decode().startswith("OK\n"), r.content
     reply = Transaction.objects.get(message_code="3-4")
     assert reply.status == S.TRANSMIS
+
+
+def test_json_api_is_scoped_to_the_agent_organisation(acte_a, agent_client, agent_b, new_client):
+    r = agent_client.get("/api/v1/actes/")
+    assert [a["id_acte"] for a in r.json()] == [acte_a.id_acte]
+    detail = agent_client.get(f"/api/v1/actes/{acte_a.pk}").json()
+    assert [h["status"] for h in detail["history"]] == [1, 2, 3, 4]
+    client_b = new_client(agent_b)
+    assert client_b.get("/api/v1/actes/").json() == []
+    assert client_b.get(f"/api/v1/actes/{acte_a.pk}").status_code == 404
