@@ -222,3 +222,14 @@ def test_no_file_stays_in_storage_when_the_database_refuses(agent_client, settin
         post_form(agent_client)
     assert Transaction.objects.count() == 0
     assert media_files(settings) == []
+
+
+def test_every_format_error_shows_at_once(agent_client, settings):
+    response = agent_client.post(
+        "/actes/nouveau/", {"numero_interne": "DÉL 1", "decision_date": "2099-01-01"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "caractères interdits" in page and "postérieure à aujourd" in page
+    assert "Ce champ est obligatoire" in page
+    assert Transaction.objects.count() == 0

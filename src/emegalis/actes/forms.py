@@ -3,6 +3,7 @@ classification, typologies, files) are the service's, whose errors land on these
 
 from django import forms
 
+from emegalis.core import clock
 from emegalis.organisations.forms import StyledFormMixin
 
 from . import protocol as p
@@ -86,6 +87,25 @@ class ActeForm(StyledFormMixin, forms.Form):
                 widget.attrs["class"] = (
                     "form-select" if isinstance(widget, forms.Select) else "form-control"
                 )
+
+    # Format checks repeated here so that every error shows at once; the service decides.
+    def clean_numero_interne(self):
+        value = self.cleaned_data["numero_interne"].strip()
+        try:
+            p.check_numero_interne(value)
+        except p.NamingError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return value
+
+    def clean_decision_date(self):
+        value = self.cleaned_data["decision_date"]
+        today = clock.today()
+        if value > today:
+            raise forms.ValidationError(
+                f"La date de la décision ({value:%d/%m/%Y}) ne peut pas être postérieure à "
+                f"aujourd'hui ({today:%d/%m/%Y})."
+            )
+        return value
 
     def clean(self):
         data = super().clean()
