@@ -267,6 +267,8 @@ ACTES_RETURN_EMAIL = os.environ.get("ACTES_RETURN_EMAIL", "retour-actes@e-megali
 ACTES_RETURN_TOKEN = os.environ.get(
     "ACTES_RETURN_TOKEN", "dev-only-actes-return-token" if DEBUG else ""
 )
+# Another @CTES schema set (path to its actesv*.xsd), for a newer DGCL revision; default: v1.1.
+ACTES_XSD = os.environ.get("ACTES_XSD", "") or None
 ACTES_ARCHIVE_MAX_BYTES = int(os.environ.get("ACTES_ARCHIVE_MAX_BYTES", str(150 * 1024 * 1024)))
 ACTES_IMAP_HOST = os.environ.get("ACTES_IMAP_HOST", "")
 ACTES_IMAP_PORT = int(os.environ.get("ACTES_IMAP_PORT", "993"))
