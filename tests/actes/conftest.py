@@ -12,6 +12,7 @@ from emegalis.actes.transport import TransportError
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
+from emegalis.organisations.services import create_api_key
 from emegalis.prefecture import services as prefecture_services
 from tests.factories import OrganisationFactory, make_convention, make_member
 
@@ -144,9 +145,7 @@ def acte_form(**overrides):
 
 @pytest.fixture
 def api_key(agent, commune):
-    _, key = actes_services.create_api_credential(
-        actor=agent, organisation=commune, label="Logiciel de test"
-    )
+    _, key = create_api_key(user=agent, organisation=commune, name="Logiciel de test")
     return key
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from emegalis.actes import protocol as p
-from emegalis.actes import services
 from emegalis.actes.models import Transaction
+from emegalis.organisations.services import create_api_key
 
 from .helpers import check_all_stored_archives, pdf_bytes, pdf_text
 
@@ -20,7 +20,7 @@ SCRIPT = Path(__file__).parent / "s2low_client.sh"
 def test_curl_client_posts_polls_and_fetches(live_server, settings, commune, agent, tmp_path):
     settings.ACTES_TRANSPORT_URL = f"{live_server.url}/prefecture/depot/"
     settings.PREFECTURE_RETURN_URL = f"{live_server.url}/actes/retour/"
-    _, key = services.create_api_credential(actor=agent, organisation=commune, label="curl")
+    _, key = create_api_key(user=agent, organisation=commune, name="curl")
     (tmp_path / "acte.pdf").write_bytes(pdf_bytes("Délibération curl"))
     (tmp_path / "annexe.pdf").write_bytes(pdf_bytes("Annexe curl"))
     result = subprocess.run(

@@ -7,9 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from emegalis.actes import protocol as p
-from emegalis.actes import services
-from emegalis.actes.models import ApiCredential, Transaction
+from emegalis.actes.models import Transaction
+from emegalis.organisations.models import ApiKey
 from emegalis.organisations.roles import Role
+from emegalis.organisations.services import create_api_key
 from tests.factories import make_member
 
 from .conftest import acte_form, make_commune
@@ -61,7 +62,7 @@ def test_commune_b_cannot_see_or_act_on_commune_a_acts_by_page(acte_a, agent_b, 
 
 def test_commune_b_cannot_see_or_act_on_commune_a_acts_by_api(acte_a, agent_b, client):
     commune_b = agent_b.memberships.get().organisation
-    _, key_b = services.create_api_credential(actor=agent_b, organisation=commune_b, label="B")
+    _, key_b = create_api_key(user=agent_b, organisation=commune_b, name="B")
     h = basic(agent_b, key_b)
     doc = acte_a.documents.first()
     r = client.get(f"/modules/actes/actes_transac_get_status.php?transaction={acte_a.pk}", **h)
@@ -90,7 +91,7 @@ def test_api_authentication(client, agent, api_key):
     # login/password parameters work too (S²LOW accepts them).
     r = client.get(f"/api/test-connexion.php?login={agent.email}&password={api_key}")
     assert r.status_code == 200
-    ApiCredential.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
     assert client.get("/api/test-connexion.php", **basic(agent, api_key)).status_code == 401
 
 
@@ -101,12 +102,13 @@ def test_api_key_of_a_user_who_lost_the_role_is_refused(client, agent, api_key, 
 
 
 def test_credentials_page_shows_the_key_once(agent_client):
-    r = agent_client.post("/actes/cles-api/", {"label": "Pastell"})
+    r = agent_client.post("/compte/cles-api/", {"name": "Pastell"})
     page = r.content.decode()
     assert 'id="new-key">emg_' in page
-    cred = ApiCredential.objects.get()
+    cred = ApiKey.objects.get()
     key = page.split('id="new-key">')[1].split("<")[0]
-    assert cred.key_hash != key and key not in agent_client.get("/actes/cles-api/").content.decode()
+    listed = agent_client.get("/compte/cles-api/").content.decode()
+    assert cred.key_hash != key and key not in listed
 
 
 def test_api_full_cycle(api_client, wire, run_commits):

@@ -8,8 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import services
-from emegalis.marches.models import ApiToken, Consultation, State
+from emegalis.marches.models import Consultation, State
+from emegalis.organisations import services as account_services
+from emegalis.organisations.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 
@@ -33,28 +34,26 @@ def _payload(**overrides):
 
 @pytest.fixture
 def headers(buyer_a, commune_a):
-    _, raw = services.create_api_token(user=buyer_a, organisation=commune_a, name="Logiciel")
+    _, raw = account_services.create_api_key(user=buyer_a, organisation=commune_a, name="Logiciel")
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 def test_token_page_shows_the_token_once_and_stores_its_hash(client_for, buyer_a, commune_a):
     client = client_for(buyer_a)
-    response = client.post(
-        "/marches/jetons-api/", {"name": "Mon logiciel", "organisation": commune_a.pk}
-    )
+    response = client.post("/compte/cles-api/", {"name": "Mon logiciel"})
     html = response.content.decode()
-    token = ApiToken.objects.get()
-    raw = html.split('id="new-token">')[1].split("<")[0]
+    token = ApiKey.objects.get()
+    raw = html.split('id="new-key">')[1].split("<")[0]
     assert raw.startswith(token.prefix)
-    assert token.token_hash == services.hash_token(raw)
-    assert raw not in client.get("/marches/jetons-api/").content.decode()
+    assert token.key_hash == account_services.hash_api_key(raw)
+    assert raw not in client.get("/compte/cles-api/").content.decode()
     assert (
         client.get(
             "/api/v1/marches/acheteur/consultations", HTTP_AUTHORIZATION=f"Bearer {raw}"
         ).status_code
         == 200
     )
-    client.post(f"/marches/jetons-api/{token.pk}/revoquer/")
+    client.post(f"/compte/cles-api/{token.pk}/revoquer/")
     client.logout()
     response = client.get(
         "/api/v1/marches/acheteur/consultations", HTTP_AUTHORIZATION=f"Bearer {raw}"
@@ -138,7 +137,7 @@ def test_without_or_with_a_bad_token(client):
 
 
 def test_company_token_cannot_create(client, company, company_user):
-    _, raw = services.create_api_token(user=company_user, organisation=company, name="x")
+    _, raw = account_services.create_api_key(user=company_user, organisation=company, name="x")
     response = client.post(
         "/api/v1/marches/acheteur/consultations",
         _payload(),
@@ -153,7 +152,7 @@ def test_token_for_someone_elses_organisation_is_refused(buyer_a, commune_b):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.create_api_token(user=buyer_a, organisation=commune_b, name="x")
+        account_services.create_api_key(user=buyer_a, organisation=commune_b, name="x")
 
 
 def test_openapi_lists_the_procurement_endpoints(client):

@@ -5,6 +5,7 @@ import pytest
 
 from emegalis.marches import services
 from emegalis.marches.models import Consultation, State
+from emegalis.organisations.services import create_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def consultation_b(make_consultation, buyer_b, commune_b):
 
 
 def _token(user, organisation):
-    _, raw = services.create_api_token(user=user, organisation=organisation, name="test")
+    _, raw = create_api_key(user=user, organisation=organisation, name="test")
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 

@@ -152,7 +152,3 @@ class PublishForm(StyledFormMixin, forms.Form):
     published_on = forms.DateField(
         label="Date de publication", widget=DATE_WIDGET, input_formats=DATE_FORMATS
     )
-
-
-class CredentialForm(StyledFormMixin, forms.Form):
-    label = forms.CharField(label="Libellé de la clé", max_length=100)

@@ -2,9 +2,10 @@
 parameters and ``OK``/``KO`` text answers that Pastell, web-delib and other client software
 already call, so that they switch to e-mégalis by changing a base URL.
 
-Authentication: HTTP Basic with the user's e-mail and an API key created on the user's page
-(« Clés d'API »), or the same pair as ``login``/``password`` parameters. Each key acts for one
-organisation; the user must be an agent actes of it, and its convention must open « actes ».
+Authentication: HTTP Basic with the user's e-mail and one of the user's API keys (the
+account's « Clés d'API », /compte/cles-api/, shared with the marchés API), or the same pair as
+``login``/``password`` parameters. Each key acts for one organisation; the user must be an
+agent actes of it, and its convention must open « actes ».
 In production behind a TLS proxy, the client certificate is checked by the proxy: see
 ``docs/actes-api.md``. Text answers are ISO-8859-1, first line ``OK`` or ``KO``.
 """
@@ -23,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
+from emegalis.organisations.services import authenticate_api_key
 
 from . import protocol as p
 from . import selectors, services
@@ -66,15 +68,14 @@ def api_view(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         login, password = _credentials(request)
-        credential = services.authenticate_api(login, password) if login and password else None
-        if credential is None:
+        found = authenticate_api_key(password, login=login) if login and password else None
+        if found is None:
             response = ko("Authentification requise (identifiant et clé d'API).", status=401)
             response["WWW-Authenticate"] = 'Basic realm="e-megalis actes", charset="UTF-8"'
             return response
-        request.user = credential.user
-        request.organisation = credential.organisation
+        request.user, request.organisation = found
         try:
-            services.require_agent(credential.user, credential.organisation)
+            services.require_agent(request.user, request.organisation)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return ko(str(exc) or "Accès refusé.", status=403)

@@ -344,26 +344,3 @@ class IncomingMessage(models.Model):
     def label(self) -> str:
         mt = p.MESSAGE_TYPES_BY_CODE.get(self.code)
         return mt.label if mt else (self.code or "Message")
-
-
-class ApiCredential(models.Model):
-    """An API key of a user acting for one organisation (S²LOW-style client API, HTTP Basic
-    with the user's e-mail and this key). Only the key's SHA-256 is stored."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="actes_api_credentials"
-    )
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
-    label = models.CharField("libellé", max_length=100)
-    prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = "clé d'API actes"
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.label} ({self.prefix}…)"

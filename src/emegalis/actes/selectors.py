@@ -14,7 +14,7 @@ from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 
 from . import protocol as p
-from .models import ApiCredential, Document, IncomingMessage, Transaction
+from .models import Document, IncomingMessage, Transaction
 
 S = p.ActStatus
 
@@ -95,10 +95,6 @@ def published_actes(organisation: Organisation) -> QuerySet[Transaction]:
     return Transaction.objects.filter(
         organisation=organisation, type=1, published_on__isnull=False, id_acte__gt=""
     ).order_by("-published_on", "-pk")
-
-
-def credentials_of(user: User) -> QuerySet[ApiCredential]:
-    return ApiCredential.objects.filter(user=user).select_related("organisation")
 
 
 @usage.register("actes", title="Contrôle de légalité")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import secrets
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from emegalis.adhesions.access import require_service
 from emegalis.core import clock, journal
@@ -42,7 +40,6 @@ from . import conf
 from . import protocol as p
 from .models import (
     ActesProfile,
-    ApiCredential,
     ClassificationVersion,
     DailyCounter,
     Direction,
@@ -1403,69 +1400,3 @@ def resolve_incoming(*, actor: User, message: IncomingMessage) -> IncomingMessag
         message.save(update_fields=["resolved_at", "resolved_by"])
         journal.record(action="actes.return.resolved", actor=actor, target=message)
     return message
-
-
-# --- API credentials -----------------------------------------------------------------------
-
-
-def _hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_api_credential(
-    *, actor: User, organisation: Organisation, label: str
-) -> tuple[ApiCredential, str]:
-    """A new API key (shown once); only its SHA-256 is kept."""
-    require_agent(actor, organisation)
-    label = (label or "").strip()
-    if not label or len(label) > 100:
-        raise ValidationError({"label": ["Donnez un libellé de 1 à 100 caractères."]})
-    key = "emg_" + secrets.token_urlsafe(32)
-    with transaction.atomic():
-        cred = ApiCredential.objects.create(
-            user=actor,
-            organisation=organisation,
-            label=label,
-            prefix=key[:12],
-            key_hash=_hash_key(key),
-        )
-        journal.record(
-            action="actes.api_credential.created",
-            actor=actor,
-            organisation=organisation,
-            target=cred,
-        )
-    return cred, key
-
-
-def revoke_api_credential(*, actor: User, credential: ApiCredential) -> None:
-    if credential.user_id != actor.pk:
-        raise PermissionDenied("Cette clé ne vous appartient pas.")
-    with transaction.atomic():
-        credential.revoked_at = clock.now()
-        credential.save(update_fields=["revoked_at"])
-        journal.record(
-            action="actes.api_credential.revoked",
-            actor=actor,
-            organisation=credential.organisation,
-            target=credential,
-        )
-
-
-def authenticate_api(login: str, key: str) -> ApiCredential | None:
-    """The live credential matching (login, key), or None."""
-    cred = (
-        ApiCredential.objects.select_related("user", "organisation")
-        .filter(key_hash=_hash_key(key or ""), revoked_at__isnull=True)
-        .first()
-    )
-    if cred is None or not cred.user.is_active:
-        return None
-    if cred.user.email.lower() != (login or "").strip().lower():
-        return None
-    if not secrets.compare_digest(cred.key_hash, _hash_key(key)):
-        return None
-    now = timezone.now()
-    if cred.last_used_at is None or now - cred.last_used_at > timedelta(minutes=1):
-        ApiCredential.objects.filter(pk=cred.pk).update(last_used_at=now)
-    return cred

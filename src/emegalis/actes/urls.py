@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import legacy_api, views
 
@@ -15,8 +16,8 @@ urlpatterns = [
     path("transactions/<int:pk>/lu/", views.mark_read, name="actes_mark_read"),
     path("documents/<int:pk>/", views.document, name="actes_document"),
     path("classification/", views.classification, name="actes_classification"),
-    path("cles-api/", views.credentials, name="actes_credentials"),
-    path("cles-api/<int:pk>/revoquer/", views.credential_revoke, name="actes_credential_revoke"),
+    # The former API key page: API keys are now the account's (/compte/cles-api/).
+    path("cles-api/", RedirectView.as_view(pattern_name="api_keys"), name="actes_credentials"),
     path("retours-inattendus/", views.unexpected, name="actes_unexpected"),
     path("registre/<int:org_pk>/", views.register, name="actes_register"),
     path("registre/<int:org_pk>/<int:pk>.pdf", views.register_pdf, name="actes_register_pdf"),

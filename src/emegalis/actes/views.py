@@ -17,7 +17,7 @@ from emegalis.organisations.models import Organisation
 
 from . import conf, selectors, services
 from . import protocol as p
-from .forms import SERVICE_FIELD_MAP, ActeForm, CredentialForm, PublishForm, ReplyForm
+from .forms import SERVICE_FIELD_MAP, ActeForm, PublishForm, ReplyForm
 from .stamp import StampError, stamp_pdf
 
 S = p.ActStatus
@@ -323,39 +323,6 @@ def classification(request):
             "requests": selectors.transactions_for(request.user, organisation).filter(type=7)[:10],
         },
     )
-
-
-@login_required
-def credentials(request):
-    organisation = _agent_org(request)
-    form = CredentialForm(request.POST or None)
-    new_key = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _, new_key = services.create_api_credential(
-                actor=request.user, organisation=organisation, label=form.cleaned_data["label"]
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, " ".join(error_messages(exc)))
-    return render(
-        request,
-        "actes/credentials.html",
-        {
-            "form": form,
-            "new_key": new_key,
-            "credentials": selectors.credentials_of(request.user),
-            "login": request.user.email,
-        },
-    )
-
-
-@login_required
-@require_POST
-def credential_revoke(request, pk):
-    credential = get_object_or_404(selectors.credentials_of(request.user), pk=pk)
-    services.revoke_api_credential(actor=request.user, credential=credential)
-    messages.success(request, "Clé révoquée.")
-    return redirect("actes_credentials")
 
 
 @login_required

@@ -1,10 +1,10 @@
 """API of the procurement room (mounted on /api/v1/marches).
 
 Public (no authentication): search and read published consultations, their lots and DCE file
-list — the same search as the pages (same form, same selector). Buyers (personal API token,
-`Authorization: Bearer <token>`, or a logged-in session): list, create, update, add lots,
-upload DCE files and publish the consultations of their organisation; same rules as the
-pages (services check the buyer role and the convention).
+list — the same search as the pages (same form, same selector). Buyers (personal API key
+created on /compte/cles-api/, `Authorization: Bearer <key>`, or a logged-in session): list,
+create, update, add lots, upload DCE files and publish the consultations of their
+organisation; same rules as the pages (services check the buyer role and the convention).
 """
 
 from datetime import datetime
@@ -18,6 +18,7 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
 
 from emegalis.core import clock
+from emegalis.organisations.services import authenticate_api_key
 
 from . import selectors, services
 from .forms import SearchForm
@@ -27,15 +28,14 @@ router = Router(tags=["marchés"])
 
 
 class TokenAuth(HttpBearer):
-    """A personal API token; the request then acts for the token's organisation."""
+    """A personal API key (organisations.ApiKey); the request then acts for its organisation."""
 
     def authenticate(self, request, token):
-        api_token = services.authenticate_token(token)
-        if api_token is None:
+        found = authenticate_api_key(token)
+        if found is None:
             return None
-        request.user = api_token.user
-        request.organisation = api_token.organisation
-        return api_token.user
+        request.user, request.organisation = found
+        return request.user
 
 
 BUYER_AUTH = [TokenAuth(), django_auth]

@@ -279,19 +279,6 @@ class CompanyProfileForm(StyledFormMixin, forms.Form):
     email = forms.EmailField(label="Adresse électronique de contact", required=False)
 
 
-class TokenForm(StyledFormMixin, forms.Form):
-    name = forms.CharField(
-        label="Nom du jeton", max_length=100, help_text="Par exemple le logiciel qui l'utilise."
-    )
-    organisation = forms.TypedChoiceField(label="Organisation", coerce=int)
-
-    def __init__(self, *args, memberships=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organisation"].choices = [
-            (m.organisation_id, m.organisation.name) for m in memberships
-        ]
-
-
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

@@ -1,5 +1,5 @@
-"""The procurement room: consultations, lots, DCE files and versions, retraits, questions,
-saved searches and API tokens.
+"""The procurement room: consultations, lots, DCE files and versions, retraits, questions
+and saved searches (API keys belong to the account: organisations.ApiKey).
 
 Writes go through services.py (state machine, journal); reads through selectors.py (scoping).
 A model's save() has no side effect.
@@ -301,26 +301,3 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ApiToken(models.Model):
-    """A personal API token, for a user acting for one organisation. Only its SHA-256 is
-    stored; the token itself is shown once, when it is created."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
-    name = models.CharField("nom", max_length=100)
-    prefix = models.CharField(max_length=12)
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = "jeton d'API"
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"

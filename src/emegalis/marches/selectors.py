@@ -24,7 +24,6 @@ from emegalis.organisations.roles import Role
 
 from . import conf, cpv, search_backend
 from .models import (
-    ApiToken,
     Consultation,
     DceFile,
     DceVersion,
@@ -331,7 +330,7 @@ def get_buyer_question(user: User, consultation_pk: int, question_pk: int) -> Qu
         raise Http404("Question introuvable.") from None
 
 
-# --- Alerts, tokens, downloads of a user ---------------------------------------------------------
+# --- Alerts and downloads of a user ---------------------------------------------------------
 
 
 def alerts_of(user: User) -> QuerySet[SavedSearch]:
@@ -343,17 +342,6 @@ def get_alert(user: User, pk: int) -> SavedSearch:
         return alerts_of(user).get(pk=pk)
     except SavedSearch.DoesNotExist:
         raise Http404("Alerte introuvable.") from None
-
-
-def tokens_of(user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user=user).select_related("organisation")
-
-
-def get_token(user: User, pk: int) -> ApiToken:
-    try:
-        return tokens_of(user).get(pk=pk)
-    except ApiToken.DoesNotExist:
-        raise Http404("Jeton introuvable.") from None
 
 
 def downloads_of(user: User) -> QuerySet[Consultation]:

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import posixpath
 import re
-import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +32,6 @@ from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 from . import conf, cpv, delays, search_backend, selectors
 from .models import (
-    ApiToken,
     Consultation,
     DceFile,
     DceVersion,
@@ -919,72 +917,6 @@ def send_alert(*, alert: SavedSearch, now: datetime | None = None) -> int:
         )
     SavedSearch.objects.filter(pk=alert.pk).update(checked_until=now)
     return len(new)
-
-
-# --- API tokens ----------------------------------------------------------------------------------
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-@transaction.atomic
-def create_api_token(*, user: User, organisation: Organisation, name: str) -> tuple[ApiToken, str]:
-    """A new token for the user acting for one of their organisations; the raw token is
-    returned once and never stored."""
-    if not user.memberships.filter(organisation=organisation, is_active=True).exists():
-        raise PermissionDenied("Vous n'êtes pas rattaché à cette organisation.")
-    name = (name or "").strip()[:100]
-    if not name:
-        raise ValidationError({"name": ["Donnez un nom au jeton (par exemple le logiciel)."]})
-    raw = "emg_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        organisation=organisation,
-        name=name,
-        prefix=raw[:12],
-        token_hash=hash_token(raw),
-    )
-    journal.record(
-        action="api_token.created",
-        actor=user,
-        organisation=organisation,
-        object_type="api_token",
-        object_id=token.pk,
-        payload={"name": name, "prefix": token.prefix},
-    )
-    return token, raw
-
-
-@transaction.atomic
-def revoke_api_token(*, user: User, token: ApiToken) -> None:
-    if token.user_id != user.pk:
-        raise PermissionDenied("Ce jeton ne vous appartient pas.")
-    if token.revoked_at is None:
-        token.revoked_at = clock.now()
-        token.save(update_fields=["revoked_at"])
-        journal.record(
-            action="api_token.revoked",
-            actor=user,
-            organisation=token.organisation,
-            object_type="api_token",
-            object_id=token.pk,
-        )
-
-
-def authenticate_token(raw: str) -> ApiToken | None:
-    if not raw or len(raw) > 200:
-        return None
-    token = (
-        ApiToken.objects.select_related("user", "organisation")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is not None:
-        now = clock.now()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
 
 
 # --- The always-open test consultation -----------------------------------------------------------

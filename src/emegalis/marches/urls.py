@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -53,7 +54,6 @@ urlpatterns = [
     path("entreprise/profil/", views.company_profile, name="marches_company_profile"),
     path("alertes/", views.alert_create, name="marches_alert_create"),
     path("alertes/<int:alert_pk>/supprimer/", views.alert_delete, name="marches_alert_delete"),
-    # API tokens (any user)
-    path("jetons-api/", views.tokens, name="marches_tokens"),
-    path("jetons-api/<int:token_pk>/revoquer/", views.token_revoke, name="marches_token_revoke"),
+    # The former API token page: API keys are now the account's (/compte/cles-api/).
+    path("jetons-api/", RedirectView.as_view(pattern_name="api_keys"), name="marches_tokens"),
 ]

@@ -35,7 +35,6 @@ from .forms import (
     RectificatifForm,
     SearchForm,
     StateForm,
-    TokenForm,
 )
 from .models import Lot, Retrait, State
 
@@ -735,40 +734,6 @@ def alert_delete(request, alert_pk: int):
     services.delete_search(user=request.user, alert=alert)
     messages.success(request, f"Alerte « {alert.name} » supprimée.")
     return redirect("marches_company")
-
-
-@login_required
-def tokens(request):
-    form = TokenForm(request.POST or None, memberships=request.memberships)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        organisation = next(
-            m.organisation
-            for m in request.memberships
-            if m.organisation_id == form.cleaned_data["organisation"]
-        )
-        try:
-            _, created = services.create_api_token(
-                user=request.user, organisation=organisation, name=form.cleaned_data["name"]
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            add_service_errors(form, exc)
-        else:
-            form = TokenForm(memberships=request.memberships)
-    return render(
-        request,
-        "marches/tokens.html",
-        {"form": form, "tokens": selectors.tokens_of(request.user), "created": created},
-    )
-
-
-@login_required
-@require_POST
-def token_revoke(request, token_pk: int):
-    token = selectors.get_token(request.user, token_pk)
-    services.revoke_api_token(user=request.user, token=token)
-    messages.success(request, f"Le jeton « {token.name} » est révoqué.")
-    return redirect("marches_tokens")
 
 
 # --- Workstation test ----------------------------------------------------------------------------

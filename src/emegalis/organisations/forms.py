@@ -117,6 +117,14 @@ class SwitchOrganisationForm(forms.Form):
     next = forms.CharField(required=False)
 
 
+class ApiKeyForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Nom de la clé",
+        max_length=100,
+        help_text="Par exemple le logiciel qui l'utilise (Pastell, logiciel de rédaction…).",
+    )
+
+
 class TokenForm(StyledFormMixin, forms.Form):
     token = forms.CharField(
         label="Code à 6 chiffres",

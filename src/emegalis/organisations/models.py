@@ -260,3 +260,33 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return self.get_role_display()
+
+
+class ApiKey(models.Model):
+    """A personal API key: a user acting for one organisation from another piece of software.
+
+    One key opens every API of the platform: the marchés API (``Authorization: Bearer``) and
+    the S²LOW-style actes API (HTTP Basic with the user's e-mail). What it may do there comes
+    from the user's roles in the key's organisation and that organisation's convention,
+    checked at each call. Only the key's SHA-256 is stored; the key itself is shown once, when
+    it is created.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField("nom", max_length=100)
+    prefix = models.CharField("début", max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "clé d'API"
+        verbose_name_plural = "clés d'API"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -9,7 +9,15 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import EPCI_KINDS, Membership, Organisation, OrganisationKind, RoleAssignment, User
+from .models import (
+    EPCI_KINDS,
+    ApiKey,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    RoleAssignment,
+    User,
+)
 from .roles import Role
 
 
@@ -89,3 +97,19 @@ def parent_choices() -> QuerySet[Organisation]:
 
 def has_confirmed_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def api_keys_of(user: User, organisation: Organisation | None = None) -> QuerySet[ApiKey]:
+    """The user's own API keys (revoked ones included), of one organisation if given."""
+    keys = ApiKey.objects.filter(user=user).select_related("organisation")
+    if organisation is not None:
+        keys = keys.filter(organisation=organisation)
+    return keys
+
+
+def get_api_key(user: User, pk: int) -> ApiKey:
+    """One of the user's own keys; anyone else's is a 404."""
+    try:
+        return api_keys_of(user).get(pk=pk)
+    except ApiKey.DoesNotExist:
+        raise Http404("Clé d'API introuvable.") from None

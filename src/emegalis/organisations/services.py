@@ -1,7 +1,10 @@
 """Writes on organisations, users and roles. Each runs in one transaction and is journaled."""
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -14,9 +17,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from emegalis.core import journal
+from emegalis.core import clock, journal
 
-from .models import Membership, Organisation, OrganisationKind, RoleAssignment, User
+from .models import ApiKey, Membership, Organisation, OrganisationKind, RoleAssignment, User
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
 from .selectors import may_manage_members
 
@@ -270,6 +273,89 @@ def disable_two_factor(*, user: User, organisation: Organisation | None) -> None
             organisation=organisation,
             target=user,
         )
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "emg_"
+# last_used_at is written at most this often, not on every call of a busy client.
+API_KEY_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_api_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_key(*, user: User, organisation: Organisation, name: str) -> tuple[ApiKey, str]:
+    """A new key for the user acting for one of their organisations. The secret is returned
+    once, here, and never stored: only its SHA-256 is kept."""
+    if not user.memberships.filter(organisation=organisation, is_active=True).exists():
+        raise PermissionDenied("Vous n'êtes pas rattaché à cette organisation.")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError(
+            {"name": ["Donnez à la clé un nom de 1 à 100 caractères (par exemple le logiciel)."]}
+        )
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        user=user,
+        organisation=organisation,
+        name=name,
+        prefix=secret[:12],
+        key_hash=hash_api_key(secret),
+    )
+    journal.record(
+        action="api_key.created",
+        actor=user,
+        organisation=organisation,
+        target=key,
+        payload={"name": name, "prefix": key.prefix},
+    )
+    return key, secret
+
+
+@transaction.atomic
+def revoke_api_key(*, user: User, key: ApiKey) -> ApiKey:
+    """Revoke one of the user's own keys (revoking it again changes nothing)."""
+    if key.user_id != user.pk:
+        raise PermissionDenied("Cette clé ne vous appartient pas.")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        journal.record(
+            action="api_key.revoked",
+            actor=user,
+            organisation=key.organisation,
+            target=key,
+            payload={"name": key.name, "prefix": key.prefix},
+        )
+    return key
+
+
+def authenticate_api_key(
+    secret: str, *, login: str | None = None
+) -> tuple[User, Organisation] | None:
+    """The (user, organisation) a live key acts for, or None.
+
+    `login`, where the protocol sends one (HTTP Basic), must be the key owner's e-mail. The
+    caller still checks what the user may do in the organisation: the key only says who acts.
+    """
+    if not secret or len(secret) > 200:
+        return None
+    key = (
+        ApiKey.objects.select_related("user", "organisation")
+        .filter(key_hash=hash_api_key(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if key is None:
+        return None
+    if login is not None and key.user.email.lower() != login.strip().lower():
+        return None
+    now = clock.now()
+    if key.last_used_at is None or now - key.last_used_at > API_KEY_USE_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.user, key.organisation
 
 
 # --- Company sign-up by SIRET ------------------------------------------------------------------

@@ -22,6 +22,8 @@ account_urlpatterns = [
         views.account_security_disable,
         name="account_security_disable",
     ),
+    path("cles-api/", views.api_keys, name="api_keys"),
+    path("cles-api/<int:pk>/revoquer/", views.api_key_revoke, name="api_key_revoke"),
     path(
         "mot-de-passe/oubli/",
         auth_views.PasswordResetView.as_view(

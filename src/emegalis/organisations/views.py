@@ -16,7 +16,13 @@ from emegalis.core.services_catalog import (
 )
 
 from . import selectors, services
-from .forms import MemberAddForm, MemberRolesForm, OrganisationForm, SwitchOrganisationForm
+from .forms import (
+    ApiKeyForm,
+    MemberAddForm,
+    MemberRolesForm,
+    OrganisationForm,
+    SwitchOrganisationForm,
+)
 from .middleware import ACTIVE_ORGANISATION_SESSION_KEY
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES
 
@@ -215,6 +221,42 @@ def account_security_disable(request):
     else:
         messages.success(request, "La double authentification est désactivée pour votre compte.")
     return redirect("account_security")
+
+
+@login_required
+def api_keys(request):
+    """The user's API keys for their active organisation: list, create (the secret is shown
+    once, on this answer only), revoke."""
+    organisation = request.organisation
+    form = ApiKeyForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        if organisation is None:
+            form.add_error(None, "Vous n'êtes rattaché à aucune organisation.")
+        else:
+            try:
+                _, created = services.create_api_key(
+                    user=request.user, organisation=organisation, name=form.cleaned_data["name"]
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                add_service_errors(form, exc)
+            else:
+                form = ApiKeyForm()
+    keys = selectors.api_keys_of(request.user, organisation) if organisation else []
+    return render(
+        request,
+        "registration/api_keys.html",
+        {"form": form, "created": created, "keys": keys, "login": request.user.email},
+    )
+
+
+@login_required
+@require_POST
+def api_key_revoke(request, pk: int):
+    key = selectors.get_api_key(request.user, pk)
+    services.revoke_api_key(user=request.user, key=key)
+    messages.success(request, f"La clé « {key.name} » est révoquée.")
+    return redirect("api_keys")
 
 
 @login_required
