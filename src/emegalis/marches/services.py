@@ -214,6 +214,21 @@ def _apply_fields(consultation: Consultation, fields: dict) -> None:
     consultation.cpv_search = " " + " ".join(consultation.cpv_codes)
 
 
+def _save_draft(consultation: Consultation, fields: dict) -> None:
+    """Apply the fields to a draft, check it against today's rules and save it; a reference
+    the organisation already uses is a field error, not an IntegrityError."""
+    _apply_fields(consultation, fields)
+    _validate(consultation, publication=clock.now())
+    consultation.search_document = build_search_document(consultation)
+    try:
+        with transaction.atomic():
+            consultation.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"reference": ["Votre organisation a déjà une consultation de cette référence."]}
+        ) from None
+
+
 @transaction.atomic
 def create_consultation(
     *,
@@ -226,16 +241,7 @@ def create_consultation(
     require_buyer(actor, organisation)
     consultation = Consultation(organisation=organisation, created_by=actor)
     fields.setdefault("departement", organisation.departement)
-    _apply_fields(consultation, fields)
-    _validate(consultation, publication=clock.now())
-    consultation.search_document = build_search_document(consultation)
-    try:
-        with transaction.atomic():
-            consultation.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"reference": ["Votre organisation a déjà une consultation de cette référence."]}
-        ) from None
+    _save_draft(consultation, fields)
     for lot in lots:
         _add_lot(consultation, **lot)
     journal.record(
@@ -259,16 +265,7 @@ def update_consultation(*, actor: User, consultation: Consultation, **fields) ->
             "Une consultation publiée ne se modifie plus : publiez un rectificatif.",
             code="not_draft",
         )
-    _apply_fields(consultation, fields)
-    _validate(consultation, publication=clock.now())
-    consultation.search_document = build_search_document(consultation)
-    try:
-        with transaction.atomic():
-            consultation.save()
-    except IntegrityError:
-        raise ValidationError(
-            {"reference": ["Votre organisation a déjà une consultation de cette référence."]}
-        ) from None
+    _save_draft(consultation, fields)
     journal.record(
         action="marches.consultation.updated",
         actor=actor,
