@@ -8,12 +8,14 @@ import pytest
 from django.utils import timezone
 
 from emegalis.actes import services as actes_services
+from emegalis.actes.models import Transaction
 from emegalis.actes.transport import TransportError
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from emegalis.organisations.services import create_api_key
 from emegalis.prefecture import services as prefecture_services
+from emegalis.prefecture.models import ReceivedAct, Reply
 from tests.factories import OrganisationFactory, make_convention, make_member
 
 from .helpers import CLASSIFICATION_2017, check_all_stored_archives, check_archive, pdf_upload
@@ -73,6 +75,41 @@ def prefecture(db):
 @pytest.fixture
 def prefect_agent(prefecture):
     return make_member(prefecture, Role.AGENT_PREFECTURE)
+
+
+@pytest.fixture
+def prefecture_letter(prefect_agent, prefecture, run_commits):
+    """The counterpart's agent sends a letter (3-1 demande de pièces, 4-1 lettre
+    d'observations, 5-1 déféré…) about the act it received; returns the letter as the platform
+    recorded it."""
+
+    def _send(code: str, details: str, document=None, document_name: str = "lettre.pdf"):
+        with run_commits():
+            prefecture_services.send_letter(
+                actor=prefect_agent,
+                prefecture=prefecture,
+                act=ReceivedAct.objects.get(),
+                code=code,
+                details=details,
+                document=document or pdf_upload(),
+                document_name=document_name,
+            )
+        return Transaction.objects.get(message_code=code)
+
+    return _send
+
+
+@pytest.fixture
+def acknowledge_reply(prefect_agent, prefecture, run_commits):
+    """The counterpart's agent acknowledges the commune's reply to its letter."""
+
+    def _acknowledge():
+        with run_commits():
+            prefecture_services.acknowledge_reply(
+                actor=prefect_agent, prefecture=prefecture, reply=Reply.objects.get()
+            )
+
+    return _acknowledge
 
 
 class Wire:

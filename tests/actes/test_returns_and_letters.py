@@ -11,7 +11,7 @@ from emegalis.actes import protocol as p
 from emegalis.actes import services
 from emegalis.actes.models import IncomingArchive, IncomingMessage, Transaction
 from emegalis.prefecture import services as pref
-from emegalis.prefecture.models import Letter, ReceivedAct, Reply
+from emegalis.prefecture.models import Letter, Reply
 
 from .conftest import acte_form
 from .helpers import check_archive, pdf_upload
@@ -154,21 +154,15 @@ def test_an_envelope_anomaly_moves_the_transmitted_act_to_error(
 
 
 def test_demande_de_pieces_gets_an_automatic_ar_and_a_reply(
-    agent_client, prefect_agent, prefecture, wire, run_commits
+    agent_client, prefecture_letter, acknowledge_reply, wire, run_commits
 ):
     acte = send_act(agent_client, run_commits)
-    received = ReceivedAct.objects.get()
-    with run_commits():
-        pref.send_letter(
-            actor=prefect_agent,
-            prefecture=prefecture,
-            act=received,
-            code="3-1",
-            details="Le plan de financement.",
-            document=pdf_upload("demande.pdf", "Demande de pièces"),
-            document_name="demande.pdf",
-        )
-    letter = Transaction.objects.get(message_code="3-1")
+    letter = prefecture_letter(
+        "3-1",
+        "Le plan de financement.",
+        document=pdf_upload("demande.pdf", "Demande de pièces"),
+        document_name="demande.pdf",
+    )
     assert letter.acte == acte and letter.direction == "in"
     assert letter.status == S.ACQUITTEMENT_ENVOYE  # 7 then the automatic 3-2 → 8
     assert [s for s in letter.status_changes.values_list("status", flat=True)] == [7, 8]
@@ -186,10 +180,7 @@ def test_demande_de_pieces_gets_an_automatic_ar_and_a_reply(
     assert reply.status == S.TRANSMIS and reply.reply_to == letter
     assert Reply.objects.get().code == "3-4"
 
-    with run_commits():
-        pref.acknowledge_reply(
-            actor=prefect_agent, prefecture=prefecture, reply=Reply.objects.get()
-        )
+    acknowledge_reply()
     reply.refresh_from_db()
     assert reply.status == S.ACQUITTEMENT_RECU
     # A second answer to the same letter is refused.
@@ -202,31 +193,11 @@ def test_demande_de_pieces_gets_an_automatic_ar_and_a_reply(
 
 
 def test_lettre_observations_refusal_and_defere(
-    agent_client, prefect_agent, prefecture, wire, run_commits
+    agent_client, prefecture_letter, acknowledge_reply, wire, run_commits
 ):
     acte = send_act(agent_client, run_commits)
-    received = ReceivedAct.objects.get()
-    with run_commits():
-        pref.send_letter(
-            actor=prefect_agent,
-            prefecture=prefecture,
-            act=received,
-            code="4-1",
-            details="Incompétence.",
-            document=pdf_upload(),
-            document_name="lettre.pdf",
-        )
-        pref.send_letter(
-            actor=prefect_agent,
-            prefecture=prefecture,
-            act=received,
-            code="5-1",
-            details="Vice de procédure.",
-            document=pdf_upload(),
-            document_name="defere.pdf",
-        )
-    lettre = Transaction.objects.get(message_code="4-1")
-    defere = Transaction.objects.get(message_code="5-1")
+    lettre = prefecture_letter("4-1", "Incompétence.")
+    defere = prefecture_letter("5-1", "Vice de procédure.", document_name="defere.pdf")
     assert lettre.status == S.ACQUITTEMENT_ENVOYE
     assert defere.status == S.DOCUMENT_RECU_SANS_AR and defere.type == 5
     with run_commits():
@@ -235,31 +206,16 @@ def test_lettre_observations_refusal_and_defere(
             {"send": "3", "document": pdf_upload("rejet.pdf")},
         )
     rejet = Transaction.objects.get(message_code="4-3")
-    with run_commits():
-        pref.acknowledge_reply(
-            actor=prefect_agent, prefecture=prefecture, reply=Reply.objects.get()
-        )
+    acknowledge_reply()
     rejet.refresh_from_db()
     assert rejet.status == S.ACQUITTEMENT_RECU
     page = agent_client.get(f"/actes/{acte.pk}/").content.decode()
     assert "Déféré au tribunal administratif" in page
 
 
-def test_a_reply_with_a_bad_file_is_refused(
-    agent_client, prefect_agent, prefecture, wire, run_commits
-):
+def test_a_reply_with_a_bad_file_is_refused(agent_client, prefecture_letter, wire, run_commits):
     acte = send_act(agent_client, run_commits)
-    with run_commits():
-        pref.send_letter(
-            actor=prefect_agent,
-            prefecture=prefecture,
-            act=ReceivedAct.objects.get(),
-            code="3-1",
-            details="Pièces.",
-            document=pdf_upload(),
-            document_name="d.pdf",
-        )
-    letter = Transaction.objects.get(message_code="3-1")
+    letter = prefecture_letter("3-1", "Pièces.", document_name="d.pdf")
     response = agent_client.post(
         f"/actes/{acte.pk}/courriers/{letter.pk}/repondre/",
         {"send": "4", "document": SimpleUploadedFile("faux.pdf", b"pas un pdf")},

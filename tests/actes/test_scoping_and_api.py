@@ -172,14 +172,7 @@ def test_api_full_cycle(api_client, wire, run_commits):
     assert r.content.decode().splitlines()[:2] == ["OK", "3"]
 
 
-def test_api_prefecture_documents_and_reply(
-    api_client, wire, run_commits, prefect_agent, prefecture
-):
-    from emegalis.prefecture import services as pref
-    from emegalis.prefecture.models import ReceivedAct
-
-    from .helpers import pdf_upload
-
+def test_api_prefecture_documents_and_reply(api_client, wire, run_commits, prefecture_letter):
     with run_commits():
         api_client.post(
             "/modules/actes/actes_transac_create.php",
@@ -195,17 +188,7 @@ def test_api_prefecture_documents_and_reply(
             },
         )
     acte = Transaction.objects.get(type=1)
-    with run_commits():
-        pref.send_letter(
-            actor=prefect_agent,
-            prefecture=prefecture,
-            act=ReceivedAct.objects.get(),
-            code="3-1",
-            details="Pièces",
-            document=pdf_upload(),
-            document_name="d.pdf",
-        )
-    letter = Transaction.objects.get(message_code="3-1")
+    letter = prefecture_letter("3-1", "Pièces", document_name="d.pdf")
     docs = api_client.get("/modules/actes/api/list_document_prefecture.php").json()
     assert [(d["id"], d["type"], d["status_id"], d["read"]) for d in docs] == [
         (letter.pk, 3, 8, False)
