@@ -297,3 +297,32 @@ class MultipleFileField(forms.FileField):
 
 class DepositTestForm(StyledFormMixin, forms.Form):
     files = MultipleFileField(label="Fichiers à déposer pour le test")
+
+
+class CommissionForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
+    """The buyer names the opening commission among the organisation's commission members."""
+
+    auto_id_prefix = "commission"
+
+    members = forms.ModelMultipleChoiceField(
+        label="Membres de la commission d'ouverture",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Comptes ayant le rôle « membre de commission d'ouverture » (double "
+        "authentification obligatoire). Chacun recevra une part de la clé d'ouverture.",
+    )
+    threshold = forms.IntegerField(
+        label="Parts nécessaires pour ouvrir les plis",
+        min_value=2,
+        max_value=16,
+        initial=2,
+        help_text="Par exemple 2 sur 3 : l'absence ou la perte d'une part n'empêche pas "
+        "l'ouverture, mais aucun membre ne peut ouvrir seul.",
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = candidates
+        self.fields["members"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.email} ({u.email})"
+        )

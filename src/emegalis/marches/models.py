@@ -301,3 +301,80 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpeningCommission(models.Model):
+    """The commission that opens a consultation's plis: n members, k of them needed.
+
+    The key ceremony (services.create_opening_commission) stores the consultation's opening
+    public key and, per member, a commitment to their share. Each member collects their share
+    once; until then it is kept sealed with the server secret, and dropped when collected
+    (ADR 0004). The private key is never stored.
+    """
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.CASCADE, related_name="opening_commission"
+    )
+    threshold = models.PositiveSmallIntegerField("parts nécessaires à l'ouverture")
+    public_key = models.CharField("clé publique d'ouverture (X25519, hex)", max_length=64)
+    created_at = models.DateTimeField("cérémonie du")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField("toutes les parts remises le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "commission d'ouverture"
+        verbose_name_plural = "commissions d'ouverture"
+
+    def __str__(self) -> str:
+        return f"Commission d'ouverture de {self.consultation.reference}"
+
+    @property
+    def public_key_bytes(self) -> bytes:
+        return bytes.fromhex(self.public_key)
+
+    @property
+    def fingerprint(self) -> str:
+        from emegalis.core.sealing import public_key_fingerprint
+
+        return public_key_fingerprint(self.public_key_bytes)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
+class CommissionMember(models.Model):
+    commission = models.ForeignKey(
+        OpeningCommission, on_delete=models.CASCADE, related_name="members"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opening_shares"
+    )
+    position = models.PositiveSmallIntegerField("numéro de part")
+    # Kept for the label of the PV even if the account changes later.
+    user_label = models.CharField(max_length=255)
+    share_commitment = models.CharField("empreinte de la part", max_length=64)
+    # The share sealed with the server secret until the member collects it, then emptied.
+    pending_share = models.BinaryField(null=True, blank=True, editable=False)
+    collected_at = models.DateTimeField("part remise le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "membre de commission d'ouverture"
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commission", "user"], name="commission_member_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["commission", "position"], name="commission_member_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.position} — {self.user_label}"
+
+    @property
+    def has_collected(self) -> bool:
+        return self.collected_at is not None

@@ -24,6 +24,7 @@ from emegalis.organisations.roles import Role
 
 from . import conf, cpv, search_backend
 from .models import (
+    CommissionMember,
     Consultation,
     DceFile,
     DceVersion,
@@ -372,3 +373,44 @@ def marches_usage(organisation, year: int) -> dict[str, int]:
             consultation__organisation=organisation, asked_at__year=year
         ).count(),
     }
+
+
+# --- Opening commission --------------------------------------------------------------------------
+
+
+def commission_candidates(organisation: Organisation) -> QuerySet[User]:
+    """Active users holding the role « membre de commission d'ouverture » in the organisation
+    (a role that requires a second factor at login)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__organisation=organisation,
+            memberships__is_active=True,
+            memberships__roles__role=Role.COMMISSION,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "email")
+    )
+
+
+def is_commission_member(user: User, organisation: Organisation) -> bool:
+    return user.is_authenticated and commission_candidates(organisation).filter(pk=user.pk).exists()
+
+
+def commission_seats(user: User) -> QuerySet[CommissionMember]:
+    """The user's seats in opening commissions, newest consultation first."""
+    if not user.is_authenticated:
+        return CommissionMember.objects.none()
+    return (
+        CommissionMember.objects.filter(user=user)
+        .select_related("commission__consultation__organisation")
+        .order_by("-commission__consultation__bids_deadline", "-pk")
+    )
+
+
+def get_commission_seat(user: User, consultation_pk: int) -> CommissionMember:
+    """The user's seat in that consultation's commission, else 404."""
+    seat = commission_seats(user).filter(commission__consultation_id=consultation_pk).first()
+    if seat is None:
+        raise Http404("Vous n'êtes pas membre de la commission d'ouverture de cette consultation.")
+    return seat

@@ -26,17 +26,19 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from emegalis.adhesions.access import require_service
-from emegalis.core import clock, journal
+from emegalis.core import clock, journal, sealing
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 from . import conf, cpv, delays, search_backend, selectors
 from .models import (
+    CommissionMember,
     Consultation,
     DceFile,
     DceVersion,
     Lot,
     Nature,
+    OpeningCommission,
     Procedure,
     Question,
     Retrait,
@@ -1032,3 +1034,189 @@ def update_company_profile(*, actor: User, company: Organisation, **fields) -> O
         payload={"fields": sorted(fields)},
     )
     return company
+
+
+# --- Opening commission: the key ceremony --------------------------------------------------------
+
+MAX_COMMISSION_MEMBERS = 16
+
+
+def _share_context(commission: OpeningCommission, position: int, user: User) -> bytes:
+    return f"opening-share:{commission.pk}:{position}:{user.pk}".encode()
+
+
+def _server_secret() -> bytes:
+    return settings.SECRET_KEY.encode()
+
+
+def create_opening_commission(
+    *, actor: User, consultation: Consultation, members: Iterable[User], threshold: int
+) -> OpeningCommission:
+    """The key ceremony: name the commission (n members, k needed) and create the opening key.
+
+    The X25519 key pair is generated in memory; the private key is split into n SLIP-39
+    shares (any k rebuild it) and dropped. The database keeps the public key, a commitment per
+    share, and each share sealed with the server secret only until its member collects it
+    (collect_opening_share), after which no share or key remains on the platform (ADR 0004).
+    """
+    require_buyer(actor, consultation.organisation)
+    members = list(dict.fromkeys(members))
+    with transaction.atomic():
+        consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if consultation.is_test:
+            raise ValidationError(
+                "La consultation de test n'a pas de commission d'ouverture.", code="test"
+            )
+        if consultation.state not in (State.BROUILLON, State.PUBLIEE):
+            raise ValidationError(
+                "La commission d'ouverture se désigne avant la date limite, sur une consultation "
+                "en brouillon ou publiée.",
+                code="state",
+            )
+        if clock.now() >= consultation.bids_deadline:
+            raise ValidationError(
+                "La date limite de remise des plis est passée : trop tard pour créer les clés "
+                "d'ouverture.",
+                code="deadline",
+            )
+        if OpeningCommission.objects.filter(consultation=consultation).exists():
+            raise ValidationError(
+                "La commission d'ouverture de cette consultation est déjà désignée et ses clés "
+                "créées.",
+                code="exists",
+            )
+        count = len(members)
+        if not 2 <= count <= MAX_COMMISSION_MEMBERS:
+            raise ValidationError(
+                f"Désignez entre 2 et {MAX_COMMISSION_MEMBERS} membres de la commission.",
+                code="members",
+            )
+        if not 2 <= threshold <= count:
+            raise ValidationError(
+                f"Le nombre de parts nécessaires doit être compris entre 2 et {count}.",
+                code="threshold",
+            )
+        eligible = set(
+            selectors.commission_candidates(consultation.organisation).values_list("pk", flat=True)
+        )
+        outsiders = [m for m in members if m.pk not in eligible]
+        if outsiders:
+            names = ", ".join(m.email for m in outsiders)
+            raise ValidationError(
+                f"Pas membre de la commission d'ouverture de {consultation.organisation.name} "
+                f"(rôle avec double authentification) : {names}.",
+                code="not_commission",
+            )
+        now = clock.now()
+        pair = sealing.generate_opening_key_pair()
+        public_key = pair.public_key
+        shares = sealing.split_private_key(pair.private_key, threshold, count)
+        # Python cannot wipe memory; the private key is at least not kept referenced.
+        del pair
+        commission = OpeningCommission.objects.create(
+            consultation=consultation,
+            threshold=threshold,
+            public_key=public_key.hex(),
+            created_at=now,
+            created_by=actor,
+        )
+        for position, (user, share) in enumerate(zip(members, shares, strict=True), start=1):
+            CommissionMember.objects.create(
+                commission=commission,
+                user=user,
+                position=position,
+                user_label=f"{user.get_full_name() or user.email} <{user.email}>",
+                share_commitment=sealing.share_commitment(share, public_key),
+                pending_share=sealing.seal_transient(
+                    _server_secret(),
+                    _share_context(commission, position, user),
+                    share.encode("ascii"),
+                ),
+            )
+        del shares
+        journal.record(
+            action="marches.opening_commission.created",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=commission,
+            payload={
+                "reference": consultation.reference,
+                "threshold": threshold,
+                "members": [m.email for m in members],
+                "public_key_sha256": sealing.public_key_fingerprint(public_key),
+            },
+        )
+        url = settings.SITE_URL.rstrip("/") + reverse(
+            "marches_commission_share", args=[consultation.pk]
+        )
+        subject = f"Part de clé d'ouverture à retirer — {consultation.reference}"
+        body = (
+            f"Vous êtes membre de la commission d'ouverture de la consultation "
+            f"{consultation.reference} « {consultation.title} » "
+            f"({consultation.organisation.name}).\n\n"
+            f"Votre part de la clé d'ouverture des plis est à retirer une seule fois, après "
+            f"connexion avec double authentification :\n{url}\n\n"
+            f"Il faudra {threshold} parts sur {count} pour ouvrir les plis après la date limite. "
+            "Conservez la vôtre hors de la plateforme : elle ne la garde pas."
+        )
+        emails = [m.email for m in members]
+        transaction.on_commit(lambda: _email_each(emails, subject, body))
+    return commission
+
+
+def collect_opening_share(*, actor: User, consultation_pk: int) -> tuple[CommissionMember, str]:
+    """Give a member their share, once: it is then erased from the platform.
+
+    Raises ValidationError if it was already collected (the platform no longer has it).
+    """
+    with transaction.atomic():
+        seat = (
+            CommissionMember.objects.select_for_update()
+            .select_related("commission__consultation__organisation")
+            .filter(commission__consultation_id=consultation_pk, user=actor)
+            .first()
+        )
+        if seat is None:
+            raise PermissionDenied(
+                "Vous n'êtes pas membre de la commission d'ouverture de cette consultation."
+            )
+        commission = seat.commission
+        consultation = commission.consultation
+        if not selectors.is_commission_member(actor, consultation.organisation):
+            raise PermissionDenied(
+                f"Votre rôle de membre de commission d'ouverture de "
+                f"{consultation.organisation.name} n'est plus actif."
+            )
+        if seat.pending_share is None:
+            raise ValidationError(
+                f"Votre part vous a déjà été remise le {_local(seat.collected_at)}. La plateforme "
+                "ne la conserve pas et ne peut pas la redonner.",
+                code="collected",
+            )
+        share = sealing.open_transient(
+            _server_secret(),
+            _share_context(commission, seat.position, actor),
+            bytes(seat.pending_share),
+        ).decode("ascii")
+        if not sealing.verify_share(share, seat.share_commitment, commission.public_key_bytes):
+            raise ValidationError("La part conservée ne correspond pas à son empreinte.")
+        now = clock.now()
+        seat.pending_share = None
+        seat.collected_at = now
+        seat.save(update_fields=["pending_share", "collected_at"])
+        complete = not commission.members.filter(collected_at__isnull=True).exists()
+        if complete:
+            commission.completed_at = now
+            commission.save(update_fields=["completed_at"])
+        journal.record(
+            action="marches.opening_share.collected",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=seat,
+            payload={
+                "reference": consultation.reference,
+                "position": seat.position,
+                "all_collected": complete,
+            },
+        )
+    return seat, share

@@ -45,9 +45,15 @@ urlpatterns = [
         views.answer,
         name="marches_answer",
     ),
+    path(
+        "acheteur/<int:pk>/commission/", views.commission_create, name="marches_commission_create"
+    ),
     path("acheteur/<int:pk>/registre/", views.registre, name="marches_registre"),
     path("acheteur/<int:pk>/registre.csv", views.registre_csv, name="marches_registre_csv"),
     path("acheteur/<int:pk>/registre.pdf", views.registre_pdf, name="marches_registre_pdf"),
+    # Opening commission members
+    path("commission/", views.commission_home, name="marches_commission_home"),
+    path("commission/<int:pk>/part/", views.commission_share, name="marches_commission_share"),
     # Companies
     path("entreprises/inscription/", views.company_signup, name="marches_company_signup"),
     path("entreprise/", views.company_home, name="marches_company"),

@@ -25,6 +25,7 @@ from .dce_zip import stream_zip
 from .forms import (
     AlertForm,
     AnswerForm,
+    CommissionForm,
     CompanyProfileForm,
     CompanySignupForm,
     ConsultationForm,
@@ -273,7 +274,20 @@ def _buyer_detail_context(request, consultation, **forms):
         "mapa_warning": warning,
         "max_size": conf.human_size(conf.dce_max_bytes()),
         "retraits_count": consultation.retraits.count(),
+        "commission": getattr(consultation, "opening_commission", None),
+        "commission_form": forms.get("commission_form")
+        or CommissionForm(candidates=selectors.commission_candidates(consultation.organisation)),
+        "commission_open": _commission_can_be_named(consultation),
     }
+
+
+def _commission_can_be_named(consultation) -> bool:
+    return (
+        not consultation.is_test
+        and consultation.state in (State.BROUILLON, State.PUBLIEE)
+        and clock.now() < consultation.bids_deadline
+        and not hasattr(consultation, "opening_commission")
+    )
 
 
 @login_required
@@ -760,3 +774,90 @@ def workstation_test(request):
             "max_size": conf.human_size(conf.dce_max_bytes()),
         },
     )
+
+
+# --- Opening commission: key ceremony and shares -------------------------------------------------
+
+
+@login_required
+@require_POST
+def commission_create(request, pk: int):
+    """The buyer names the commission; the platform creates the opening key and its shares."""
+    consultation = selectors.get_buyer_consultation(request.user, pk)
+    form = CommissionForm(
+        request.POST, candidates=selectors.commission_candidates(consultation.organisation)
+    )
+    if form.is_valid():
+        try:
+            commission = services.create_opening_commission(
+                actor=request.user,
+                consultation=consultation,
+                members=form.cleaned_data["members"],
+                threshold=form.cleaned_data["threshold"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Clés d'ouverture créées : {commission.threshold} parts sur "
+                f"{commission.members.count()} seront nécessaires. Chaque membre est prévenu "
+                "par courriel et retire sa part une seule fois.",
+            )
+            return _back(pk, "commission")
+    consultation.refresh_from_db()
+    return render(
+        request,
+        "marches/buyer_detail.html",
+        _buyer_detail_context(request, consultation, commission_form=form),
+        status=400,
+    )
+
+
+@login_required
+def commission_home(request):
+    """A commission member's seats: consultations where they hold (or held) a share."""
+    return render(
+        request, "marches/commission_home.html", {"seats": selectors.commission_seats(request.user)}
+    )
+
+
+@login_required
+def commission_share(request, pk: int):
+    """Collect one's share, once: shown to print, or downloaded as a text file."""
+    seat = selectors.get_commission_seat(request.user, pk)
+    context = {
+        "seat": seat,
+        "commission": seat.commission,
+        "consultation": seat.commission.consultation,
+    }
+    if request.method != "POST":
+        return render(request, "marches/commission_share.html", context)
+    try:
+        seat, share = services.collect_opening_share(actor=request.user, consultation_pk=pk)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(error_messages(exc)))
+        return redirect("marches_commission_share", pk=pk)
+    consultation = seat.commission.consultation
+    if request.POST.get("format") == "txt":
+        words = share.split()
+        text = (
+            f"e-mégalis — part de clé d'ouverture des plis\n"
+            f"Consultation : {consultation.reference} — {consultation.title}\n"
+            f"Acheteur : {consultation.organisation.name}\n"
+            f"Membre : {seat.user_label}\n"
+            f"Part n° {seat.position} ; {seat.commission.threshold} parts nécessaires sur "
+            f"{seat.commission.members.count()}\n"
+            f"Empreinte de la clé publique (SHA-256) : {seat.commission.fingerprint}\n\n"
+            + "\n".join(f"{i:2d}. {w}" for i, w in enumerate(words, start=1))
+            + "\n"
+        )
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="part-{consultation.pk}-{seat.position}.txt"'
+        )
+    else:
+        context.update(seat=seat, words=share.split())
+        response = render(request, "marches/commission_share_once.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
