@@ -30,3 +30,14 @@ def human_size(size: int) -> str:
             return f"{text} {unit}"
         value /= 1024
     return f"{size} octets"
+
+
+DEFAULT_PLI_MAX_BYTES = 4 * 1024**3  # 4 GiB per file of a pli
+
+
+def pli_max_bytes() -> int:
+    """Largest file of a pli (settings.MARCHES_PLI_MAX_BYTES, or the environment)."""
+    value = getattr(settings, "MARCHES_PLI_MAX_BYTES", None)
+    if value is None:
+        value = os.environ.get("MARCHES_PLI_MAX_BYTES", DEFAULT_PLI_MAX_BYTES)
+    return int(value)

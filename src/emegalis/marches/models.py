@@ -378,3 +378,91 @@ class CommissionMember(models.Model):
     @property
     def has_collected(self) -> bool:
         return self.collected_at is not None
+
+
+class PliStatus(models.TextChoices):
+    EN_COURS = "en_cours", "Dépôt en cours (incomplet)"
+    RECU = "recu", "Reçu dans les délais"
+    HORS_DELAI = "hors_delai", "Reçu hors délai"
+    REMPLACE = "remplace", "Remplacé par un dépôt ultérieur"
+
+
+class Pli(models.Model):
+    """One deposit of a company for a consultation: files sealed to the opening public key.
+
+    Counted only once complete (every file received and confirmed by the company): the
+    server time at completion decides whether it is in time. A later complete deposit in
+    time replaces the earlier ones, which are kept and marked « remplacé ».
+    """
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="plis")
+    company = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    depositor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    depositor_label = models.CharField("déposant", max_length=255)
+    company_label = models.CharField("entreprise", max_length=255)
+    company_siret = models.CharField("SIRET", max_length=14, blank=True)
+    status = models.CharField(
+        "statut", max_length=20, choices=PliStatus.choices, default=PliStatus.EN_COURS
+    )
+    started_at = models.DateTimeField("commencé le")
+    completed_at = models.DateTimeField("reçu le", null=True, blank=True)
+    total_size = models.BigIntegerField("taille totale (octets)", default=0)
+    file_count = models.PositiveIntegerField("nombre de fichiers", default=0)
+    backup_copy_declared = models.BooleanField("copie de sauvegarde annoncée", default=False)
+    receipt = models.FileField("accusé de réception", upload_to="marches/recus/", blank=True)
+
+    class Meta:
+        verbose_name = "pli"
+        ordering = ["completed_at", "pk"]
+        indexes = [
+            models.Index(fields=["consultation", "status"], name="pli_consult_status"),
+            models.Index(fields=["consultation", "company"], name="pli_consult_company"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pli {self.pk} — {self.company_label}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
+class PliFileKind(models.TextChoices):
+    CANDIDATURE = "candidature", "Candidature"
+    OFFRE = "offre", "Offre"
+
+
+class PliFile(models.Model):
+    """One file of a pli, stored only sealed: its header and one storage object per chunk
+    (docs/plis-format.md). The data key is kept sealed with the server secret only while the
+    upload is in progress, then erased (ADR 0004)."""
+
+    pli = models.ForeignKey(Pli, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField("pièce", max_length=20, choices=PliFileKind.choices)
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField("nom", max_length=255)
+    size = models.BigIntegerField("taille (octets)")
+    received = models.BigIntegerField("octets reçus", default=0)
+    header = models.BinaryField("en-tête scellé", editable=False)
+    pending_key = models.BinaryField(null=True, blank=True, editable=False)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "fichier de pli"
+        ordering = ["kind", "lot__number", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_received(self) -> bool:
+        return self.received == self.size
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"marches/plis/{self.pli.consultation_id}/{self.pli_id}/{self.pk}"
+
+    def chunk_name(self, index: int) -> str:
+        return f"{self.storage_prefix}/{index:08d}"

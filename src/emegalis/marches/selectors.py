@@ -28,6 +28,8 @@ from .models import (
     Consultation,
     DceFile,
     DceVersion,
+    Pli,
+    PliStatus,
     Question,
     Retrait,
     SavedSearch,
@@ -414,3 +416,55 @@ def get_commission_seat(user: User, consultation_pk: int) -> CommissionMember:
     if seat is None:
         raise Http404("Vous n'êtes pas membre de la commission d'ouverture de cette consultation.")
     return seat
+
+
+# --- Plis ----------------------------------------------------------------------------------------
+
+
+def registre_depots(user: User, consultation_pk: int) -> tuple[Consultation, QuerySet[Pli]]:
+    """The buyer's register of deposits: complete plis only (never the incomplete ones), and
+    only what the register shows (company, time, size, file count, status)."""
+    consultation = get_buyer_consultation(user, consultation_pk)
+    plis = (
+        Pli.objects.filter(consultation=consultation)
+        .exclude(status=PliStatus.EN_COURS)
+        .only(
+            "pk",
+            "company_label",
+            "company_siret",
+            "depositor_label",
+            "completed_at",
+            "total_size",
+            "file_count",
+            "status",
+            "backup_copy_declared",
+        )
+        .order_by("completed_at", "pk")
+    )
+    return consultation, plis
+
+
+def company_plis(user: User, consultation: Consultation) -> QuerySet[Pli]:
+    """The deposits of the user's company for a consultation (complete or not)."""
+    company = company_of(user)
+    if company is None:
+        return Pli.objects.none()
+    return (
+        Pli.objects.filter(consultation=consultation, company=company)
+        .prefetch_related("files__lot")
+        .order_by("-started_at", "-pk")
+    )
+
+
+def get_company_pli(user: User, pli_pk: int) -> Pli:
+    company = company_of(user)
+    pli = (
+        Pli.objects.select_related("consultation__organisation")
+        .filter(pk=pli_pk, company=company)
+        .first()
+        if company
+        else None
+    )
+    if pli is None:
+        raise Http404("Pli introuvable.")
+    return pli

@@ -14,6 +14,10 @@ urlpatterns = [
         name="marches_dce_file",
     ),
     path("consultations/<int:pk>/questions/", views.ask, name="marches_ask"),
+    path("consultations/<int:pk>/depot/", views.deposit, name="marches_deposit"),
+    path("plis/<int:pli_pk>/fichiers/<int:file_pk>/", views.pli_file, name="marches_pli_file"),
+    path("plis/<int:pli_pk>/confirmer/", views.pli_confirm, name="marches_pli_confirm"),
+    path("plis/<int:pli_pk>/accuse.pdf", views.pli_receipt, name="marches_pli_receipt"),
     path("test/", views.workstation_test, name="marches_test"),
     # Buyers
     path("acheteur/", views.buyer_home, name="marches_buyer_home"),
@@ -48,6 +52,7 @@ urlpatterns = [
     path(
         "acheteur/<int:pk>/commission/", views.commission_create, name="marches_commission_create"
     ),
+    path("acheteur/<int:pk>/depots/", views.registre_depots, name="marches_registre_depots"),
     path("acheteur/<int:pk>/registre/", views.registre, name="marches_registre"),
     path("acheteur/<int:pk>/registre.csv", views.registre_csv, name="marches_registre_csv"),
     path("acheteur/<int:pk>/registre.pdf", views.registre_pdf, name="marches_registre_pdf"),

@@ -1,6 +1,7 @@
 """Pages of the procurement room. Thin: selectors read, services write, forms validate."""
 
 import csv
+import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -8,19 +9,25 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from emegalis.core import clock
+from emegalis.core import clock, sealing
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
 
-from . import conf, delays, selectors, services
+from . import conf, delays, plis, selectors, services
 from .dce_zip import stream_zip
 from .forms import (
     AlertForm,
@@ -861,3 +868,172 @@ def commission_share(request, pk: int):
         response = render(request, "marches/commission_share_once.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- Deposit of plis (companies) -----------------------------------------------------------------
+#
+# A small resumable protocol over fetch (static/marches/depot.js):
+#   POST  consultations/<pk>/depot/              JSON {files: [{kind, lot, name, size}]}
+#                                                → 201 {pli, chunk_size, files: [{id, url, offset}]}
+#   PUT   plis/<pli>/fichiers/<file>/            raw bytes from the Upload-Offset header
+#                                                → 200 {offset} (whole chunks only), 409 {offset}
+#   HEAD  plis/<pli>/fichiers/<file>/            → Upload-Offset, Upload-Length
+#   POST  plis/<pli>/confirmer/                  JSON {backup_copy} → {status, receipt_url}
+# The body of a PUT is read from the request stream chunk by chunk and sealed at once:
+# request.POST / request.FILES are never touched, so Django's upload handlers never run and
+# no plaintext reaches a temporary file.
+
+
+def _json_error(exc, status: int = 400) -> JsonResponse:
+    return JsonResponse({"detail": " ".join(error_messages(exc))}, status=status)
+
+
+@login_required
+def deposit(request, pk: int):
+    consultation = selectors.get_public_consultation(pk)
+    company = selectors.company_of(request.user)
+    if request.method == "POST":
+        try:
+            payload = json.loads(request.body or b"{}")
+            declared = [
+                plis.DeclaredFile(
+                    kind=str(f["kind"]),
+                    name=str(f["name"]),
+                    size=int(f["size"]),
+                    lot=int(f["lot"]) if f.get("lot") not in (None, "") else None,
+                )
+                for f in payload.get("files", [])
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JsonResponse({"detail": "Requête de dépôt illisible."}, status=400)
+        try:
+            pli = plis.start_deposit(actor=request.user, consultation=consultation, files=declared)
+        except PermissionDenied as exc:
+            return _json_error(exc, 403)
+        except ValidationError as exc:
+            return _json_error(exc)
+        return JsonResponse(
+            {
+                "pli": pli.pk,
+                "chunk_size": sealing.CHUNK_SIZE,
+                "confirm_url": reverse("marches_pli_confirm", args=[pli.pk]),
+                "files": [
+                    {
+                        "id": f.pk,
+                        "name": f.name,
+                        "size": f.size,
+                        "offset": f.received,
+                        "url": reverse("marches_pli_file", args=[pli.pk, f.pk]),
+                    }
+                    for f in pli.files.order_by("pk")
+                ],
+            },
+            status=201,
+        )
+    return render(
+        request,
+        "marches/deposit.html",
+        {
+            "consultation": consultation,
+            "company": company,
+            "lots": consultation.lots.all(),
+            "refusal": plis.deposit_refusal(consultation),
+            "my_plis": selectors.company_plis(request.user, consultation),
+            "max_size": conf.human_size(conf.pli_max_bytes()),
+        },
+    )
+
+
+@csrf_protect
+@login_required
+def pli_file(request, pli_pk: int, file_pk: int):
+    try:
+        pli_file = plis.get_own_file(request.user, pli_pk, file_pk)
+    except PermissionDenied as exc:
+        return _json_error(exc, 404)
+    if request.method in ("HEAD", "GET"):
+        response = JsonResponse({"offset": pli_file.received, "size": pli_file.size})
+        response["Upload-Offset"] = str(pli_file.received)
+        response["Upload-Length"] = str(pli_file.size)
+        response["Cache-Control"] = "no-store"
+        return response
+    if request.method not in ("PUT", "PATCH"):
+        return JsonResponse({"detail": "Méthode non permise."}, status=405)
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+        length = int(request.headers.get("Content-Length", ""))
+    except ValueError:
+        return JsonResponse(
+            {"detail": "En-têtes Upload-Offset et Content-Length requis."}, status=400
+        )
+    try:
+        received = plis.receive(
+            actor=request.user,
+            pli_pk=pli_pk,
+            file_pk=file_pk,
+            offset=offset,
+            stream=request,
+            length=length,
+        )
+    except plis.OffsetMismatch as exc:
+        response = JsonResponse({"detail": str(exc), "offset": exc.offset}, status=409)
+        response["Upload-Offset"] = str(exc.offset)
+        return response
+    except PermissionDenied as exc:
+        return _json_error(exc, 404)
+    except ValidationError as exc:
+        return _json_error(exc, 409)
+    response = JsonResponse({"offset": received, "size": pli_file.size})
+    response["Upload-Offset"] = str(received)
+    return response
+
+
+@login_required
+@require_POST
+def pli_confirm(request, pli_pk: int):
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        payload = {}
+    try:
+        pli = plis.complete_deposit(
+            actor=request.user,
+            pli_pk=pli_pk,
+            backup_copy_declared=bool(payload.get("backup_copy")),
+        )
+    except PermissionDenied as exc:
+        return _json_error(exc, 404)
+    except ValidationError as exc:
+        return _json_error(exc, 409)
+    return JsonResponse(
+        {
+            "pli": pli.pk,
+            "status": pli.status,
+            "status_label": pli.get_status_display(),
+            "completed_at": timezone.localtime(pli.completed_at).isoformat(),
+            "receipt_url": reverse("marches_pli_receipt", args=[pli.pk]),
+        }
+    )
+
+
+@login_required
+def pli_receipt(request, pli_pk: int):
+    pli = selectors.get_company_pli(request.user, pli_pk)
+    if not pli.receipt:
+        raise Http404("Pas encore d'accusé de réception : le dépôt n'est pas terminé.")
+    return FileResponse(
+        pli.receipt.open("rb"),
+        as_attachment=True,
+        filename=f"accuse-reception-{pli.pk}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@login_required
+def registre_depots(request, pk: int):
+    consultation, deposits = selectors.registre_depots(request.user, pk)
+    return render(
+        request,
+        "marches/registre_depots.html",
+        {"consultation": consultation, "plis": deposits},
+    )

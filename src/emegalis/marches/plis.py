@@ -1,0 +1,388 @@
+"""Writes of the deposit of plis: sealed, resumable upload, completion, receipt.
+
+A pli's life (explicit, PLI_TRANSITIONS):
+
+    en_cours ─complete (server time ≤ deadline)→ reçu ─(a later deposit in time)→ remplacé
+        └────complete (server time > deadline)→ hors délai
+
+Files arrive through a small chunked protocol (views: start, PUT at an offset, HEAD for the
+offset, confirm). Each whole encryption chunk (sealing.CHUNK_SIZE of plaintext, or the
+file's last bytes) is sealed as it arrives and stored as one object; a shorter tail of a
+broken request is dropped, so the acknowledged offset is always a chunk boundary and no
+plaintext is kept between requests. The per-file data key stays sealed with the server
+secret until the deposit is complete, then it is erased: from then on only the opening key
+rebuilt from k shares opens the file (ADR 0004).
+"""
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from emegalis.core import clock, journal, sealing
+from emegalis.organisations.models import User
+
+from . import conf, selectors
+from .models import Consultation, Lot, Pli, PliFile, PliFileKind, PliStatus, State
+
+logger = logging.getLogger(__name__)
+
+PLI_TRANSITIONS: dict[str, frozenset[str]] = {
+    PliStatus.EN_COURS: frozenset({PliStatus.RECU, PliStatus.HORS_DELAI}),
+    PliStatus.RECU: frozenset({PliStatus.REMPLACE}),
+    PliStatus.HORS_DELAI: frozenset(),
+    PliStatus.REMPLACE: frozenset(),
+}
+MAX_FILES = 100
+
+
+class OffsetMismatch(Exception):
+    """The client's offset is not the server's: it must resume from ``offset``."""
+
+    def __init__(self, offset: int):
+        super().__init__(f"Reprendre à l'octet {offset}.")
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class DeclaredFile:
+    kind: str
+    name: str
+    size: int
+    lot: int | None = None  # lot number
+
+
+def _secret() -> bytes:
+    return settings.SECRET_KEY.encode()
+
+
+def _key_context(pli_file: PliFile) -> bytes:
+    return f"pli-file-key:{pli_file.pli_id}:{pli_file.pk}".encode()
+
+
+def _set_status(pli: Pli, to: str) -> None:
+    if to not in PLI_TRANSITIONS[pli.status]:
+        raise ValidationError(
+            f"Un pli « {pli.get_status_display().lower()} » ne peut pas devenir "
+            f"« {PliStatus(to).label.lower()} ».",
+            code="illegal_transition",
+        )
+    pli.status = to
+
+
+def _company_for(actor: User):
+    company = selectors.company_of(actor)
+    if company is None:
+        raise PermissionDenied("Seul le représentant d'une entreprise peut déposer un pli.")
+    return company
+
+
+def deposit_refusal(consultation: Consultation) -> str:
+    """Why a new deposit cannot start now ("" when it can)."""
+    if consultation.is_test:
+        return "La consultation de test simule un dépôt sans transmettre de pli."
+    if not consultation.electronic_submission:
+        return "Cette consultation n'accepte pas la remise des plis par voie électronique."
+    if consultation.state != State.PUBLIEE or clock.now() >= consultation.bids_deadline:
+        return "La date limite de remise des plis est passée ou la consultation est fermée."
+    commission = getattr(consultation, "opening_commission", None)
+    if commission is None or not commission.is_complete:
+        return (
+            "Le dépôt ouvre quand la commission d'ouverture de l'acheteur a reçu ses parts de "
+            "la clé d'ouverture."
+        )
+    return ""
+
+
+def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[DeclaredFile]) -> Pli:
+    """A new deposit (en cours) with the files the company announces, each with its own key."""
+    from .services import clean_filename
+
+    company = _company_for(actor)
+    files = list(files)
+    with transaction.atomic():
+        # Lock the consultation row only (PostgreSQL refuses FOR UPDATE on outer joins).
+        consultation = (
+            Consultation.objects.select_for_update(of=("self",))
+            .select_related("opening_commission")
+            .get(pk=consultation.pk)
+        )
+        refusal = deposit_refusal(consultation)
+        if refusal:
+            raise ValidationError(refusal, code="closed")
+        if not files or len(files) > MAX_FILES:
+            raise ValidationError(f"Déposez entre 1 et {MAX_FILES} fichiers.", code="files")
+        lots = {lot.number: lot for lot in consultation.lots.all()}
+        limit = conf.pli_max_bytes()
+        checked: list[tuple[DeclaredFile, Lot | None, str]] = []
+        for declared in files:
+            if declared.kind not in PliFileKind.values:
+                raise ValidationError("Pièce inconnue.", code="kind")
+            name = clean_filename(declared.name)
+            if not 0 <= declared.size <= limit:
+                raise ValidationError(
+                    f"« {name} » dépasse la taille maximale de {conf.human_size(limit)}.",
+                    code="size",
+                )
+            lot = None
+            if declared.kind == PliFileKind.OFFRE and lots:
+                lot = lots.get(declared.lot)
+                if lot is None:
+                    raise ValidationError(f"Indiquez le lot de l'offre « {name} ».", code="lot")
+            checked.append((declared, lot, name))
+        if not any(d.kind == PliFileKind.OFFRE for d, _, _ in checked):
+            raise ValidationError("Le pli doit contenir au moins une offre.", code="no_offer")
+        public_key = consultation.opening_commission.public_key_bytes
+        pli = Pli.objects.create(
+            consultation=consultation,
+            company=company,
+            depositor=actor,
+            depositor_label=f"{actor.get_full_name() or actor.email} <{actor.email}>",
+            company_label=company.name,
+            company_siret=company.siret or "",
+            started_at=clock.now(),
+        )
+        for declared, lot, name in checked:
+            header, data_key = sealing.new_file_header(public_key)
+            pli_file = PliFile.objects.create(
+                pli=pli,
+                kind=declared.kind,
+                lot=lot,
+                name=name,
+                size=declared.size,
+                header=header.to_bytes(),
+            )
+            pli_file.pending_key = sealing.seal_transient(
+                _secret(), _key_context(pli_file), data_key
+            )
+            pli_file.save(update_fields=["pending_key"])
+            if declared.size == 0:  # an empty file is one empty last chunk, stored at once
+                _store_chunk(pli_file, header, data_key, 0, b"", True)
+        journal.record(
+            action="marches.pli.started",
+            actor=actor,
+            organisation=company,
+            target=pli,
+            payload={"consultation": consultation.pk, "files": len(checked)},
+        )
+    return pli
+
+
+def get_own_file(actor: User, pli_pk: int, file_pk: int) -> PliFile:
+    """A file of a deposit of the actor's company, else PermissionDenied."""
+    company = _company_for(actor)
+    pli_file = (
+        PliFile.objects.select_related("pli__consultation")
+        .filter(pk=file_pk, pli_id=pli_pk, pli__company=company)
+        .first()
+    )
+    if pli_file is None:
+        raise PermissionDenied("Fichier de pli introuvable.")
+    return pli_file
+
+
+def _read_up_to(stream, size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        try:
+            part = stream.read(remaining)
+        except OSError:  # the client went away: keep what was whole so far
+            break
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, length: int) -> int:
+    """Seal and store the whole chunks of ``stream`` (``length`` bytes) from ``offset``.
+
+    Returns the new offset. A trailing part shorter than a chunk (except the file's end) is
+    dropped; the client resumes from the returned offset.
+    """
+    with transaction.atomic():
+        pli_file = get_own_file(actor, pli_pk, file_pk)
+        pli_file = (
+            PliFile.objects.select_for_update()
+            .select_related("pli__consultation")
+            .get(pk=pli_file.pk)
+        )
+        pli = pli_file.pli
+        if pli.status != PliStatus.EN_COURS:
+            raise ValidationError("Ce dépôt est terminé : commencez un nouveau dépôt.")
+        if pli.consultation.state not in (State.PUBLIEE, State.CLOTUREE):
+            raise ValidationError("La consultation n'accepte plus de pli.")
+        if offset != pli_file.received:
+            raise OffsetMismatch(pli_file.received)
+        header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
+        data_key = sealing.open_transient(
+            _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
+        )
+        remaining_body = max(0, length)
+        while pli_file.received < pli_file.size:
+            want = min(header.chunk_size, pli_file.size - pli_file.received)
+            if want > remaining_body:
+                break
+            data = _read_up_to(stream, want)
+            remaining_body -= len(data)
+            if len(data) < want:
+                break
+            index = pli_file.received // header.chunk_size
+            last = pli_file.received + want == pli_file.size
+            _store_chunk(pli_file, header, data_key, index, data, last)
+            pli_file.received += want
+        pli_file.save(update_fields=["received"])
+    return pli_file.received
+
+
+def _store_chunk(pli_file, header, data_key, index: int, data: bytes, last: bool) -> None:
+    name = pli_file.chunk_name(index)
+    if default_storage.exists(name):
+        # Stored by a request that failed before acknowledging it: never encrypt other bytes
+        # under the same nonce; the same bytes give the same object.
+        with default_storage.open(name, "rb") as existing:
+            stored = existing.read()
+        try:
+            same = sealing.open_chunk(header, data_key, index, stored, last) == data
+        except sealing.IntegrityError:
+            same = False
+        if same:
+            return
+        raise ValidationError(
+            "Le contenu envoyé diffère de celui déjà reçu à cet endroit : recommencez le dépôt.",
+            code="changed",
+        )
+    saved = default_storage.save(
+        name, ContentFile(sealing.seal_chunk(header, data_key, index, data, last))
+    )
+    if saved != name:  # pragma: no cover - storage renamed: refuse rather than lose the chunk
+        default_storage.delete(saved)
+        raise ValidationError("Stockage indisponible, réessayez.", code="storage")
+
+
+def stored_chunks(pli_file: PliFile) -> Iterable[bytes]:
+    """The sealed chunks of a file, in order (what the opening reads)."""
+    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
+    count = max(1, -(-pli_file.size // header.chunk_size))
+    for index in range(count):
+        with default_storage.open(pli_file.chunk_name(index), "rb") as chunk:
+            yield chunk.read()
+
+
+def _plaintext_sha256(pli_file: PliFile, data_key: bytes) -> str:
+    """SHA-256 of the plaintext, from the stored chunks (hashlib state cannot be kept between
+    requests that may run in other processes; ADR 0004)."""
+    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
+    digest = hashlib.sha256()
+    chunks = list(range(max(1, -(-pli_file.size // header.chunk_size))))
+    for index, sealed in zip(chunks, stored_chunks(pli_file), strict=True):
+        digest.update(sealing.open_chunk(header, data_key, index, sealed, index == chunks[-1]))
+    return digest.hexdigest()
+
+
+def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = False) -> Pli:
+    """The company confirms: every file must be whole. The server time decides lateness."""
+    company = _company_for(actor)
+    with transaction.atomic():
+        pli = (
+            Pli.objects.select_for_update(of=("self",))
+            .select_related("consultation__organisation")
+            .filter(pk=pli_pk, company=company)
+            .first()
+        )
+        if pli is None:
+            raise PermissionDenied("Dépôt introuvable.")
+        if pli.status != PliStatus.EN_COURS:
+            raise ValidationError("Ce dépôt est déjà terminé.", code="done")
+        files = list(pli.files.select_for_update().order_by("pk"))
+        missing = [f.name for f in files if not f.is_received]
+        if missing:
+            raise ValidationError(
+                "Fichiers incomplets : " + ", ".join(missing) + ". Reprenez leur envoi.",
+                code="incomplete",
+            )
+        for pli_file in files:
+            data_key = sealing.open_transient(
+                _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
+            )
+            try:
+                pli_file.sha256 = _plaintext_sha256(pli_file, data_key)
+            except (sealing.IntegrityError, OSError) as exc:
+                logger.error("Stored chunks of pli file %s unreadable: %s", pli_file.pk, exc)
+                raise ValidationError(
+                    f"Le fichier « {pli_file.name} » n'a pas été conservé intact sur la "
+                    "plateforme : recommencez le dépôt.",
+                    code="damaged",
+                ) from exc
+            pli_file.pending_key = None
+            pli_file.save(update_fields=["sha256", "pending_key"])
+        now = clock.now()
+        late = now > pli.consultation.bids_deadline
+        _set_status(pli, PliStatus.HORS_DELAI if late else PliStatus.RECU)
+        pli.completed_at = now
+        pli.total_size = sum(f.size for f in files)
+        pli.file_count = len(files)
+        pli.backup_copy_declared = backup_copy_declared
+        pli.save()
+        replaced = []
+        if not late:
+            for earlier in (
+                Pli.objects.select_for_update()
+                .filter(consultation=pli.consultation, company=company, status=PliStatus.RECU)
+                .exclude(pk=pli.pk)
+            ):
+                _set_status(earlier, PliStatus.REMPLACE)
+                earlier.save(update_fields=["status"])
+                replaced.append(earlier.pk)
+        journal.record(
+            action="marches.pli.received",
+            actor=actor,
+            organisation=pli.consultation.organisation,
+            target=pli,
+            payload={
+                "consultation": pli.consultation.reference,
+                "company_siret": pli.company_siret,
+                "status": pli.status,
+                "completed_at": now,
+                "replaces": replaced,
+                "backup_copy_declared": backup_copy_declared,
+                "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files],
+            },
+        )
+        from .receipts import build_receipt
+
+        pdf = build_receipt(pli, files)
+        pli.receipt.save(f"accuse-{pli.pk}.pdf", ContentFile(pdf), save=True)
+        transaction.on_commit(lambda: _email_receipt(pli, pdf))
+    return pli
+
+
+def _email_receipt(pli: Pli, pdf: bytes) -> None:
+    consultation = pli.consultation
+    when = timezone.localtime(pli.completed_at).strftime("%d/%m/%Y à %H:%M:%S")
+    message = EmailMessage(
+        subject=f"Accusé de réception de votre pli — {consultation.reference}",
+        body=(
+            f"Votre pli pour la consultation {consultation.reference} « {consultation.title} » "
+            f"({consultation.organisation.name}) a été reçu le {when} (heure de Paris), "
+            f"statut : {pli.get_status_display().lower()}.\n\n"
+            "L'accusé de réception est joint ; il liste chaque fichier avec sa taille "
+            "et son empreinte SHA-256."
+        ),
+        to=[pli.depositor.email] if pli.depositor else [],
+    )
+    message.attach(f"accuse-reception-{pli.pk}.pdf", pdf, "application/pdf")
+    try:
+        message.send()
+    except Exception:
+        logger.exception("Receipt e-mail of pli %s failed", pli.pk)

@@ -1,0 +1,112 @@
+"""Deposit of a pli in Chromium: a company uploads a 20 MiB offer, the connection is cut
+mid-upload (the test aborts one request), the page resumes from the server's offset and
+completes; the receipt PDF lists the file with the right SHA-256; the registre shows it.
+
+Opening, award and DECP are not built yet: this journey stops at the receipt."""
+
+import hashlib
+import os
+import re
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from emegalis.core import clock
+from emegalis.core.pdf import extract_text
+from emegalis.core.services_catalog import Service
+from emegalis.marches import services
+from emegalis.marches.models import Nature, Pli, PliStatus, Procedure
+from emegalis.organisations.models import OrganisationKind
+from emegalis.organisations.roles import Role
+from tests.factories import PASSWORD, OrganisationFactory, make_convention, make_member
+
+pytestmark = pytest.mark.browser
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def open_consultation(transactional_db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    commune = OrganisationFactory(name="Commune de Vannes", departement="056")
+    make_convention(commune, [Service.MARCHES], start=date(2020, 1, 1), end=None)
+    buyer = make_member(commune, Role.ACHETEUR)
+    consultation = services.create_consultation(
+        actor=buyer,
+        organisation=commune,
+        reference="E2E-PLI-01",
+        title="Entretien des espaces verts",
+        object="Tonte, taille et désherbage des espaces verts communaux.",
+        procedure=Procedure.AO_OUVERT,
+        nature=Nature.SERVICES,
+        cpv_main="90910000-9",
+        bids_deadline=clock.now() + timedelta(days=40),
+        questions_deadline=clock.now() + timedelta(days=30),
+    )
+    from django.core.files.base import ContentFile
+
+    rc = ContentFile(b"%PDF-1.4 RC")
+    rc.name = "RC.pdf"
+    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc, folder="")
+    consultation = services.publish(actor=buyer, consultation=consultation)
+    members = [make_member(commune, Role.COMMISSION) for _ in range(3)]
+    services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=2
+    )
+    for m in members:
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+    company = OrganisationFactory(
+        name="Jardins d'Armor", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
+    )
+    return consultation, make_member(company, Role.ENTREPRISE), buyer
+
+
+def test_company_deposits_a_20_mib_offer_across_a_cut_connection(page, open_consultation, tmp_path):
+    consultation, company_user, buyer = open_consultation
+    offer = tmp_path / "offre-financiere.pdf"
+    content = os.urandom(20 * MiB)
+    offer.write_bytes(content)
+    sha = hashlib.sha256(content).hexdigest()
+
+    page.goto("/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(company_user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
+
+    page.goto(f"/marches/consultations/{consultation.pk}/")
+    page.get_by_role("link", name="Déposer un pli").click()
+    expect(page.get_by_role("heading", name="Déposer un pli")).to_be_visible()
+
+    # Cut the connection on the second PUT (after 4 MiB were acknowledged).
+    puts = {"count": 0}
+
+    def cut_second_put(route):
+        if route.request.method == "PUT":
+            puts["count"] += 1
+            if puts["count"] == 2:
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route(re.compile(r".*/marches/plis/\d+/fichiers/\d+/$"), cut_second_put)
+    page.locator("#file-offre").set_input_files(str(offer))
+    page.get_by_label("J'envoie aussi une copie de sauvegarde").check()
+    page.get_by_role("button", name="Déposer le pli").click()
+    expect(page.locator("#deposit-status")).to_contain_text("Pli reçu", timeout=60_000)
+    expect(page.locator("#deposit-status")).to_contain_text("Reçu dans les délais")
+    assert puts["count"] > 2
+    expect(page.locator("#progress-overall")).to_have_attribute("value", "100")
+    expect(page.locator("#progress-file-0")).to_have_attribute("value", "100")
+
+    pli = Pli.objects.get()
+    assert pli.status == PliStatus.RECU and pli.backup_copy_declared
+    assert pli.files.get().sha256 == sha
+
+    with page.expect_download() as download_info:
+        page.locator("#receipt-link").click()
+    pdf = download_info.value.path().read_bytes()
+    text = extract_text(pdf)
+    assert sha in text
+    assert "offre-financiere.pdf" in text and str(20 * MiB) in text

@@ -1,0 +1,551 @@
+"""Deposit of plis: sealed resumable upload, completion and lateness, receipts, the registre
+des dépôts, and scoping. Plaintext never stored; only k shares open what is stored."""
+
+import hashlib
+import io
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+
+from emegalis.core import clock, sealing
+from emegalis.core.pdf import extract_text
+from emegalis.marches import plis, services
+from emegalis.marches.models import Pli, PliFile, PliStatus
+from emegalis.organisations.models import OrganisationKind
+from emegalis.organisations.roles import Role
+from tests.factories import OrganisationFactory, make_member
+
+MiB = 1024 * 1024
+CHUNK = sealing.CHUNK_SIZE
+
+
+@pytest.fixture
+def opened(make_consultation, buyer_a, commune_a):
+    """A published consultation with a complete 2-of-3 commission; returns it and the shares."""
+    consultation = make_consultation()
+    members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
+    services.create_opening_commission(
+        actor=buyer_a, consultation=consultation, members=members, threshold=2
+    )
+    shares = [
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
+    ]
+    consultation.refresh_from_db()
+    return consultation, shares
+
+
+@pytest.fixture
+def company_b_user(db):
+    company = OrganisationFactory(
+        name="Breizh Nettoyage", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
+    )
+    return make_member(company, Role.ENTREPRISE)
+
+
+def offer_bytes(size: int) -> bytes:
+    marker = b"PRIX-UNITAIRE-CONFIDENTIEL-"
+    return (marker * (size // len(marker) + 1))[:size]
+
+
+def deposit(user, consultation, content: bytes, *, name="offre.pdf", backup=False) -> Pli:
+    pli = plis.start_deposit(
+        actor=user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name=name, size=len(content))],
+    )
+    pli_file = pli.files.get()
+    offset = plis.receive(
+        actor=user,
+        pli_pk=pli.pk,
+        file_pk=pli_file.pk,
+        offset=0,
+        stream=io.BytesIO(content),
+        length=len(content),
+    )
+    assert offset == len(content)
+    return plis.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=backup)
+
+
+def open_file(pli_file: PliFile, shares) -> bytes:
+    """What the opening will do: rebuild the key from 2 shares, decrypt the stored chunks."""
+    commission = pli_file.pli.consultation.opening_commission
+    key = sealing.combine_shares(shares[:2], 2, commission.public_key_bytes)
+    sealed = bytes(pli_file.header) + b"".join(plis.stored_chunks(pli_file))
+    out = io.BytesIO()
+    result = sealing.check_stream(io.BytesIO(sealed), key, out)
+    assert result.ok, result.error
+    return out.getvalue()
+
+
+def stored_bytes(settings) -> list[bytes]:
+    values = []
+    for model in apps.get_models():
+        for row in model.objects.all().values():
+            for value in row.values():
+                if isinstance(value, memoryview | bytes):
+                    values.append(bytes(value))
+                elif value is not None:
+                    values.append(str(value).encode())
+    root = Path(settings.MEDIA_ROOT)
+    values += [p.read_bytes() for p in root.rglob("*") if p.is_file()]
+    return values
+
+
+# --- the HTTP protocol --------------------------------------------------------------------------
+
+
+def test_deposit_over_http_with_a_cut_and_resume(
+    client_for, company_user, opened, mailoutbox, django_capture_on_commit_callbacks
+):
+    consultation, shares = opened
+    client = client_for(company_user)
+    page = client.get(f"/marches/consultations/{consultation.pk}/depot/").content.decode()
+    assert 'id="deposit-form"' in page and "marches/depot.js" in page
+    content = os.urandom(3 * MiB + 12345)
+    started = client.post(
+        f"/marches/consultations/{consultation.pk}/depot/",
+        data=json.dumps({"files": [{"kind": "offre", "name": "offre.pdf", "size": len(content)}]}),
+        content_type="application/json",
+    )
+    assert started.status_code == 201, started.content
+    created = started.json()
+    assert created["chunk_size"] == CHUNK
+    url = created["files"][0]["url"]
+    # A request cut after 1.5 MiB: only the whole first chunk is acknowledged.
+    cut = client.put(
+        url,
+        data=content[: CHUNK + CHUNK // 2],
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": "0"},
+    )
+    assert cut.status_code == 200 and cut.json()["offset"] == CHUNK
+    assert client.head(url)["Upload-Offset"] == str(CHUNK)
+    wrong = client.put(
+        url,
+        data=content[:CHUNK],
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": "0"},
+    )
+    assert wrong.status_code == 409 and wrong.json()["offset"] == CHUNK
+    # Not yet complete: confirming is refused and nothing is in the registre.
+    early = client.post(created["confirm_url"], data="{}", content_type="application/json")
+    assert early.status_code == 409 and "incomplets" in early.json()["detail"]
+    rest = client.put(
+        url,
+        data=content[CHUNK:],
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": str(CHUNK)},
+    )
+    assert rest.json()["offset"] == len(content)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            created["confirm_url"],
+            data=json.dumps({"backup_copy": True}),
+            content_type="application/json",
+        )
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "recu"
+    pli = Pli.objects.get()
+    assert pli.backup_copy_declared and pli.file_count == 1 and pli.total_size == len(content)
+    sha = hashlib.sha256(content).hexdigest()
+    assert pli.files.get().sha256 == sha
+    receipt = client.get(done.json()["receipt_url"])
+    pdf = b"".join(receipt.streaming_content)
+    text = extract_text(pdf)
+    for expected in (
+        sha,
+        "offre.pdf",
+        consultation.title,
+        consultation.organisation.name,
+        str(len(content)),
+        "Armor Bâtiment",
+        "annoncée",
+    ):
+        assert expected in text, expected
+    local = clock.now().astimezone().strftime("%d/%m/%Y")
+    assert "Reçu le" in text
+    assert mailoutbox[-1].to == [company_user.email]
+    assert mailoutbox[-1].attachments[0][1] == pdf
+    assert open_file(pli.files.get(), shares) == content
+    assert local
+
+
+def test_put_without_offset_is_refused(client_for, company_user, opened):
+    consultation, _ = opened
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=10)],
+    )
+    client = client_for(company_user)
+    url = f"/marches/plis/{pli.pk}/fichiers/{pli.files.get().pk}/"
+    response = client.put(url, data=b"0123456789", content_type="application/octet-stream")
+    assert response.status_code == 400
+
+
+def test_a_connection_lost_mid_request_keeps_whole_chunks_only(company_user, opened):
+    consultation, shares = opened
+    content = offer_bytes(3 * MiB)
+
+    class Broken(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() >= 2 * MiB + 100:
+                raise OSError("connection reset")
+            return super().read(min(size, 64 * 1024))
+
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+    )
+    f = pli.files.get()
+    offset = plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=0,
+        stream=Broken(content),
+        length=len(content),
+    )
+    assert offset == 2 * MiB
+    offset = plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=offset,
+        stream=io.BytesIO(content[offset:]),
+        length=len(content) - offset,
+    )
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    assert pli.files.get().sha256 == hashlib.sha256(content).hexdigest()
+    assert open_file(pli.files.get(), shares) == content
+
+
+def test_a_chunk_stored_but_not_acknowledged_is_never_re_encrypted_with_other_bytes(
+    company_user, opened
+):
+    consultation, _ = opened
+    content = offer_bytes(2 * MiB)
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+    )
+    f = pli.files.get()
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=0,
+        stream=io.BytesIO(content[:CHUNK]),
+        length=CHUNK,
+    )
+    PliFile.objects.filter(pk=f.pk).update(received=0)  # as if the answer was lost
+    same = plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=0,
+        stream=io.BytesIO(content[:CHUNK]),
+        length=CHUNK,
+    )
+    assert same == CHUNK
+    PliFile.objects.filter(pk=f.pk).update(received=0)
+    with pytest.raises(ValidationError, match="diffère"):
+        plis.receive(
+            actor=company_user,
+            pli_pk=pli.pk,
+            file_pk=f.pk,
+            offset=0,
+            stream=io.BytesIO(b"x" * CHUNK),
+            length=CHUNK,
+        )
+
+
+def test_empty_file_and_several_files(company_user, opened):
+    consultation, shares = opened
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[
+            plis.DeclaredFile(kind="candidature", name="DC1.pdf", size=0),
+            plis.DeclaredFile(kind="offre", name="offre.pdf", size=5),
+        ],
+    )
+    dc1, offre = pli.files.order_by("pk")
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=offre.pk,
+        offset=0,
+        stream=io.BytesIO(b"12345"),
+        length=5,
+    )
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    dc1.refresh_from_db()
+    assert dc1.sha256 == hashlib.sha256(b"").hexdigest()
+    assert open_file(dc1, shares) == b""
+    assert pli.file_count == 2 and pli.total_size == 5
+
+
+# --- confidentiality before the deadline ----------------------------------------------------------
+
+
+def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, settings):
+    """Stored bytes (every column of every table, every stored file) are ciphertext: no
+    plaintext, no data key, no share, no private key remains on the server."""
+    consultation, shares = opened
+    content = offer_bytes(2 * MiB + 77)
+    pli = deposit(company_user, consultation, content)
+    everything = stored_bytes(settings)
+    assert not any(b"PRIX-UNITAIRE-CONFIDENTIEL" in value for value in everything)
+    private_key = sealing.combine_shares(
+        shares, 2, consultation.opening_commission.public_key_bytes
+    )
+    for needle in (private_key, private_key.hex().encode(), *(s.encode() for s in shares)):
+        assert not any(needle in value for value in everything)
+    pli_file = pli.files.get()
+    assert pli_file.pending_key is None
+    # Without the opening key the stored file does not open, whatever key one tries.
+    sealed = bytes(pli_file.header) + b"".join(plis.stored_chunks(pli_file))
+    wrong = sealing.generate_opening_key_pair().private_key
+    assert not sealing.check_stream(io.BytesIO(sealed), wrong).ok
+    assert open_file(pli_file, shares) == content
+
+
+# --- lateness, replacement ---------------------------------------------------------------------
+
+
+def _at(monkeypatch, moment):
+    monkeypatch.setattr(clock, "now", lambda: moment)
+
+
+def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, opened, monkeypatch):
+    consultation, _ = opened
+    content = b"offre"
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+    )
+    f = pli.files.get()
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=0,
+        stream=io.BytesIO(content),
+        length=len(content),
+    )
+    _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    assert pli.status == PliStatus.HORS_DELAI
+    assert pli.completed_at == consultation.bids_deadline + timedelta(seconds=1)
+    assert "Reçu hors délai" in extract_text(pli.receipt.read())
+
+
+def test_completion_at_the_deadline_second_is_in_time(company_user, opened, monkeypatch):
+    consultation, _ = opened
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+    )
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=pli.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(b"1"),
+        length=1,
+    )
+    _at(monkeypatch, consultation.bids_deadline)
+    assert plis.complete_deposit(actor=company_user, pli_pk=pli.pk).status == PliStatus.RECU
+
+
+def test_no_deposit_starts_after_the_deadline(company_user, opened, monkeypatch):
+    consultation, _ = opened
+    _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
+    with pytest.raises(ValidationError, match="date limite"):
+        plis.start_deposit(
+            actor=company_user,
+            consultation=consultation,
+            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+        )
+
+
+def test_the_last_complete_deposit_in_time_replaces_the_earlier_ones(
+    company_user, opened, monkeypatch
+):
+    consultation, _ = opened
+    first = deposit(company_user, consultation, b"v1")
+    second = deposit(company_user, consultation, b"v2")
+    first.refresh_from_db()
+    assert first.status == PliStatus.REMPLACE and second.status == PliStatus.RECU
+    _at(monkeypatch, consultation.bids_deadline - timedelta(seconds=5))
+    late = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=2)],
+    )
+    plis.receive(
+        actor=company_user,
+        pli_pk=late.pk,
+        file_pk=late.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(b"v3"),
+        length=2,
+    )
+    _at(monkeypatch, consultation.bids_deadline + timedelta(minutes=1))
+    late = plis.complete_deposit(actor=company_user, pli_pk=late.pk)
+    second.refresh_from_db()
+    assert late.status == PliStatus.HORS_DELAI
+    assert second.status == PliStatus.RECU  # a late deposit replaces nothing
+
+
+def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune_a, company_user):
+    consultation = make_consultation()
+    with pytest.raises(ValidationError, match="commission d'ouverture"):
+        plis.start_deposit(
+            actor=company_user,
+            consultation=consultation,
+            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+        )
+    members = [make_member(commune_a, Role.COMMISSION) for _ in range(2)]
+    services.create_opening_commission(
+        actor=buyer_a, consultation=consultation, members=members, threshold=2
+    )
+    consultation.refresh_from_db()
+    with pytest.raises(ValidationError, match="commission d'ouverture"):
+        plis.start_deposit(
+            actor=company_user,
+            consultation=consultation,
+            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+        )
+
+
+def test_a_pli_needs_an_offer_and_a_lot_when_allotted(company_user, opened, buyer_a):
+    consultation, _ = opened
+    with pytest.raises(ValidationError, match="au moins une offre"):
+        plis.start_deposit(
+            actor=company_user,
+            consultation=consultation,
+            files=[plis.DeclaredFile(kind="candidature", name="DC1.pdf", size=1)],
+        )
+
+
+def test_a_buyer_cannot_deposit(buyer_a, opened):
+    consultation, _ = opened
+    with pytest.raises(PermissionDenied):
+        plis.start_deposit(
+            actor=buyer_a,
+            consultation=consultation,
+            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+        )
+
+
+def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened):
+    consultation, _ = opened
+    content = offer_bytes(MiB + 3)
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+    )
+    f = pli.files.get()
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=f.pk,
+        offset=0,
+        stream=io.BytesIO(content),
+        length=len(content),
+    )
+    path = Path(default_storage.path(f.chunk_name(1)))
+    path.write_bytes(b"\0" + path.read_bytes()[1:])
+    with pytest.raises(ValidationError, match="intact"):
+        plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli.refresh_from_db()
+    assert pli.status == PliStatus.EN_COURS
+
+
+# --- registre and scoping ------------------------------------------------------------------------
+
+
+def test_the_registre_lists_complete_deposits_only(
+    client_for, buyer_a, company_user, company_b_user, opened
+):
+    consultation, _ = opened
+    incomplete = plis.start_deposit(
+        actor=company_b_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="secret-b.pdf", size=2 * MiB)],
+    )
+    plis.receive(
+        actor=company_b_user,
+        pli_pk=incomplete.pk,
+        file_pk=incomplete.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(b"x" * MiB),
+        length=MiB,
+    )
+    done = deposit(company_user, consultation, b"contenu", name="offre-a-tres-secrete.pdf")
+    client = client_for(buyer_a)
+    page = client.get(f"/marches/acheteur/{consultation.pk}/depots/").content.decode()
+    assert "Armor Bâtiment" in page
+    assert f'data-pli="{done.pk}"' in page
+    assert "Reçu dans les délais" in page
+    assert "Breizh Nettoyage" not in page and f'data-pli="{incomplete.pk}"' not in page
+    assert "offre-a-tres-secrete" not in page  # never the content, not even file names
+    detail = client.get(f"/marches/acheteur/{consultation.pk}/").content.decode()
+    assert f"/marches/acheteur/{consultation.pk}/depots/" in detail
+
+
+def test_buyer_of_another_organisation_sees_no_registre(client_for, buyer_b, company_user, opened):
+    consultation, _ = opened
+    deposit(company_user, consultation, b"offre")
+    client = client_for(buyer_b)
+    assert client.get(f"/marches/acheteur/{consultation.pk}/depots/").status_code == 404
+
+
+def test_company_a_cannot_reach_company_b_pli(client_for, company_user, company_b_user, opened):
+    consultation, _ = opened
+    pli_b = deposit(company_b_user, consultation, b"offre de B")
+    pending_b = plis.start_deposit(
+        actor=company_b_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=3)],
+    )
+    client = client_for(company_user)
+    file_url = f"/marches/plis/{pending_b.pk}/fichiers/{pending_b.files.get().pk}/"
+    assert client.head(file_url).status_code == 404
+    response = client.put(
+        file_url,
+        data=b"abc",
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": "0"},
+    )
+    assert response.status_code == 404
+    assert client.post(f"/marches/plis/{pending_b.pk}/confirmer/").status_code == 404
+    assert client.get(f"/marches/plis/{pli_b.pk}/accuse.pdf").status_code == 404
+    page = client.get(f"/marches/consultations/{consultation.pk}/depot/").content.decode()
+    assert "Breizh" not in page and f"/marches/plis/{pli_b.pk}/" not in page
+    pending_b.files.get().refresh_from_db()
+    assert PliFile.objects.get(pk=pending_b.files.get().pk).received == 0
+
+
+def test_journal_of_a_deposit(company_user, opened):
+    from emegalis.core.models import JournalEntry
+
+    consultation, _ = opened
+    pli = deposit(company_user, consultation, b"offre", backup=True)
+    entry = JournalEntry.objects.get(action="marches.pli.received")
+    assert entry.object_id == str(pli.pk)
+    assert entry.payload["status"] == "recu" and entry.payload["backup_copy_declared"] is True
+    assert entry.payload["files"][0]["sha256"] == hashlib.sha256(b"offre").hexdigest()
