@@ -247,6 +247,15 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# --- Signature of the platform's documents (PAdES + RFC 3161, core/signing.py) ----------------
+# Without a certificate and key, a local test PKI is generated into VAR_DIR/pki on first use;
+# without a TSA URL, timestamps come from the local test TSA (also served at /horodatage/).
+SIGNING_CERT_FILE = os.environ.get("SIGNING_CERT_FILE", "")
+SIGNING_KEY_FILE = os.environ.get("SIGNING_KEY_FILE", "")
+SIGNING_CHAIN_FILE = os.environ.get("SIGNING_CHAIN_FILE", "")
+SIGNING_TSA_URL = os.environ.get("SIGNING_TSA_URL", "")
+SIGNING_LOCAL_TSA = env_bool("SIGNING_LOCAL_TSA", not SIGNING_TSA_URL)
+
 # --- Contrôle de légalité (@CTES) -----------------------------------------------------------------
 # Where archives are posted: the ministry in production; our own prefecture counterpart in DEBUG.
 ACTES_TRANSPORT_URL = os.environ.get(

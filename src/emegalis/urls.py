@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from emegalis.actes import urls as actes_urls
 from emegalis.adhesions import urls as adhesions_urls
+from emegalis.core import views as core_views
 from emegalis.marches import urls as marches_urls
 from emegalis.organisations import urls as organisations_urls
 from emegalis.organisations import views as organisations_views
@@ -24,6 +25,7 @@ urlpatterns = [
     path("actes/", include(actes_urls.urlpatterns)),
     path("prefecture/", include(prefecture_urls.urlpatterns)),
     path("api/v1/", api.urls),
+    path("horodatage/", core_views.timestamp_authority, name="timestamp_authority"),
     path("", include(actes_urls.legacy_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

@@ -549,3 +549,15 @@ def test_journal_of_a_deposit(company_user, opened):
     assert entry.object_id == str(pli.pk)
     assert entry.payload["status"] == "recu" and entry.payload["backup_copy_declared"] is True
     assert entry.payload["files"][0]["sha256"] == hashlib.sha256(b"offre").hexdigest()
+
+
+def test_the_receipt_is_signed_pades_with_a_timestamp(company_user, opened):
+    from tests.core.test_signing import validate
+
+    consultation, _ = opened
+    pli = deposit(company_user, consultation, b"offre")
+    pdf = pli.receipt.read()
+    status = validate(pdf)
+    assert status.intact and status.valid and status.trusted
+    assert status.timestamp_validity.valid and status.timestamp_validity.trusted
+    assert hashlib.sha256(b"offre").hexdigest() in extract_text(pdf)

@@ -27,7 +27,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from emegalis.core import clock, journal, sealing
+from emegalis.core import clock, journal, sealing, signing
 from emegalis.organisations.models import User
 
 from . import conf, selectors
@@ -361,7 +361,10 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
         )
         from .receipts import build_receipt
 
-        pdf = build_receipt(pli, files)
+        pdf = signing.sign_pdf(
+            build_receipt(pli, files),
+            reason=f"Accusé de réception du pli n° {pli.pk} ({pli.consultation.reference})",
+        )
         pli.receipt.save(f"accuse-{pli.pk}.pdf", ContentFile(pdf), save=True)
         transaction.on_commit(lambda: _email_receipt(pli, pdf))
     return pli
@@ -376,7 +379,8 @@ def _email_receipt(pli: Pli, pdf: bytes) -> None:
             f"Votre pli pour la consultation {consultation.reference} « {consultation.title} » "
             f"({consultation.organisation.name}) a été reçu le {when} (heure de Paris), "
             f"statut : {pli.get_status_display().lower()}.\n\n"
-            "L'accusé de réception est joint ; il liste chaque fichier avec sa taille "
+            "L'accusé de réception, signé et horodaté par la plateforme, est joint ; il liste "
+            "chaque fichier avec sa taille "
             "et son empreinte SHA-256."
         ),
         to=[pli.depositor.email] if pli.depositor else [],
