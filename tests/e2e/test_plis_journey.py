@@ -1,8 +1,10 @@
-"""Deposit of a pli in Chromium: a company uploads a 20 MiB offer, the connection is cut
-mid-upload (the test aborts one request), the page resumes from the server's offset and
-completes; the receipt PDF lists the file with the right SHA-256; the registre shows it.
+"""Deposit and opening of a pli in Chromium: a company uploads a 20 MiB offer, the connection
+is cut mid-upload (the test aborts one request), the page resumes from the server's offset
+and completes; the receipt PDF lists the file with the right SHA-256; after the deadline two
+of the three commission members open the plis (one logged in with TOTP, the other typing
+their share) and the signed PV lists the pli as intact.
 
-Opening, award and DECP are not built yet: this journey stops at the receipt."""
+Award, letters and DECP are not built yet: this journey stops at the PV."""
 
 import hashlib
 import os
@@ -10,6 +12,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from emegalis.core import clock
@@ -19,7 +22,13 @@ from emegalis.marches import services
 from emegalis.marches.models import Nature, Pli, PliStatus, Procedure
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
-from tests.factories import PASSWORD, OrganisationFactory, make_convention, make_member
+from tests.factories import (
+    PASSWORD,
+    OrganisationFactory,
+    make_convention,
+    make_member,
+    token_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +63,19 @@ def open_consultation(transactional_db, settings, tmp_path):
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
-    for m in members:
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+    shares = [
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
+    ]
     company = OrganisationFactory(
         name="Jardins d'Armor", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
     )
-    return consultation, make_member(company, Role.ENTREPRISE), buyer
+    return consultation, make_member(company, Role.ENTREPRISE), members, shares
 
 
-def test_company_deposits_a_20_mib_offer_across_a_cut_connection(page, open_consultation, tmp_path):
-    consultation, company_user, buyer = open_consultation
+def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
+    page, open_consultation, tmp_path, monkeypatch
+):
+    consultation, company_user, members, shares = open_consultation
     offer = tmp_path / "offre-financiere.pdf"
     content = os.urandom(20 * MiB)
     offer.write_bytes(content)
@@ -110,3 +122,28 @@ def test_company_deposits_a_20_mib_offer_across_a_cut_connection(page, open_cons
     text = extract_text(pdf)
     assert sha in text
     assert "offre-financiere.pdf" in text and str(20 * MiB) in text
+
+    # --- After the deadline, members 1 and 3 of the commission open the plis.
+    moment = consultation.bids_deadline + timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    page.get_by_role("button", name="Se déconnecter").click()
+    president = members[0]
+    device = TOTPDevice.objects.create(user=president, confirmed=True, name="e2e")
+    page.goto("/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(president.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.locator("#id_token").fill(token_for(device))
+    page.get_by_role("button", name="Valider").click()
+    page.get_by_role("link", name="Commission d'ouverture").click()
+    page.get_by_role("link", name="Séance d'ouverture").click()
+    page.locator("#share-1").fill(shares[0])
+    page.locator("#share-3").fill(shares[2])
+    page.get_by_role("button", name="Ouvrir les plis").click()
+    expect(page.locator("#opening-done")).to_contain_text("Part 1")
+    expect(page.locator("#opened-files")).to_contain_text("intègre (SHA-256 conforme)")
+    with page.expect_download() as download_info:
+        page.locator("#pv-link").click()
+    pv = extract_text(download_info.value.path().read_bytes())
+    assert "Jardins d'Armor" in pv and f"Pli n° {pli.pk}" in pv and sha in pv
+    assert "SHA-256 conforme" in pv

@@ -466,3 +466,43 @@ class PliFile(models.Model):
 
     def chunk_name(self, index: int) -> str:
         return f"{self.storage_prefix}/{index:08d}"
+
+
+class OpeningSession(models.Model):
+    """The opening of a consultation's plis, after the deadline, with k shares of its key."""
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.PROTECT, related_name="opening_session"
+    )
+    opened_at = models.DateTimeField("ouverte le")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Labels of the members whose shares opened the key (« Part 1 — Nom <e-mail> »).
+    share_holders = models.JSONField("parts fournies par", default=list)
+    pv = models.FileField("procès-verbal d'ouverture", upload_to="marches/pv/", blank=True)
+
+    class Meta:
+        verbose_name = "séance d'ouverture"
+
+    def __str__(self) -> str:
+        return f"Ouverture de {self.consultation.reference}"
+
+
+class OpenedFile(models.Model):
+    """The result of opening one file of a pli: integrity check and, when intact, the
+    decrypted content (readable by the buyer from then on)."""
+
+    session = models.ForeignKey(OpeningSession, on_delete=models.CASCADE, related_name="files")
+    pli_file = models.OneToOneField(PliFile, on_delete=models.PROTECT, related_name="opened")
+    intact = models.BooleanField("intègre")
+    sha256 = models.CharField("empreinte SHA-256 à l'ouverture", max_length=64, blank=True)
+    error = models.CharField("anomalie", max_length=255, blank=True)
+    content = models.FileField("contenu déchiffré", upload_to="marches/ouverts/", blank=True)
+
+    class Meta:
+        verbose_name = "fichier ouvert"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.pli_file.name} ({'intègre' if self.intact else 'altéré'})"

@@ -55,3 +55,71 @@ def build_receipt(pli, files) -> bytes:
         style="small",
     )
     return doc.build()
+
+
+def build_pv(session, plis, results) -> bytes:
+    """The PV d'ouverture: plis, times, late deposits, integrity of every file."""
+    from .models import PliStatus
+
+    consultation = session.consultation
+    doc = DocumentBuilder(
+        title=f"Procès-verbal d'ouverture des plis — {consultation.reference}",
+        subject=consultation.title,
+    )
+    doc.title_line("Procès-verbal d'ouverture des plis")
+    doc.paragraph(f"{consultation.reference} — {consultation.title}", bold_label="Consultation :")
+    doc.paragraph(consultation.organisation.name, bold_label="Acheteur :")
+    doc.paragraph(
+        f"{local_second(consultation.bids_deadline)} (heure de Paris)",
+        bold_label="Date limite de remise des plis :",
+    )
+    doc.paragraph(f"{local_second(session.opened_at)} (heure de Paris)", bold_label="Ouverture :")
+    commission = consultation.opening_commission
+    doc.paragraph(
+        f"{len(session.share_holders)} part(s) fournie(s), {commission.threshold} "
+        f"nécessaires sur {commission.members.count()} : " + " ; ".join(session.share_holders),
+        bold_label="Clé d'ouverture reconstituée avec :",
+    )
+    in_time = [p for p in plis if p.status == PliStatus.RECU]
+    doc.heading(f"Plis reçus dans les délais et ouverts ({len(in_time)})")
+    if not in_time:
+        doc.paragraph("Aucun pli reçu dans les délais.")
+    for pli in in_time:
+        doc.paragraph(
+            f"{pli.company_label}"
+            + (f" (SIRET {pli.company_siret})" if pli.company_siret else "")
+            + f" — reçu le {local_second(pli.completed_at)} — {pli.file_count} fichier(s), "
+            f"{human_size(pli.total_size)}"
+            + (" — copie de sauvegarde annoncée" if pli.backup_copy_declared else ""),
+            bold_label=f"Pli n° {pli.pk} :",
+        )
+        for pli_file in pli.files.all():
+            result = results.get(pli_file.pk)
+            piece = pli_file.get_kind_display() + (
+                f", lot {pli_file.lot.number}" if pli_file.lot_id else ""
+            )
+            verdict = (
+                "intègre, SHA-256 conforme à l'accusé de réception"
+                if result and result.intact
+                else f"ANOMALIE D'INTÉGRITÉ : {result.error if result else 'non ouvert'}"
+            )
+            doc.paragraph(f"{piece} — {pli_file.name} ({pli_file.size} octets) : {verdict}")
+            doc.paragraph(f"SHA-256 de l'accusé : {pli_file.sha256}", style="small")
+    late = [p for p in plis if p.status == PliStatus.HORS_DELAI]
+    doc.heading(f"Plis hors délai, non ouverts ({len(late)})")
+    for pli in late:
+        doc.paragraph(
+            f"{pli.company_label} — reçu le {local_second(pli.completed_at)}",
+            bold_label=f"Pli n° {pli.pk} :",
+        )
+    if not late:
+        doc.paragraph("Aucun.")
+    replaced = [p for p in plis if p.status == PliStatus.REMPLACE]
+    if replaced:
+        doc.heading(f"Plis remplacés par un dépôt ultérieur, non ouverts ({len(replaced)})")
+        for pli in replaced:
+            doc.paragraph(
+                f"{pli.company_label} — reçu le {local_second(pli.completed_at)}",
+                bold_label=f"Pli n° {pli.pk} :",
+            )
+    return doc.build()

@@ -28,6 +28,7 @@ from .models import (
     Consultation,
     DceFile,
     DceVersion,
+    OpeningSession,
     Pli,
     PliStatus,
     Question,
@@ -468,3 +469,18 @@ def get_company_pli(user: User, pli_pk: int) -> Pli:
     if pli is None:
         raise Http404("Pli introuvable.")
     return pli
+
+
+def get_opening_session(user: User, consultation_pk: int) -> OpeningSession:
+    """The opening session of a consultation, for its buyers and its commission; else 404."""
+    session = (
+        OpeningSession.objects.select_related("consultation__organisation")
+        .filter(consultation_id=consultation_pk)
+        .first()
+    )
+    if session is not None and user.is_authenticated:
+        if is_buyer(user, session.consultation.organisation):
+            return session
+        if commission_seats(user).filter(commission__consultation_id=consultation_pk).exists():
+            return session
+    raise Http404("Séance d'ouverture introuvable.")

@@ -52,6 +52,10 @@ urlpatterns = [
     path(
         "acheteur/<int:pk>/commission/", views.commission_create, name="marches_commission_create"
     ),
+    path("acheteur/<int:pk>/pv-ouverture.pdf", views.opening_pv, name="marches_opening_pv"),
+    path(
+        "acheteur/<int:pk>/ouverts/<int:opened_pk>/", views.opened_file, name="marches_opened_file"
+    ),
     path("acheteur/<int:pk>/depots/", views.registre_depots, name="marches_registre_depots"),
     path("acheteur/<int:pk>/registre/", views.registre, name="marches_registre"),
     path("acheteur/<int:pk>/registre.csv", views.registre_csv, name="marches_registre_csv"),
@@ -59,6 +63,11 @@ urlpatterns = [
     # Opening commission members
     path("commission/", views.commission_home, name="marches_commission_home"),
     path("commission/<int:pk>/part/", views.commission_share, name="marches_commission_share"),
+    path(
+        "commission/<int:pk>/ouverture/",
+        views.commission_opening,
+        name="marches_commission_opening",
+    ),
     # Companies
     path("entreprises/inscription/", views.company_signup, name="marches_company_signup"),
     path("entreprise/", views.company_home, name="marches_company"),

@@ -27,7 +27,7 @@ from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
 
-from . import conf, delays, plis, selectors, services
+from . import conf, delays, opening, plis, selectors, services
 from .dce_zip import stream_zip
 from .forms import (
     AlertForm,
@@ -285,6 +285,7 @@ def _buyer_detail_context(request, consultation, **forms):
         "commission_form": forms.get("commission_form")
         or CommissionForm(candidates=selectors.commission_candidates(consultation.organisation)),
         "commission_open": _commission_can_be_named(consultation),
+        "opening_session": getattr(consultation, "opening_session", None),
     }
 
 
@@ -1037,3 +1038,68 @@ def registre_depots(request, pk: int):
         "marches/registre_depots.html",
         {"consultation": consultation, "plis": deposits},
     )
+
+
+# --- Opening session ------------------------------------------------------------------------------
+
+
+@login_required
+def commission_opening(request, pk: int):
+    """The opening session, run by a commission member with k members' shares typed in."""
+    seat = selectors.get_commission_seat(request.user, pk)
+    commission = seat.commission
+    consultation = commission.consultation
+    status = 200
+    if request.method == "POST":
+        shares = {
+            member.position: request.POST.get(f"share_{member.position}", "")
+            for member in commission.members.all()
+        }
+        try:
+            opening.open_plis(actor=request.user, consultation_pk=pk, shares=shares)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(error_messages(exc)))
+            status = 400
+        else:
+            messages.success(request, "Plis ouverts : le procès-verbal d'ouverture est signé.")
+            return redirect("marches_commission_opening", pk=pk)
+    session = getattr(consultation, "opening_session", None)
+    response = render(
+        request,
+        "marches/commission_opening.html",
+        {
+            "seat": seat,
+            "commission": commission,
+            "consultation": consultation,
+            "members": commission.members.all(),
+            "session": session,
+            "opened_files": session.files.select_related("pli_file__pli") if session else [],
+            "deadline_passed": clock.now() > consultation.bids_deadline,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def opening_pv(request, pk: int):
+    session = selectors.get_opening_session(request.user, pk)
+    if not session.pv:
+        raise Http404("Procès-verbal introuvable.")
+    return FileResponse(
+        session.pv.open("rb"),
+        as_attachment=True,
+        filename=f"pv-ouverture-{session.consultation.reference}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@login_required
+def opened_file(request, pk: int, opened_pk: int):
+    """An opened, intact file, for the buyer (analysis) or the commission."""
+    session = selectors.get_opening_session(request.user, pk)
+    item = session.files.select_related("pli_file").filter(pk=opened_pk, intact=True).first()
+    if item is None or not item.content:
+        raise Http404("Fichier introuvable.")
+    return FileResponse(item.content.open("rb"), as_attachment=True, filename=item.pli_file.name)

@@ -1,0 +1,211 @@
+"""The opening session: after the deadline, k commission members supply their shares; the
+opening key is rebuilt in memory only, the plis received in time are decrypted chunk by
+chunk, every SHA-256 is checked against the receipt, and the PV d'ouverture is signed.
+
+Refusals (before the deadline, fewer than k valid shares) are journaled. A file whose stored
+chunks fail authentication, or whose SHA-256 differs from the receipt, is reported as an
+integrity failure in the PV and keeps no decrypted content; the other files are opened.
+"""
+
+import hashlib
+import io
+import logging
+from collections.abc import Iterator
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from emegalis.core import clock, journal, sealing, signing
+from emegalis.organisations.models import User
+
+from . import selectors
+from .models import Consultation, OpenedFile, OpeningSession, PliFile, PliStatus
+from .plis import stored_chunks
+
+logger = logging.getLogger(__name__)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A read-only stream over an iterator of byte strings."""
+
+    def __init__(self, parts: Iterator[bytes]):
+        self._parts = parts
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._parts)
+            except StopIteration:
+                return 0
+        count = min(len(target), len(self._buffer))
+        target[:count] = self._buffer[:count]
+        self._buffer = self._buffer[count:]
+        return count
+
+
+class _HashingPlaintext(_ChunkReader):
+    """The authenticated plaintext of a sealed file, hashed as it is read."""
+
+    def __init__(self, parts: Iterator[bytes]):
+        self.digest = hashlib.sha256()
+        super().__init__(self._hashed(parts))
+
+    def _hashed(self, parts):
+        for part in parts:
+            self.digest.update(part)
+            yield part
+
+
+def _sealed_stream(pli_file: PliFile) -> io.BufferedReader:
+    def parts():
+        yield bytes(pli_file.header)
+        yield from stored_chunks(pli_file)
+
+    return io.BufferedReader(_ChunkReader(parts()), buffer_size=sealing.CHUNK_SIZE)
+
+
+def _open_file(session: OpeningSession, pli_file: PliFile, key: bytes) -> OpenedFile:
+    plaintext = _HashingPlaintext(sealing.open_stream(_sealed_stream(pli_file), key))
+    name = f"marches/ouverts/{session.consultation_id}/{pli_file.pli_id}/{pli_file.pk}"
+    saved = ""
+    error = ""
+    try:
+        saved = default_storage.save(name, File(io.BufferedReader(plaintext), name=pli_file.name))
+        sha256 = plaintext.digest.hexdigest()
+        if sha256 != pli_file.sha256:
+            error = "Empreinte SHA-256 différente de celle de l'accusé de réception."
+    except sealing.SealingError as exc:
+        sha256 = ""
+        error = str(exc)
+    except OSError as exc:
+        sha256 = ""
+        error = f"Fichier chiffré illisible sur la plateforme ({exc.__class__.__name__})."
+    if error:
+        logger.error("Opening: pli file %s failed its integrity check: %s", pli_file.pk, error)
+        if saved:
+            default_storage.delete(saved)
+        elif default_storage.exists(name):
+            default_storage.delete(name)
+        saved = ""
+    return OpenedFile.objects.create(
+        session=session,
+        pli_file=pli_file,
+        intact=not error,
+        sha256=sha256 if not error else "",
+        error=error[:255],
+        content=saved,
+    )
+
+
+def _refuse(actor, consultation, reason: str, message: str, **payload) -> None:
+    with transaction.atomic():
+        journal.record(
+            action="marches.opening.refused",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=consultation,
+            payload={"reference": consultation.reference, "reason": reason, **payload},
+        )
+    raise ValidationError(message, code=reason)
+
+
+def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> OpeningSession:
+    """Open the plis with the shares supplied (share position → words)."""
+    seat = selectors.commission_seats(actor).filter(commission__consultation_id=consultation_pk)
+    seat = seat.first()
+    if seat is None:
+        raise PermissionDenied("Seuls les membres de la commission d'ouverture ouvrent les plis.")
+    commission = seat.commission
+    consultation = commission.consultation
+    if not selectors.is_commission_member(actor, consultation.organisation):
+        raise PermissionDenied("Votre rôle de membre de commission d'ouverture n'est plus actif.")
+    if OpeningSession.objects.filter(consultation=consultation).exists():
+        raise ValidationError("Les plis de cette consultation ont déjà été ouverts.", code="done")
+    now = clock.now()
+    if now <= consultation.bids_deadline:
+        _refuse(
+            actor,
+            consultation,
+            "before_deadline",
+            "Ouverture refusée : la date limite de remise des plis n'est pas passée.",
+            at=now,
+        )
+    public_key = commission.public_key_bytes
+    valid: list[tuple[int, str, str]] = []
+    rejected: list[int] = []
+    for member in commission.members.all():
+        text = (shares.get(member.position) or "").strip()
+        if not text:
+            continue
+        if sealing.verify_share(text, member.share_commitment, public_key):
+            valid.append((member.position, member.user_label, text))
+        else:
+            rejected.append(member.position)
+    if len(valid) < commission.threshold:
+        detail = (
+            f" Part(s) non reconnue(s) : n° {', '.join(map(str, rejected))}." if rejected else ""
+        )
+        _refuse(
+            actor,
+            consultation,
+            "too_few_shares",
+            f"Ouverture refusée : {len(valid)} part(s) valide(s), il en faut "
+            f"{commission.threshold}.{detail}",
+            valid=[p for p, _, _ in valid],
+            rejected=rejected,
+        )
+    try:
+        key = sealing.combine_shares([t for _, _, t in valid], commission.threshold, public_key)
+    except sealing.ShareError as exc:
+        _refuse(actor, consultation, "shares", f"Ouverture refusée : {exc}")
+    with transaction.atomic():
+        Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if OpeningSession.objects.filter(consultation=consultation).exists():
+            raise ValidationError("Les plis de cette consultation ont déjà été ouverts.")
+        session = OpeningSession.objects.create(
+            consultation=consultation,
+            opened_at=now,
+            opened_by=actor,
+            share_holders=[f"Part {p} — {label}" for p, label, _ in valid],
+        )
+        plis = list(
+            consultation.plis.exclude(status=PliStatus.EN_COURS)
+            .prefetch_related("files__lot")
+            .order_by("completed_at", "pk")
+        )
+        results = {}
+        for pli in plis:
+            if pli.status != PliStatus.RECU:
+                continue
+            for pli_file in pli.files.all():
+                results[pli_file.pk] = _open_file(session, pli_file, key)
+        del key
+        from .receipts import build_pv
+
+        pdf = signing.sign_pdf(
+            build_pv(session, plis, results),
+            reason=f"Procès-verbal d'ouverture des plis ({consultation.reference})",
+        )
+        session.pv.save(f"pv-ouverture-{consultation.pk}.pdf", ContentFile(pdf), save=True)
+        failures = [r.pli_file_id for r in results.values() if not r.intact]
+        journal.record(
+            action="marches.opening.done",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=session,
+            payload={
+                "reference": consultation.reference,
+                "shares": [p for p, _, _ in valid],
+                "opened_plis": [p.pk for p in plis if p.status == PliStatus.RECU],
+                "late_plis": [p.pk for p in plis if p.status == PliStatus.HORS_DELAI],
+                "integrity_failures": failures,
+            },
+        )
+    return session
