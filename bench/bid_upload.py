@@ -1,0 +1,317 @@
+"""Deposit of a pli through the real HTTP stack: throughput against the machine's raw
+SHA-256 + AES-256-GCM + write limit, and the server's memory.
+
+Starts the project's HTTP server (`manage.py runserver --noreload`, DEBUG off) on 127.0.0.1
+with a throw-away SQLite database and media folder, prepares a published consultation whose
+opening commission is complete, logs a company user in over HTTP, and deposits a 10 MiB then
+a 1 GiB offer with the deposit protocol (POST, PUT of 8 MiB at an offset, confirm — what
+static/marches/depot.js does). Prints, in the same run:
+
+- the deposit throughput of each size (from the first PUT to the confirmation, receipt
+  signed), and the raw limit: SHA-256 + AES-256-GCM seal of 1 MiB chunks + write to disk, on
+  the same data, in this process;
+- their ratio (goal ≥ 0.5);
+- the server's RSS peak during each deposit and the growth between the two sizes (goal under
+  64 MiB: the body is read and sealed chunk by chunk, never held whole).
+
+Usage: .venv/bin/python bench/bid_upload.py [--small-mib 10] [--big-mib 1024]
+Not a test: `make test` does not run it. Needs Linux (/proc) and ~3 GiB of free disk.
+"""
+
+import argparse
+import hashlib
+import http.cookiejar
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dce_download import (  # noqa: E402
+    MIB,
+    ROOT,
+    RssSampler,
+    free_port,
+    proc_status,
+    setup_environment,
+    wait_for_server,
+    write_file,
+)
+
+REQUEST_BYTES = 8 * MIB
+PASSWORD = "banc-d-essai-2026"  # noqa: S105 - throw-away database
+
+
+def prepare() -> tuple[int, str]:
+    """A published consultation with a complete 2-of-3 commission, and a company user."""
+    from datetime import date
+
+    from django.core.files.base import ContentFile
+
+    from emegalis.adhesions.models import (
+        Convention,
+        ConventionService,
+        ConventionStatus,
+        ConventionStatusChange,
+    )
+    from emegalis.core import clock
+    from emegalis.marches import services
+    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
+    from emegalis.organisations.models import Membership, Organisation, User
+    from emegalis.organisations.roles import Role
+
+    siren = siren_from_prefix("88800002")
+    organisation = Organisation.objects.create(
+        siren=siren,
+        name="Commune du banc d'essai",
+        kind="commune",
+        siret=siret_from_siren(siren),
+        departement="056",
+    )
+    convention = Convention.objects.create(
+        organisation=organisation,
+        kind="charte",
+        reference="BENCH-PLIS",
+        start_date=date(2020, 1, 1),
+        current_status=ConventionStatus.ADHERENT,
+    )
+    ConventionStatusChange.objects.create(
+        convention=convention, status=ConventionStatus.ADHERENT, effective_on=date(2020, 1, 1)
+    )
+    ConventionService.objects.create(convention=convention, service="marches")
+
+    def member(email, role, org):
+        user = User.objects.create_user(email=email, password=PASSWORD)
+        membership = Membership.objects.create(user=user, organisation=org)
+        membership.roles.create(role=role)
+        return user
+
+    buyer = member("acheteur@bench.test", Role.ACHETEUR, organisation)
+    members = [
+        member(f"commission{i}@bench.test", Role.COMMISSION, organisation) for i in (1, 2, 3)
+    ]
+    company_siren = siren_from_prefix("88800003")
+    company = Organisation.objects.create(
+        siren=company_siren,
+        name="Entreprise du banc d'essai",
+        kind="entreprise",
+        siret=siret_from_siren(company_siren),
+    )
+    company_user = member("entreprise@bench.test", Role.ENTREPRISE, company)
+    now = clock.now()
+    consultation = services.create_consultation(
+        actor=buyer,
+        organisation=organisation,
+        reference="BENCH-PLIS",
+        title="Consultation du banc d'essai des plis",
+        object="Dépôt de plis chiffrés à la volée.",
+        procedure="mapa",
+        nature="services",
+        cpv_main="79000000-4",
+        questions_deadline=now + timedelta(days=20),
+        bids_deadline=now + timedelta(days=30),
+    )
+    rc = ContentFile(b"%PDF-1.4 RC")
+    rc.name = "RC.pdf"
+    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    services.publish(actor=buyer, consultation=consultation)
+    services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=2
+    )
+    for m in members:
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+    return consultation.pk, company_user.email
+
+
+def raw_limit(path: Path, workdir: Path) -> float:
+    """MiB/s of SHA-256 + AES-256-GCM (1 MiB chunks) + write, on the same file."""
+    from emegalis.core import sealing
+
+    keys = sealing.generate_opening_key_pair()
+    header, key = sealing.new_file_header(keys.public_key)
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    with path.open("rb") as source, (workdir / "raw.out").open("wb") as target:
+        index = 0
+        done = 0
+        while done < size:
+            chunk = source.read(sealing.CHUNK_SIZE)
+            done += len(chunk)
+            digest.update(chunk)
+            target.write(sealing.seal_chunk(header, key, index, chunk, done == size))
+            index += 1
+        target.flush()
+        os.fsync(target.fileno())
+    elapsed = time.perf_counter() - started
+    (workdir / "raw.out").unlink()
+    return size / MIB / elapsed
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def request(self, method, path, data=None, headers=None):
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers=headers or {}
+        )
+        with self.opener.open(request, timeout=600) as response:  # noqa: S310 - loopback only
+            return response.status, response.read()
+
+    def login(self, email: str) -> None:
+        self.request("GET", "/compte/connexion/")
+        body = urllib.parse.urlencode(
+            {"username": email, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf()}
+        ).encode()
+        self.request(
+            "POST",
+            "/compte/connexion/",
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def deposit(self, consultation: int, path: Path) -> float:
+        size = path.stat().st_size
+        headers = {"X-CSRFToken": self.csrf(), "Content-Type": "application/json"}
+        files = [{"kind": "offre", "name": path.name, "size": size}]
+        _, body = self.request(
+            "POST",
+            f"/marches/consultations/{consultation}/depot/",
+            json.dumps({"files": files}).encode(),
+            headers,
+        )
+        created = json.loads(body)
+        target = created["files"][0]
+        started = time.perf_counter()
+        offset = 0
+        with path.open("rb") as source:
+            while offset < size:
+                source.seek(offset)
+                part = source.read(REQUEST_BYTES)
+                _, answer = self.request(
+                    "PUT",
+                    target["url"],
+                    part,
+                    {
+                        "X-CSRFToken": self.csrf(),
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/octet-stream",
+                    },
+                )
+                offset = json.loads(answer)["offset"]
+        status, answer = self.request("POST", created["confirm_url"], b"{}", headers)
+        elapsed = time.perf_counter() - started
+        result = json.loads(answer)
+        if status != 200 or result["status"] != "recu":
+            raise RuntimeError(f"deposit not received: {answer[:200]!r}")
+        return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small-mib", type=int, default=10)
+    parser.add_argument("--big-mib", type=int, default=1024)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-plis-"))
+    env = setup_environment(workdir)
+    # Plain HTTP on the loopback: the cookies must not be marked Secure.
+    env.update({"SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0"})
+    os.environ.update(env)
+    server = None
+    try:
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"],
+            env=env,
+            check=True,
+        )
+        # The login page is rendered with DEBUG off: it needs the static files manifest.
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--no-input", "-v0"],
+            env=env,
+            check=True,
+        )
+        sys.path.insert(0, str(ROOT / "src"))
+        import django
+
+        django.setup()
+        consultation, email = prepare()
+        from django.db import connections
+
+        connections.close_all()
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{port}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "server.log").open("wb"),
+        )
+        wait_for_server(port, server)
+        client = Client(f"http://127.0.0.1:{port}")
+        client.login(email)
+        warm = workdir / "warm-up.bin"
+        write_file(warm, MIB)
+        client.deposit(consultation, warm)  # imports, PKI creation, first signature
+        baseline = proc_status(server.pid, "VmRSS")
+        print(f"Server pid {server.pid}, resident memory after warm-up: {baseline / MIB:.1f} MiB")
+        peaks = {}
+        worst_ratio = None
+        for label, mib in (("small", args.small_mib), ("big", args.big_mib)):
+            path = workdir / f"offre-{label}.bin"
+            write_file(path, mib * MIB)
+            limit = raw_limit(path, workdir)
+            sampler = RssSampler(server.pid)
+            sampler.start()
+            elapsed = client.deposit(consultation, path)
+            peaks[label] = sampler.stop()
+            throughput = mib / elapsed
+            ratio = throughput / limit
+            worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
+            print(
+                f"{mib:>5} MiB offer: deposited in {elapsed:.2f} s = {throughput:.0f} MiB/s; raw "
+                f"SHA-256+AES-GCM+write limit {limit:.0f} MiB/s; ratio {ratio:.2f} "
+                f"(goal ≥ 0.5); server RSS peak {peaks[label] / MIB:.1f} MiB"
+            )
+            path.unlink()
+        growth = peaks["big"] - peaks["small"]
+        print(
+            f"RSS growth between {args.small_mib} MiB and {args.big_mib} MiB: "
+            f"{growth / MIB:.1f} MiB (goal < 64 MiB: {'OK' if growth < 64 * MIB else 'ABOVE'})"
+        )
+        return 0 if growth < 64 * MIB and worst_ratio >= 0.5 else 1
+    except Exception:
+        log = workdir / "server.log"
+        if log.exists():
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
