@@ -20,6 +20,7 @@ Not a test: `make test` does not run it. Needs Linux (/proc) and ~3 GiB of free 
 
 import argparse
 import hashlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -165,15 +167,26 @@ class Client:
     def csrf(self) -> str:
         return next(c.value for c in self.jar if c.name == "csrftoken")
 
-    def request(self, method, path, data=None, headers=None):
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method, headers=headers or {}
-        )
-        with self.opener.open(request, timeout=600) as response:  # noqa: S310 - loopback only
-            return response.status, response.read()
+    def request(self, method, path, data=None, headers=None, retry=False):
+        """One HTTP exchange; ``retry``: again after a connection reset (as depot.js does for
+        requests the protocol makes safe to repeat). HTTP errors return their status."""
+        for attempt in range(6):
+            request = urllib.request.Request(
+                self.base + path, data=data, method=method, headers=headers or {}
+            )
+            try:
+                with self.opener.open(request, timeout=600) as response:  # noqa: S310
+                    return response.status, response.read()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read()
+            except (ConnectionError, urllib.error.URLError, http.client.HTTPException):
+                if not retry or attempt == 5:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def login(self, email: str) -> None:
-        self.request("GET", "/compte/connexion/")
+        self.request("GET", "/compte/connexion/", retry=True)
         body = urllib.parse.urlencode(
             {"username": email, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf()}
         ).encode()
@@ -185,15 +198,30 @@ class Client:
         )
 
     def deposit(self, consultation: int, path: Path) -> float:
+        """Deposit one offer and return the seconds from the first PUT to the receipt."""
+        status, upload_began = self._deposit(consultation, path)
+        if status != "recu":
+            raise RuntimeError(f"deposit not received in time: {status}")
+        return time.perf_counter() - upload_began
+
+    def deposit_status(self, consultation: int, path: Path) -> str:
+        """Deposit one offer and return its status (« recu » or « hors_delai »)."""
+        return self._deposit(consultation, path)[0]
+
+    def _deposit(self, consultation: int, path: Path) -> tuple[str, float]:
         size = path.stat().st_size
         headers = {"X-CSRFToken": self.csrf(), "Content-Type": "application/json"}
         files = [{"kind": "offre", "name": path.name, "size": size}]
-        _, body = self.request(
+        # Safe to repeat: a deposit started twice leaves an incomplete one, never counted.
+        status, body = self.request(
             "POST",
             f"/marches/consultations/{consultation}/depot/",
             json.dumps({"files": files}).encode(),
             headers,
+            retry=True,
         )
+        if status != 201:
+            raise RuntimeError(f"deposit refused ({status}): {json.loads(body).get('detail')}")
         created = json.loads(body)
         target = created["files"][0]
         started = time.perf_counter()
@@ -202,7 +230,7 @@ class Client:
             while offset < size:
                 source.seek(offset)
                 part = source.read(REQUEST_BYTES)
-                _, answer = self.request(
+                status, answer = self.request(
                     "PUT",
                     target["url"],
                     part,
@@ -211,14 +239,16 @@ class Client:
                         "Upload-Offset": str(offset),
                         "Content-Type": "application/octet-stream",
                     },
+                    retry=True,
                 )
+                if status not in (200, 409):  # 409: resume from the server's offset
+                    raise RuntimeError(f"PUT refused ({status}): {answer[:200]!r}")
                 offset = json.loads(answer)["offset"]
         status, answer = self.request("POST", created["confirm_url"], b"{}", headers)
-        elapsed = time.perf_counter() - started
         result = json.loads(answer)
-        if status != 200 or result["status"] != "recu":
-            raise RuntimeError(f"deposit not received: {answer[:200]!r}")
-        return elapsed
+        if status != 200:
+            raise RuntimeError(f"deposit not confirmed: {answer[:200]!r}")
+        return result["status"], started
 
 
 def main() -> int:

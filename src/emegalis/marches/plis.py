@@ -109,9 +109,11 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
     company = _company_for(actor)
     files = list(files)
     with transaction.atomic():
-        # Lock the consultation row only (PostgreSQL refuses FOR UPDATE on outer joins).
+        # Lock the consultation row only (PostgreSQL refuses FOR UPDATE on outer joins), and
+        # FOR NO KEY UPDATE: it must not block the KEY SHARE locks that writes of plis take
+        # on their consultation (otherwise a deposit starting and one completing deadlock).
         consultation = (
-            Consultation.objects.select_for_update(of=("self",))
+            Consultation.objects.select_for_update(of=("self",), no_key=True)
             .select_related("opening_commission")
             .get(pk=consultation.pk)
         )
@@ -333,6 +335,15 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
         pli.total_size = sum(f.size for f in files)
         pli.file_count = len(files)
         pli.backup_copy_declared = backup_copy_declared
+        from .receipts import build_receipt
+
+        pdf = signing.sign_pdf(
+            build_receipt(pli, files),
+            reason=f"Accusé de réception du pli n° {pli.pk} ({pli.consultation.reference})",
+        )
+        # One UPDATE of the pli row (a second one in the same transaction would make
+        # PostgreSQL re-check its foreign keys, with a KEY SHARE lock on the consultation).
+        pli.receipt.save(f"accuse-{pli.pk}.pdf", ContentFile(pdf), save=False)
         pli.save()
         replaced = []
         if not late:
@@ -344,6 +355,7 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 _set_status(earlier, PliStatus.REMPLACE)
                 earlier.save(update_fields=["status"])
                 replaced.append(earlier.pk)
+        # Last: the journal's lock is held until commit, so nothing may wait after it.
         journal.record(
             action="marches.pli.received",
             actor=actor,
@@ -359,13 +371,6 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files],
             },
         )
-        from .receipts import build_receipt
-
-        pdf = signing.sign_pdf(
-            build_receipt(pli, files),
-            reason=f"Accusé de réception du pli n° {pli.pk} ({pli.consultation.reference})",
-        )
-        pli.receipt.save(f"accuse-{pli.pk}.pdf", ContentFile(pdf), save=True)
         transaction.on_commit(lambda: _email_receipt(pli, pdf))
     return pli
 

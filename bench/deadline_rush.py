@@ -1,0 +1,245 @@
+"""The last minute before a deadline: 200 deposits of 1 MiB from 50 concurrent clients, on
+PostgreSQL, through the real HTTP stack.
+
+Creates a throw-away PostgreSQL database (DATABASE_URL's server, default
+postgres://postgres@127.0.0.1:5432), starts `manage.py runserver --noreload` (threaded,
+DEBUG off), prepares a consultation whose deadline falls 60 s after the rush starts (its
+commission complete) and 50 companies, then 50 client threads each log in and deposit 1 MiB
+offers back to back (start, PUT, confirm) until 200 deposits have been started. Prints:
+
+- accepted (confirmed « reçu dans les délais »), late (confirmed « hors délai »), refused
+  (an HTTP error or a deposit refused), lost (a deposit the server confirmed but the
+  database does not hold as received, or the reverse — must be 0);
+- p50 / p99 completion latency (from the first request of a deposit to its confirmation).
+
+Usage: .venv/bin/python bench/deadline_rush.py [--deposits 200] [--clients 50]
+Not a test: `make test` does not run it.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bid_upload import PASSWORD, Client  # noqa: E402
+from dce_download import MIB, ROOT, free_port, setup_environment, wait_for_server  # noqa: E402
+
+
+def prepare(clients: int, deadline_in: float) -> tuple[int, list[str]]:
+    from datetime import date
+
+    from django.core.files.base import ContentFile
+
+    from emegalis.adhesions.models import (
+        Convention,
+        ConventionService,
+        ConventionStatus,
+        ConventionStatusChange,
+    )
+    from emegalis.core import clock
+    from emegalis.marches import services
+    from emegalis.marches.models import Consultation
+    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
+    from emegalis.organisations.models import Membership, Organisation, User
+    from emegalis.organisations.roles import Role
+
+    def organisation(prefix, name, kind, **extra):
+        siren = siren_from_prefix(prefix)
+        return Organisation.objects.create(
+            siren=siren, name=name, kind=kind, siret=siret_from_siren(siren), **extra
+        )
+
+    def member(email, role, org):
+        user = User.objects.create_user(email=email, password=PASSWORD)
+        Membership.objects.create(user=user, organisation=org).roles.create(role=role)
+        return user
+
+    commune = organisation("88800010", "Commune du rush", "commune", departement="056")
+    convention = Convention.objects.create(
+        organisation=commune,
+        kind="charte",
+        reference="BENCH-RUSH",
+        start_date=date(2020, 1, 1),
+        current_status=ConventionStatus.ADHERENT,
+    )
+    ConventionStatusChange.objects.create(
+        convention=convention, status=ConventionStatus.ADHERENT, effective_on=date(2020, 1, 1)
+    )
+    ConventionService.objects.create(convention=convention, service="marches")
+    buyer = member("acheteur@rush.test", Role.ACHETEUR, commune)
+    members = [member(f"commission{i}@rush.test", Role.COMMISSION, commune) for i in (1, 2, 3)]
+    now = clock.now()
+    consultation = services.create_consultation(
+        actor=buyer,
+        organisation=commune,
+        reference="BENCH-RUSH",
+        title="Consultation de la dernière minute",
+        object="Dépôts en rafale avant la date limite.",
+        procedure="mapa",
+        nature="services",
+        cpv_main="79000000-4",
+        questions_deadline=now + timedelta(days=20),
+        bids_deadline=now + timedelta(days=30),
+    )
+    rc = ContentFile(b"%PDF-1.4 RC")
+    rc.name = "RC.pdf"
+    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    services.publish(actor=buyer, consultation=consultation)
+    services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=2
+    )
+    for m in members:
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+    # The deadline is moved close (no service allows a deadline this short: bench only).
+    Consultation.objects.filter(pk=consultation.pk).update(
+        bids_deadline=clock.now() + timedelta(seconds=deadline_in)
+    )
+    emails = []
+    for i in range(clients):
+        company = organisation(f"889{i:05d}", f"Entreprise {i}", "entreprise")
+        emails.append(member(f"entreprise{i}@rush.test", Role.ENTREPRISE, company).email)
+    return consultation.pk, emails
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deposits", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    base = server_url.rsplit("/", 1)[0]
+    database = f"emegalis_rush_{os.getpid()}"
+    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-rush-"))
+    env = setup_environment(workdir)
+    env.update(
+        {
+            "DATABASE_URL": f"{base}/{database}",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+        }
+    )
+    os.environ.update(env)
+    psql = ["psql", f"{base}/postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
+    server = None
+    try:
+        for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+            subprocess.run([sys.executable, str(ROOT / "manage.py"), *command], env=env, check=True)
+        sys.path.insert(0, str(ROOT / "src"))
+        import django
+
+        django.setup()
+        consultation, emails = prepare(args.clients, deadline_in=600)
+        from django.db import connections
+
+        connections.close_all()
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{port}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "server.log").open("wb"),
+        )
+        wait_for_server(port, server)
+        offer = workdir / "offre.bin"
+        offer.write_bytes(os.urandom(MIB))
+        clients = []
+        for email in emails:
+            client = Client(f"http://127.0.0.1:{port}")
+            client.login(email)
+            clients.append(client)
+        started_deposits = iter(range(args.deposits))
+        lock = threading.Lock()
+        results: list[tuple[str, float]] = []  # (outcome, latency)
+
+        def work(client: Client) -> None:
+            while True:
+                with lock:
+                    if next(started_deposits, None) is None:
+                        return
+                began = time.perf_counter()
+                try:
+                    status = client.deposit_status(consultation, offer)
+                except Exception as exc:  # noqa: BLE001 - every failure is counted
+                    outcome = f"refused ({exc.__class__.__name__}: {str(exc)[:90]})"
+                else:
+                    outcome = status
+                with lock:
+                    results.append((outcome, time.perf_counter() - began))
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+        # The deadline falls one minute after the rush begins.
+        from emegalis.core import clock
+        from emegalis.marches.models import Consultation
+
+        Consultation.objects.filter(pk=consultation).update(
+            bids_deadline=clock.now() + timedelta(seconds=60)
+        )
+        connections.close_all()
+        rush_began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        rush = time.perf_counter() - rush_began
+        from emegalis.marches.models import Pli, PliStatus
+
+        accepted = sum(1 for o, _ in results if o == "recu")
+        late = sum(1 for o, _ in results if o == "hors_delai")
+        refused = len(results) - accepted - late
+        held = Pli.objects.filter(
+            consultation_id=consultation, status__in=[PliStatus.RECU, PliStatus.REMPLACE]
+        ).count()
+        held_late = Pli.objects.filter(
+            consultation_id=consultation, status=PliStatus.HORS_DELAI
+        ).count()
+        lost = abs(held - accepted) + abs(held_late - late)
+        latencies = sorted(t for o, t in results if o in ("recu", "hors_delai"))
+        p50 = statistics.median(latencies) if latencies else 0
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0
+        print(
+            f"{len(results)} deposits of 1 MiB from {args.clients} clients in {rush:.1f} s: "
+            f"accepted {accepted}, late {late}, refused {refused}, lost {lost}; "
+            f"completion latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+        )
+        for outcome in sorted({o for o, _ in results if o.startswith("refused")}):
+            print(f"  {outcome}: {sum(1 for o, _ in results if o == outcome)}")
+        if refused:
+            log = (workdir / "server.log").read_text(errors="replace")
+            errors = [line for line in log.splitlines() if "Error" in line or "error" in line]
+            print("Server errors (last lines):", *errors[-8:], sep="\n  ")
+        return 0 if lost == 0 else 1
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - best effort before dropping the database
+            pass
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database}"], check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
