@@ -233,3 +233,41 @@ def test_opening_pages(
             client.get(f"/marches/acheteur/{consultation.pk}/pv-ouverture.pdf").status_code == 404
         )
         assert client.get(url).status_code == 404
+
+
+def test_before_opening_no_role_gets_plaintext_through_the_platform(
+    client,
+    client_for,
+    login_verified,
+    opened,  # noqa: F811
+    members,
+    company_user,
+    buyer_a,
+    staff,
+    django_user_model,
+):
+    """Buyer, commission member, platform staff and a Django superuser: no page serves a
+    pli's content before the opening session (and the admin has no pli model)."""
+    from django.contrib import admin
+
+    from emegalis.marches.models import Pli, PliFile
+
+    consultation, _ = opened
+    deposit(company_user, consultation, offer_bytes(4096), name="offre.pdf")
+    superuser = django_user_model.objects.create_superuser(email="root@example.test", password="x")
+    assert Pli not in admin.site._registry and PliFile not in admin.site._registry
+    paths = [
+        f"/marches/acheteur/{consultation.pk}/pv-ouverture.pdf",
+        f"/marches/acheteur/{consultation.pk}/ouverts/1/",
+    ]
+    for user, log_in in (
+        (buyer_a, client_for),
+        (members[0], login_verified),
+        (staff, login_verified),
+        (superuser, login_verified),
+    ):
+        log_in(user)
+        for path in paths:
+            assert client.get(path).status_code == 404, (user, path)
+        page = client.get(f"/marches/acheteur/{consultation.pk}/depots/")
+        assert b"PRIX-UNITAIRE" not in page.content
