@@ -32,7 +32,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,90 +46,25 @@ from dce_download import (  # noqa: E402
     wait_for_server,
     write_file,
 )
+from sealed_setup import PASSWORD, member, organisation, sealed_consultation  # noqa: E402
 
 REQUEST_BYTES = 8 * MIB
-PASSWORD = "banc-d-essai-2026"  # noqa: S105 - throw-away database
 
 
 def prepare() -> tuple[int, str]:
     """A published consultation with a complete 2-of-3 commission, and a company user."""
-    from datetime import date
-
-    from django.core.files.base import ContentFile
-
-    from emegalis.adhesions.models import (
-        Convention,
-        ConventionService,
-        ConventionStatus,
-        ConventionStatusChange,
-    )
-    from emegalis.core import clock
-    from emegalis.marches import services
-    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
-    from emegalis.organisations.models import Membership, Organisation, User
     from emegalis.organisations.roles import Role
 
-    siren = siren_from_prefix("88800002")
-    organisation = Organisation.objects.create(
-        siren=siren,
+    consultation = sealed_consultation(
+        prefix="88800002",
         name="Commune du banc d'essai",
-        kind="commune",
-        siret=siret_from_siren(siren),
-        departement="056",
-    )
-    convention = Convention.objects.create(
-        organisation=organisation,
-        kind="charte",
-        reference="BENCH-PLIS",
-        start_date=date(2020, 1, 1),
-        current_status=ConventionStatus.ADHERENT,
-    )
-    ConventionStatusChange.objects.create(
-        convention=convention, status=ConventionStatus.ADHERENT, effective_on=date(2020, 1, 1)
-    )
-    ConventionService.objects.create(convention=convention, service="marches")
-
-    def member(email, role, org):
-        user = User.objects.create_user(email=email, password=PASSWORD)
-        membership = Membership.objects.create(user=user, organisation=org)
-        membership.roles.create(role=role)
-        return user
-
-    buyer = member("acheteur@bench.test", Role.ACHETEUR, organisation)
-    members = [
-        member(f"commission{i}@bench.test", Role.COMMISSION, organisation) for i in (1, 2, 3)
-    ]
-    company_siren = siren_from_prefix("88800003")
-    company = Organisation.objects.create(
-        siren=company_siren,
-        name="Entreprise du banc d'essai",
-        kind="entreprise",
-        siret=siret_from_siren(company_siren),
-    )
-    company_user = member("entreprise@bench.test", Role.ENTREPRISE, company)
-    now = clock.now()
-    consultation = services.create_consultation(
-        actor=buyer,
-        organisation=organisation,
         reference="BENCH-PLIS",
         title="Consultation du banc d'essai des plis",
-        object="Dépôt de plis chiffrés à la volée.",
-        procedure="mapa",
-        nature="services",
-        cpv_main="79000000-4",
-        questions_deadline=now + timedelta(days=20),
-        bids_deadline=now + timedelta(days=30),
+        text="Dépôt de plis chiffrés à la volée.",
+        domain="bench.test",
     )
-    rc = ContentFile(b"%PDF-1.4 RC")
-    rc.name = "RC.pdf"
-    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
-    services.publish(actor=buyer, consultation=consultation)
-    services.create_opening_commission(
-        actor=buyer, consultation=consultation, members=members, threshold=2
-    )
-    for m in members:
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
-    return consultation.pk, company_user.email
+    company = organisation("88800003", "Entreprise du banc d'essai", "entreprise")
+    return consultation.pk, member("entreprise@bench.test", Role.ENTREPRISE, company).email
 
 
 def raw_limit(path: Path, workdir: Path) -> float:

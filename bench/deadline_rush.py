@@ -30,75 +30,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bid_upload import PASSWORD, Client  # noqa: E402
+from bid_upload import Client  # noqa: E402
 from dce_download import MIB, ROOT, free_port, setup_environment, wait_for_server  # noqa: E402
+from sealed_setup import member, organisation, sealed_consultation  # noqa: E402
 
 
 def prepare(clients: int, deadline_in: float) -> tuple[int, list[str]]:
-    from datetime import date
-
-    from django.core.files.base import ContentFile
-
-    from emegalis.adhesions.models import (
-        Convention,
-        ConventionService,
-        ConventionStatus,
-        ConventionStatusChange,
-    )
     from emegalis.core import clock
-    from emegalis.marches import services
     from emegalis.marches.models import Consultation
-    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
-    from emegalis.organisations.models import Membership, Organisation, User
     from emegalis.organisations.roles import Role
 
-    def organisation(prefix, name, kind, **extra):
-        siren = siren_from_prefix(prefix)
-        return Organisation.objects.create(
-            siren=siren, name=name, kind=kind, siret=siret_from_siren(siren), **extra
-        )
-
-    def member(email, role, org):
-        user = User.objects.create_user(email=email, password=PASSWORD)
-        Membership.objects.create(user=user, organisation=org).roles.create(role=role)
-        return user
-
-    commune = organisation("88800010", "Commune du rush", "commune", departement="056")
-    convention = Convention.objects.create(
-        organisation=commune,
-        kind="charte",
-        reference="BENCH-RUSH",
-        start_date=date(2020, 1, 1),
-        current_status=ConventionStatus.ADHERENT,
-    )
-    ConventionStatusChange.objects.create(
-        convention=convention, status=ConventionStatus.ADHERENT, effective_on=date(2020, 1, 1)
-    )
-    ConventionService.objects.create(convention=convention, service="marches")
-    buyer = member("acheteur@rush.test", Role.ACHETEUR, commune)
-    members = [member(f"commission{i}@rush.test", Role.COMMISSION, commune) for i in (1, 2, 3)]
-    now = clock.now()
-    consultation = services.create_consultation(
-        actor=buyer,
-        organisation=commune,
+    consultation = sealed_consultation(
+        prefix="88800010",
+        name="Commune du rush",
         reference="BENCH-RUSH",
         title="Consultation de la dernière minute",
-        object="Dépôts en rafale avant la date limite.",
-        procedure="mapa",
-        nature="services",
-        cpv_main="79000000-4",
-        questions_deadline=now + timedelta(days=20),
-        bids_deadline=now + timedelta(days=30),
+        text="Dépôts en rafale avant la date limite.",
+        domain="rush.test",
     )
-    rc = ContentFile(b"%PDF-1.4 RC")
-    rc.name = "RC.pdf"
-    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
-    services.publish(actor=buyer, consultation=consultation)
-    services.create_opening_commission(
-        actor=buyer, consultation=consultation, members=members, threshold=2
-    )
-    for m in members:
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
     # The deadline is moved close (no service allows a deadline this short: bench only).
     Consultation.objects.filter(pk=consultation.pk).update(
         bids_deadline=clock.now() + timedelta(seconds=deadline_in)
