@@ -322,13 +322,8 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
 # --- lateness, replacement ---------------------------------------------------------------------
 
 
-def _at(monkeypatch, moment):
-    monkeypatch.setattr(clock, "now", lambda: moment)
-
-
-def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, opened, monkeypatch):
-    consultation, _ = opened
-    content = b"offre"
+def _upload_offer(company_user, consultation, content: bytes):
+    """Start a deposit with one offer file and send all of it in one request."""
     pli = plis.start_deposit(
         actor=company_user,
         consultation=consultation,
@@ -343,6 +338,17 @@ def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, op
         stream=io.BytesIO(content),
         length=len(content),
     )
+    return pli, f
+
+
+def _at(monkeypatch, moment):
+    monkeypatch.setattr(clock, "now", lambda: moment)
+
+
+def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, opened, monkeypatch):
+    consultation, _ = opened
+    content = b"offre"
+    pli, f = _upload_offer(company_user, consultation, content)
     _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
     assert pli.status == PliStatus.HORS_DELAI
@@ -453,20 +459,7 @@ def test_a_buyer_cannot_deposit(buyer_a, opened):
 def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened):
     consultation, _ = opened
     content = offer_bytes(MiB + 3)
-    pli = plis.start_deposit(
-        actor=company_user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
-    )
-    f = pli.files.get()
-    plis.receive(
-        actor=company_user,
-        pli_pk=pli.pk,
-        file_pk=f.pk,
-        offset=0,
-        stream=io.BytesIO(content),
-        length=len(content),
-    )
+    pli, f = _upload_offer(company_user, consultation, content)
     path = Path(default_storage.path(f.chunk_name(1)))
     path.write_bytes(b"\0" + path.read_bytes()[1:])
     with pytest.raises(ValidationError, match="intact"):
