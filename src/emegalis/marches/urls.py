@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views
+from . import urls_award, urls_messaging, urls_opendata, views
 
 urlpatterns = [
     path("", views.search, name="marches_search"),
@@ -77,3 +77,4 @@ urlpatterns = [
     # The former API token page: API keys are now the account's (/compte/cles-api/).
     path("jetons-api/", RedirectView.as_view(pattern_name="api_keys"), name="marches_tokens"),
 ]
+urlpatterns += urls_messaging.urlpatterns + urls_award.urlpatterns + urls_opendata.urlpatterns

@@ -1,0 +1,3 @@
+"""URLs of the opendata pages (included by marches/urls.py)."""
+
+urlpatterns: list = []
