@@ -6,6 +6,13 @@ from emegalis.organisations.roles import Role
 from tests.factories import PASSWORD, OrganisationFactory, make_member, token_for
 
 
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path_factory):
+    """Each test stores files in its own folder: sealed chunks, receipts and DCE files of one
+    test never meet another's (object names repeat when database ids restart)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

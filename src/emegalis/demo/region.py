@@ -39,7 +39,11 @@ from emegalis.organisations.roles import TWO_FACTOR_ROLES, Role
 
 DEMO_PASSWORD = "demo-e-megalis-2026"
 # Each service adds its own demo data: a function taking the organisations by key.
-EXTENSIONS = ("emegalis.demo.marches.load", "emegalis.demo.actes.load")
+EXTENSIONS = (
+    "emegalis.demo.marches.load",
+    "emegalis.demo.plis.load",
+    "emegalis.demo.actes.load",
+)
 DEMO_EMAIL_DOMAIN = "demo.e-megalis.bzh"
 ALL_SERVICES = [s.value for s in Service]
 K = OrganisationKind
@@ -448,6 +452,13 @@ USERS = [
         "Guéguen",
         [("agglo", [Role.COMMISSION])],
         "Membre de la commission d'ouverture des plis",
+    ),
+    DemoUser(
+        "president.cao",
+        "Hélène",
+        "Le Meur",
+        [("agglo", [Role.COMMISSION])],
+        "Présidente de la commission d'appel d'offres",
     ),
     DemoUser(
         "coordinateur.agglo",

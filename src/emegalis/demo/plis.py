@@ -1,0 +1,122 @@
+"""Demo data of the sealed bids: a consultation of Lorient Agglomération whose deadline has
+passed, with its opening commission, three companies' plis and the opening session done.
+
+Everything goes through the real services (key ceremony, sealed deposits, signed receipts,
+opening with two shares); the clock is shifted back while the consultation is published and
+the plis deposited. The commission's shares exist only inside this function: the demo opens
+the plis itself, as the two members would. Idempotent: skipped when the reference exists.
+"""
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from emegalis.core import clock
+from emegalis.marches import opening, plis, services
+from emegalis.marches.models import Consultation, Nature, Procedure
+from emegalis.organisations.models import Organisation, User
+
+from .marches import BUYER_EMAIL, _pdf
+
+REFERENCE = "DEMO-2026-010"
+COMMISSION_EMAILS = ("commission.agglo@demo.e-megalis.bzh", "president.cao@demo.e-megalis.bzh")
+# company key → (depositor e-mail, {lot number: amount € HT})
+OFFERS = {
+    "armor": ("entreprise.armor@demo.e-megalis.bzh", {1: "182400.00", 2: "96300.00"}),
+    "breizh": ("entreprise.breizh@demo.e-megalis.bzh", {1: "171950.00"}),
+    "oceane": ("entreprise.oceane@demo.e-megalis.bzh", {2: "104880.00"}),
+}
+
+
+def _deposit(user: User, consultation: Consultation, company: Organisation, amounts) -> None:
+    contents = [
+        ("candidature", None, "DC1 - lettre de candidature.pdf", [f"Candidature de {company}."]),
+    ]
+    for lot, amount in amounts.items():
+        contents.append(
+            (
+                "offre",
+                lot,
+                f"Lot {lot} - acte d'engagement.pdf",
+                [f"{company} s'engage pour le lot {lot} au prix de {amount} € HT."],
+            )
+        )
+    payloads = []
+    for kind, lot, name, lines in contents:
+        payloads.append((kind, lot, name, _pdf(name, lines).read()))
+    pli = plis.start_deposit(
+        actor=user,
+        consultation=consultation,
+        files=[
+            plis.DeclaredFile(kind=kind, name=name, size=len(data), lot=lot)
+            for kind, lot, name, data in payloads
+        ],
+    )
+    by_name = {f.name: f for f in pli.files.all()}
+    for _kind, _lot, name, data in payloads:
+        plis.receive(
+            actor=user,
+            pli_pk=pli.pk,
+            file_pk=by_name[name].pk,
+            offset=0,
+            stream=io.BytesIO(data),
+            length=len(data),
+        )
+    plis.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=company.name < "B")
+
+
+def load(organisations: dict[str, Organisation]) -> None:
+    agglo = organisations["agglo"]
+    if Consultation.objects.filter(organisation=agglo, reference=REFERENCE).exists():
+        return
+    buyer = User.objects.get(email=BUYER_EMAIL)
+    members = list(User.objects.filter(email__in=COMMISSION_EMAILS).order_by("email"))
+    now = clock.now()
+    with clock.shifted(timedelta(days=-45)):
+        start = timezone.localtime(clock.now()).replace(hour=12, minute=0, second=0, microsecond=0)
+        consultation = services.create_consultation(
+            actor=buyer,
+            organisation=agglo,
+            reference=REFERENCE,
+            title="Réfection des chaussées communautaires 2026",
+            object="Travaux de réfection de chaussées et de trottoirs sur les voies d'intérêt "
+            "communautaire : lot 1 rive gauche du Scorff, lot 2 rive droite.",
+            procedure=Procedure.MAPA,
+            nature=Nature.TRAVAUX,
+            cpv_main="45000000-7",
+            cpv_extra=[],
+            place_of_execution="Lorient Agglomération",
+            departement="056",
+            estimated_value=Decimal("300000"),
+            lots=[
+                {"number": 1, "title": "Rive gauche du Scorff", "cpv": "45000000-7"},
+                {"number": 2, "title": "Rive droite du Scorff", "cpv": "45000000-7"},
+            ],
+            questions_deadline=start + timedelta(days=20),
+            bids_deadline=start + timedelta(days=30),
+            contact_name="Anne Le Roux",
+            contact_email=BUYER_EMAIL,
+        )
+        for name in ("Règlement de la consultation.pdf", "CCTP.pdf", "BPU.pdf"):
+            content = _pdf(f"{REFERENCE} — {name}", [consultation.object])
+            content.name = name
+            services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=content)
+        services.create_opening_commission(
+            actor=buyer, consultation=consultation, members=members, threshold=2
+        )
+        shares = {}
+        for member in members:
+            seat, words = services.collect_opening_share(
+                actor=member, consultation_pk=consultation.pk
+            )
+            shares[seat.position] = words
+        consultation = services.publish(actor=buyer, consultation=consultation)
+    with clock.shifted(timedelta(days=-17)):
+        for key, (email, amounts) in OFFERS.items():
+            user = User.objects.filter(email=email).first()
+            if user is not None:
+                _deposit(user, consultation, organisations[key], amounts)
+    services.close_due_consultations(now=now)
+    opening.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
