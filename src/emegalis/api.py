@@ -8,6 +8,8 @@ from ninja.security import django_auth
 from emegalis.actes.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
 from emegalis.marches.api import router as marches_router
+from emegalis.marches.api_opendata import router as opendata_router
+from emegalis.marches.api_plis import router as plis_router
 from emegalis.organisations.api import router as organisations_router
 
 api = NinjaAPI(
@@ -40,4 +42,6 @@ def invalid(request, exc):
 api.add_router("/", organisations_router)
 api.add_router("/", adhesions_router)
 api.add_router("/marches", marches_router)
+api.add_router("/marches", opendata_router)
+api.add_router("/marches", plis_router)
 api.add_router("/actes", actes_router)
