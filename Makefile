@@ -41,14 +41,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The background worker (db_worker) runs beside the server, so that queued @CTES archives
-# reach the prefecture counterpart (/prefecture/depot/) and its returns come back; it stops
-# with the server.
+# reach the prefecture counterpart (/prefecture/depot/) and its returns come back; the
+# scheduler (run_periodic) closes consultations at their deadline and sends the daily alerts.
+# Both stop with the server.
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
 	@$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py db_worker & \
 	worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py run_periodic & \
+	scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null; wait $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 demo: install

@@ -238,6 +238,27 @@ TASKS = {
     }
 }
 
+# Periodic jobs: `manage.py run_periodic` (started by `make run`; one or several instances in
+# production, a job runs once per slot whichever instance sees it first) enqueues these tasks.
+PERIODIC_JOBS = [
+    {
+        "name": "marches.close_due_consultations",
+        "task": "emegalis.marches.tasks.close_due_consultations",
+        "every_seconds": 60,
+    },
+    {
+        "name": "marches.send_search_alerts",
+        "task": "emegalis.marches.tasks.send_search_alerts",
+        "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),
+    },
+    {
+        "name": "actes.poll_mailbox",
+        "task": "emegalis.actes.tasks.poll_mailbox",
+        "every_seconds": 300,
+        "if_setting": "ACTES_IMAP_HOST",
+    },
+]
+
 # --- Logging -------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -47,3 +47,19 @@ class JournalEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Le journal est en ajout seul : une entrée ne se supprime pas.")
+
+
+class PeriodicRun(models.Model):
+    """The last slot a periodic job was enqueued for (core/periodic.py): shared by every
+    scheduler instance, so that each slot runs once."""
+
+    name = models.CharField("tâche", max_length=100, unique=True)
+    last_slot = models.DateTimeField("dernier créneau", null=True, blank=True)
+    last_enqueued_at = models.DateTimeField("dernière mise en file", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "tâche périodique"
+        verbose_name_plural = "tâches périodiques"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,7 +1,7 @@
 """Background work of the procurement room (django.tasks).
 
-`send_search_alerts` runs once a day (cron: `manage.py send_search_alerts`, which enqueues it);
-`close_due_consultations` runs every few minutes (`manage.py close_due_consultations`).
+Both are enqueued by the scheduler (`manage.py run_periodic`, settings.PERIODIC_JOBS):
+`close_due_consultations` every minute, `send_search_alerts` once a day.
 """
 
 from django.tasks import task
