@@ -1,11 +1,17 @@
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from emegalis.core import journal
 from emegalis.core.models import JournalEntry
 from tests.factories import OrganisationFactory
+
+
+def _as_database_owner(cursor) -> None:
+    """Tampering needs someone who can switch the PostgreSQL guard off first."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ALTER TABLE {JournalEntry._meta.db_table} DISABLE TRIGGER USER")
 
 
 def _fill(n=5):
@@ -36,6 +42,7 @@ def test_verify_journal_names_entry_changed_in_database():
     entries = _fill(5)
     target = entries[2]
     with connection.cursor() as cursor:
+        _as_database_owner(cursor)
         cursor.execute(
             f"UPDATE {JournalEntry._meta.db_table} SET action = %s WHERE id = %s",
             ["test.forged", target.pk],
@@ -49,6 +56,7 @@ def test_verify_journal_detects_payload_tampering():
     entries = _fill(3)
     target = entries[1]
     with connection.cursor() as cursor:
+        _as_database_owner(cursor)
         cursor.execute(
             f"UPDATE {JournalEntry._meta.db_table} SET payload = %s WHERE id = %s",
             ['{"i": 99}', target.pk],
@@ -62,6 +70,7 @@ def test_verify_journal_detects_payload_tampering():
 def test_verify_journal_detects_deleted_entry():
     entries = _fill(4)
     with connection.cursor() as cursor:
+        _as_database_owner(cursor)
         cursor.execute(f"DELETE FROM {JournalEntry._meta.db_table} WHERE id = %s", [entries[1].pk])
     broken = journal.first_break()
     assert broken is not None and broken.entry_id == entries[2].pk
@@ -79,6 +88,27 @@ def test_journal_refuses_update_and_delete_through_the_orm():
         JournalEntry.objects.all().delete()
     with pytest.raises(PermissionError):
         JournalEntry.objects.update(action="x")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {table} SET action = 'test.forged' WHERE id = %s",
+        "DELETE FROM {table} WHERE id = %s",
+    ],
+)
+def test_postgresql_itself_refuses_update_and_delete(statement):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only (see migration core 0003)")
+    entry = _fill(2)[0]
+    with (
+        pytest.raises(DatabaseError, match="ajout seul"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement.format(table=JournalEntry._meta.db_table), [entry.pk])
+    assert JournalEntry.objects.get(pk=entry.pk).action == "test.event"
 
 
 @pytest.mark.django_db(transaction=True)

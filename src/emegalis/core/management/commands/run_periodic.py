@@ -20,9 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=15.0, **options):
         while True:
-            close_old_connections()
             for name in periodic.run_due():
                 self.stdout.write(f"Mise en file : {name}")
             if once:
                 return
             time.sleep(interval)
+            # A long-running loop must not keep a connection the database has dropped.
+            close_old_connections()
