@@ -97,10 +97,12 @@ def test_publication_makes_version_one(buyer_a, make_consultation):
 
 def test_illegal_transitions_are_refused(buyer_a, make_consultation):
     draft = make_consultation(publish=False)
-    for to in (State.ATTRIBUEE, State.INFRUCTUEUSE):
-        with pytest.raises(ValidationError) as exc:
-            services.change_state(actor=buyer_a, consultation=draft, to=to)
-        assert "ne peut pas passer" in exc.value.messages[0]
+    with pytest.raises(ValidationError) as exc:
+        services.change_state(actor=buyer_a, consultation=draft, to=State.INFRUCTUEUSE)
+    assert "ne peut pas passer" in exc.value.messages[0]
+    with pytest.raises(ValidationError) as exc:
+        services.change_state(actor=buyer_a, consultation=draft, to=State.ATTRIBUEE)
+    assert "ne se choisit pas ici" in exc.value.messages[0]
     with pytest.raises(ValidationError):
         services.change_state(actor=buyer_a, consultation=draft, to=State.CLOTUREE)
     with pytest.raises(ValidationError):
@@ -141,14 +143,16 @@ def test_deadline_closes_then_award_or_unsuccessful(buyer_a, make_consultation, 
     assert services.close_due_consultations() == 2
     first.refresh_from_db()
     assert first.state == State.CLOTUREE
-    services.change_state(actor=buyer_a, consultation=first, to=State.ATTRIBUEE)
+    # « Attribuée » is not a buyer's transition any more: it follows the award decisions.
+    with pytest.raises(ValidationError, match="ne se choisit pas ici"):
+        services.change_state(actor=buyer_a, consultation=first, to=State.ATTRIBUEE)
     services.change_state(actor=buyer_a, consultation=second, to=State.INFRUCTUEUSE)
     assert set(Consultation.objects.values_list("state", flat=True)) == {
-        State.ATTRIBUEE,
+        State.CLOTUREE,
         State.INFRUCTUEUSE,
     }
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=first, to=State.INFRUCTUEUSE)
+        services.change_state(actor=buyer_a, consultation=second, to=State.ANNULEE, reason="x")
 
 
 def test_close_command(make_consultation, monkeypatch):

@@ -27,7 +27,7 @@ relying on them in a dispute):
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -163,3 +163,23 @@ def mapa_warning(*, procedure: str, publication: datetime, bids_deadline: dateti
         f"Délai de {days} jours : le code impose seulement un délai raisonnable pour une "
         f"procédure adaptée, mais {MAPA_RECOMMENDED_DAYS} jours au moins sont recommandés."
     )
+
+
+# Standstill (délai de suspension) between the rejection letters and the signature of the
+# contract — CCP R2182-1: at least 11 days after the sending of the rejection decisions by
+# electronic means, 16 days when they are sent by other means. The platform always sends its
+# letters electronically (secure messaging), hence 11 days.
+STANDSTILL_DAYS_ELECTRONIC = 11
+STANDSTILL_DAYS_OTHER = 16
+
+
+def standstill_end(sent_at: datetime, *, electronic: bool = True) -> date:
+    """The last day of the standstill: the Europe/Paris date of sending + 11 days (16 when
+    the letters were not sent electronically). The contract may be signed and notified from
+    the day after.
+
+    The code requires the standstill only for formalised procedures; the platform applies it
+    to every procedure (MAPA included), which is the prudent practice and costs little.
+    """
+    days = STANDSTILL_DAYS_ELECTRONIC if electronic else STANDSTILL_DAYS_OTHER
+    return _local_date(sent_at) + timedelta(days=days)

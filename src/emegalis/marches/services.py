@@ -57,8 +57,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     State.ANNULEE: frozenset(),
 }
 # Transitions a buyer triggers from the management page (publication and rectificatifs have
-# their own functions, closing happens at the deadline).
-BUYER_TRANSITIONS = frozenset({State.ATTRIBUEE, State.INFRUCTUEUSE, State.ANNULEE})
+# their own functions, closing happens at the deadline; « attribuée » comes from the award
+# decisions of attribution.py, once every lot is decided).
+BUYER_TRANSITIONS = frozenset({State.INFRUCTUEUSE, State.ANNULEE})
 
 EDITABLE_FIELDS = (
     "reference",
@@ -650,7 +651,8 @@ def _local(moment: datetime) -> str:
 def change_state(
     *, actor: User, consultation: Consultation, to: str, reason: str = ""
 ) -> Consultation:
-    """A buyer's decision: attribuée, infructueuse (after closing) or annulée."""
+    """A buyer's decision: infructueuse (after closing) or annulée. « Attribuée » follows the
+    award decisions (attribution.decide)."""
     require_buyer(actor, consultation.organisation)
     consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
     if to not in BUYER_TRANSITIONS:

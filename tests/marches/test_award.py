@@ -1,0 +1,525 @@
+"""Analysis, award decision, letters and notification, through the real deposit and opening
+services: criteria rules, price formula and ranking, decisions, letters with the standstill
+end date sent through the secure messaging, notification after the standstill (Contract)."""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from emegalis.core import clock
+from emegalis.core.models import JournalEntry
+from emegalis.core.pdf import extract_text
+from emegalis.marches import attribution, delays, messaging, opening, plis, services
+from emegalis.marches.attribution import CriterionInput
+from emegalis.marches.models import (
+    AwardDecision,
+    AwardLetter,
+    Consultation,
+    Contract,
+    CriterionKind,
+    DecisionOutcome,
+    Evaluation,
+    LetterKind,
+    Message,
+    Pli,
+    State,
+)
+from emegalis.organisations.models import Organisation, OrganisationKind
+from emegalis.organisations.roles import Role
+from tests.factories import OrganisationFactory, make_member
+from tests.marches.test_opening import after_deadline, members  # noqa: F401
+from tests.marches.test_plis import company_b_user, deposit, opened  # noqa: F401
+
+CONTRACT_DEFAULTS = {
+    "duration_months": 24,
+    "forme_prix": "Forfaitaire",
+    "types_prix": ["Définitif ferme"],
+    "ccag": "Fournitures courantes et services",
+    "techniques": ["Sans objet"],
+    "modalites_execution": ["Sans objet"],
+    "considerations_sociales": ["Pas de considération sociale"],
+    "considerations_environnementales": ["Pas de considération environnementale"],
+}
+
+
+@pytest.fixture
+def company_c_user(db):
+    company = OrganisationFactory(
+        name="Océane Services", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
+    )
+    return make_member(company, Role.ENTREPRISE)
+
+
+def at(monkeypatch, moment: datetime) -> datetime:
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    return moment
+
+
+def paris_noon(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(12, 0)))
+
+
+def open_now(consultation, commission_members, shares) -> None:
+    opening.open_plis(
+        actor=commission_members[0],
+        consultation_pk=consultation.pk,
+        shares={1: shares[0], 2: shares[1]},
+    )
+
+
+@dataclass
+class Bids:
+    consultation: Consultation
+    plis: list[Pli]  # in deposit order: Armor, Breizh, Océane
+
+
+@pytest.fixture
+def bids(
+    opened,  # noqa: F811
+    members,  # noqa: F811
+    company_user,
+    company_b_user,  # noqa: F811
+    company_c_user,
+    monkeypatch,
+):
+    """Three companies' offers for a consultation without lots, opened with 2 shares of 3.
+    The place of execution is set (département 056) for the contract's DECP record."""
+    consultation, shares = opened
+    Consultation.objects.filter(pk=consultation.pk).update(departement="056")
+    deposited = [
+        deposit(user, consultation, f"offre {index}".encode(), name=f"offre-{index}.pdf")
+        for index, user in enumerate((company_user, company_b_user, company_c_user))
+    ]
+    after_deadline(monkeypatch, consultation, 3600)
+    open_now(consultation, members, shares)
+    consultation.refresh_from_db()
+    return Bids(consultation, deposited)
+
+
+def criterion(consultation, kind):
+    return consultation.criteria.get(kind=kind)
+
+
+def mark(buyer, bids, pli, price, technical=None, **extra):
+    technique = criterion(bids.consultation, CriterionKind.TECHNIQUE)
+    return attribution.save_evaluation(
+        actor=buyer,
+        consultation=bids.consultation,
+        lot=None,
+        pli=pli,
+        price=Decimal(price) if price is not None else None,
+        marks={technique.pk: Decimal(technical)} if technical is not None else {},
+        **extra,
+    )
+
+
+def exclude(buyer, bids, pli):
+    return mark(
+        buyer,
+        bids,
+        pli,
+        None,
+        excluded=True,
+        exclusion_kind="irreguliere",
+        exclusion_text="Acte d'engagement non fourni.",
+    )
+
+
+# --- criteria ------------------------------------------------------------------------------------
+
+
+def test_criteria_weights_must_make_100_with_one_price_criterion(buyer_a, buyer_b, opened):  # noqa: F811
+    consultation, _ = opened
+    with pytest.raises(ValidationError) as exc:
+        attribution.set_criteria(
+            actor=buyer_a,
+            consultation=consultation,
+            lot=None,
+            criteria=[
+                CriterionInput(CriterionKind.PRIX, "Prix", 60),
+                CriterionInput(CriterionKind.TECHNIQUE, "Valeur technique", 30),
+            ],
+        )
+    assert "100 % (elle est de 90 %)" in exc.value.messages[0]
+    with pytest.raises(ValidationError, match="Un seul critère de prix"):
+        attribution.set_criteria(
+            actor=buyer_a,
+            consultation=consultation,
+            lot=None,
+            criteria=[
+                CriterionInput(CriterionKind.PRIX, "Prix", 50),
+                CriterionInput(CriterionKind.PRIX, "Coût global", 50),
+            ],
+        )
+    with pytest.raises(ValidationError, match="au moins un critère"):
+        attribution.set_criteria(actor=buyer_a, consultation=consultation, lot=None, criteria=[])
+    with pytest.raises(PermissionDenied):
+        attribution.set_default_criteria(actor=buyer_b, consultation=consultation, lot=None)
+    assert not consultation.criteria.exists()
+    attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    assert [(c.kind, c.label, c.weight) for c in consultation.criteria.all()] == [
+        ("prix", "Prix", 60),
+        ("technique", "Valeur technique", 40),
+    ]
+    assert JournalEntry.objects.filter(action="marches.award.criteria_set").count() == 1
+
+
+def test_analysis_before_the_opening_is_refused(
+    opened,  # noqa: F811
+    buyer_a,
+    company_user,
+    monkeypatch,
+):
+    consultation, _ = opened
+    pli = deposit(company_user, consultation, b"offre")
+    attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    after_deadline(monkeypatch, consultation, 3600)
+    with pytest.raises(ValidationError, match="après la séance d'ouverture"):
+        attribution.save_evaluation(
+            actor=buyer_a,
+            consultation=consultation,
+            lot=None,
+            pli=pli,
+            price=Decimal(1000),
+            marks={},
+        )
+    with pytest.raises(ValidationError, match="après la séance d'ouverture"):
+        attribution.decide(
+            actor=buyer_a,
+            consultation=consultation,
+            lot=None,
+            outcome=DecisionOutcome.INFRUCTUEUX,
+            reason="Rien",
+        )
+    assert not Evaluation.objects.exists()
+
+
+# --- ranking -------------------------------------------------------------------------------------
+
+
+def test_price_formula_and_weighted_ranking(bids, buyer_a):
+    """Prices 100 000 and 125 000, weights 60/40, technical marks 14 and 18:
+    A = 0.6 × 20 + 0.4 × 14 = 17.6 ; B = 0.6 × (20 × 100 000 / 125 000 = 16) + 0.4 × 18 = 16.8."""
+    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    armor, breizh, oceane = bids.plis
+    mark(buyer_a, bids, breizh, "125000", "18")
+    mark(buyer_a, bids, armor, "100000", "14")
+    exclude(buyer_a, bids, oceane)
+    price = criterion(bids.consultation, CriterionKind.PRIX)
+    a = Evaluation.objects.get(pli=armor)
+    b = Evaluation.objects.get(pli=breizh)
+    c = Evaluation.objects.get(pli=oceane)
+    assert (a.total, a.rank, a.scores[str(price.pk)]) == (Decimal("17.600"), 1, "20.000")
+    assert (b.total, b.rank, b.scores[str(price.pk)]) == (Decimal("16.800"), 2, "16.000")
+    assert (c.total, c.rank, c.excluded) == (None, None, True)
+    assert c.exclusion_reason == "Offre irrégulière : Acte d'engagement non fourni."
+    # An exclusion needs its reason.
+    with pytest.raises(ValidationError) as exc:
+        mark(buyer_a, bids, oceane, None, excluded=True, exclusion_kind="", exclusion_text="")
+    assert set(exc.value.message_dict) == {"exclusion_kind", "exclusion_text"}
+    # A cheaper offer re-marks the others' price mark at once: 20 × 80 000 / 100 000 = 16.
+    mark(buyer_a, bids, oceane, "80000", "5")
+    a.refresh_from_db()
+    assert a.scores[str(price.pk)] == "16.000" and a.total == Decimal("15.200")
+    saves = JournalEntry.objects.filter(action="marches.award.evaluation_saved")
+    assert saves.count() == 4
+    assert saves.order_by("id").last().payload["total"] == "14.000"  # 0.6 × 20 + 0.4 × 5
+
+
+def test_a_tie_is_broken_by_the_lower_price(bids, buyer_a):
+    """A: 100 000, technical 10 → 12 + 4 = 16; B (deposited earlier): 125 000, technical 16 →
+    9.6 + 6.4 = 16. Same total: the cheaper A ranks first."""
+    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    earlier, later, third = bids.plis
+    mark(buyer_a, bids, earlier, "125000", "16")
+    mark(buyer_a, bids, later, "100000", "10")
+    exclude(buyer_a, bids, third)
+    first, second = (Evaluation.objects.get(pli=p) for p in (later, earlier))
+    assert first.total == second.total == Decimal("16.000")
+    assert (first.rank, second.rank) == (1, 2)
+
+
+# --- decision ------------------------------------------------------------------------------------
+
+
+def test_decision_needs_every_offer_marked_and_is_taken_once(bids, buyer_a):
+    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    armor, breizh, oceane = bids.plis
+    mark(buyer_a, bids, armor, "100000", "14")
+    mark(buyer_a, bids, breizh, "125000")  # no technical mark yet
+    exclude(buyer_a, bids, oceane)
+    decide = {
+        "actor": buyer_a,
+        "consultation": bids.consultation,
+        "lot": None,
+        "outcome": DecisionOutcome.ATTRIBUE,
+        "reason": "Offre économiquement la plus avantageuse.",
+    }
+    with pytest.raises(ValidationError, match="Reste à analyser : Breizh Nettoyage"):
+        attribution.decide(**decide)
+    mark(buyer_a, bids, breizh, "125000", "18")
+    decision = attribution.decide(**decide)
+    assert decision.winner == armor and decision.amount == Decimal("100000.00")
+    assert [(r["company"], r["rank"], r["total"]) for r in decision.ranking] == [
+        ("Armor Bâtiment", 1, "17.600"),
+        ("Breizh Nettoyage", 2, "16.800"),
+        ("Océane Services", None, None),
+    ]
+    with pytest.raises(ValidationError, match="déjà été prise"):
+        attribution.decide(**decide)
+    # The analysis and the criteria are closed.
+    with pytest.raises(ValidationError, match="analyse est close"):
+        mark(buyer_a, bids, breizh, "90000", "20")
+    with pytest.raises(ValidationError, match="plus modifiables"):
+        attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    bids.consultation.refresh_from_db()
+    assert bids.consultation.state == State.ATTRIBUEE
+    assert JournalEntry.objects.filter(action="marches.award.decided").count() == 1
+    changed = JournalEntry.objects.filter(action="marches.consultation.state_changed")
+    assert changed.order_by("id").last().payload["to"] == State.ATTRIBUEE
+
+
+@pytest.fixture
+def decided(bids, buyer_a):
+    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    armor, breizh, oceane = bids.plis
+    mark(buyer_a, bids, armor, "100000", "14")
+    mark(buyer_a, bids, breizh, "125000", "18")
+    exclude(buyer_a, bids, oceane)
+    decision = attribution.decide(
+        actor=buyer_a,
+        consultation=bids.consultation,
+        lot=None,
+        outcome=DecisionOutcome.ATTRIBUE,
+        reason="Meilleur rapport qualité-prix.",
+    )
+    return bids, decision
+
+
+# --- letters -------------------------------------------------------------------------------------
+
+
+def test_letters_state_the_standstill_end_and_are_read_with_a_receipt(
+    decided,
+    buyer_a,
+    company_user,
+    company_b_user,  # noqa: F811
+    company_c_user,
+    monkeypatch,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    bids, decision = decided
+    armor, breizh, oceane = bids.plis
+    sent_at = at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
+    with django_capture_on_commit_callbacks(execute=True):
+        letters = attribution.send_letters(actor=buyer_a, decision=decision)
+    decision.refresh_from_db()
+    assert decision.letters_sent_at == sent_at
+    assert decision.standstill_ends_on == datetime(2027, 3, 14).date()  # 3 March + 11 days
+    assert delays.standstill_end(sent_at) == decision.standstill_ends_on
+    assert sorted((x.pli_id, x.kind) for x in letters) == sorted(
+        [(armor.pk, LetterKind.ATTRIBUTION), (breizh.pk, LetterKind.REJET), (oceane.pk, "rejet")]
+    )
+    # One message per bidder, each with its letter attached.
+    messages = Message.objects.filter(consultation=bids.consultation)
+    assert sorted(messages.values_list("company__name", flat=True)) == [
+        "Armor Bâtiment",
+        "Breizh Nettoyage",
+        "Océane Services",
+    ]
+    assert {m.letter.pk for m in messages} == {x.pk for x in letters}
+    assert len(mailoutbox) == 3  # « a message is waiting », without the content
+    rejection = AwardLetter.objects.get(pli=breizh)
+    text = extract_text(rejection.message.attachment.read())
+    for expected in (
+        "14 mars 2027",
+        "14/03/2027",
+        "Armor Bâtiment",
+        "100 000,00 € HT",
+        "rang 2",
+        "16,80",
+        "17,60",
+        "R2182-1",
+    ):
+        assert expected in text, expected
+    excluded = extract_text(AwardLetter.objects.get(pli=oceane).pdf.read())
+    assert "Acte d'engagement non fourni" in excluded and "14 mars 2027" in excluded
+    award = extract_text(AwardLetter.objects.get(pli=armor).pdf.read())
+    assert "attestations fiscales et sociales" in award and "14 mars 2027" in award
+    # Read receipt: the rejected company opens its message.
+    message = rejection.message
+    assert message.read_at is None
+    read_at = at(monkeypatch, sent_at + timedelta(hours=2))
+    messaging.mark_read(actor=company_b_user, message=message)
+    message.refresh_from_db()
+    assert message.read_at == read_at and message.read_by == company_b_user
+    with pytest.raises(ValidationError, match="déjà été envoyées"):
+        attribution.send_letters(actor=buyer_a, decision=decision)
+    entry = JournalEntry.objects.get(action="marches.award.letters_sent")
+    assert entry.payload["standstill_ends_on"] == "2027-03-14"
+
+
+def test_notification_only_after_the_standstill(
+    decided,
+    buyer_a,
+    monkeypatch,
+):
+    bids, decision = decided
+    armor = bids.plis[0]
+    at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
+    attribution.send_letters(actor=buyer_a, decision=decision)
+    decision.refresh_from_db()
+    # The last day of the standstill: refused, with the date.
+    at(monkeypatch, paris_noon(datetime(2027, 3, 14).date()))
+    with pytest.raises(ValidationError) as exc:
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
+        )
+    assert "14 mars 2027 inclus" in exc.value.messages[0]
+    assert not Contract.objects.exists()
+    # The next day: accepted.
+    at(monkeypatch, timezone.make_aware(datetime(2027, 3, 15, 0, 5)))
+    with pytest.raises(ValidationError) as exc:
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="2027 001", **CONTRACT_DEFAULTS
+        )
+    assert "number" in exc.value.message_dict
+    contract = attribution.notify_contract(
+        actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
+    )
+    assert contract.buyer == bids.consultation.organisation
+    assert contract.holder == armor.company
+    assert contract.amount == Decimal("100000.00")
+    assert contract.cpv == "90910000"
+    assert contract.notified_on == contract.data_published_on == datetime(2027, 3, 15).date()
+    assert (contract.place_code, contract.place_code_type) == ("56", "Code département")
+    assert contract.offers_received == 3
+    assert contract.object == bids.consultation.object
+    assert contract.duration_months == 24 and contract.types_prix == ["Définitif ferme"]
+    notification = AwardLetter.objects.get(kind=LetterKind.NOTIFICATION)
+    assert notification.pli == armor and notification.message.company == armor.company
+    assert "Notification du marché n° 2027-001" in extract_text(notification.pdf.read())
+    bids.consultation.refresh_from_db()
+    assert bids.consultation.state == State.ATTRIBUEE
+    assert (
+        JournalEntry.objects.get(action="marches.award.contract_notified").payload["number"]
+        == "2027-001"
+    )
+    with pytest.raises(ValidationError, match="déjà été notifié"):
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="2027-002", **CONTRACT_DEFAULTS
+        )
+
+
+def test_notification_needs_a_siret_and_a_place(decided, buyer_a, monkeypatch):
+    bids, decision = decided
+    at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
+    attribution.send_letters(actor=buyer_a, decision=decision)
+    decision.refresh_from_db()
+    at(monkeypatch, paris_noon(datetime(2027, 3, 20).date()))
+    Organisation.objects.filter(pk=bids.plis[0].company_id).update(siret="")
+    with pytest.raises(ValidationError, match="n'a pas de SIRET valide"):
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
+        )
+    Organisation.objects.filter(pk=bids.plis[0].company_id).update(siret=bids.plis[0].company_siret)
+    Consultation.objects.filter(pk=bids.consultation.pk).update(departement="")
+    with pytest.raises(ValidationError, match="département d'exécution"):
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
+        )
+    assert not Contract.objects.exists()
+
+
+# --- lots ----------------------------------------------------------------------------------------
+
+
+def deposit_lots(user, consultation, lots: list[int]) -> Pli:
+    """A pli with one offer file per lot number given."""
+    declared = [
+        plis.DeclaredFile(kind="offre", name=f"offre-lot{n}.pdf", size=5, lot=n) for n in lots
+    ]
+    pli = plis.start_deposit(actor=user, consultation=consultation, files=declared)
+    for pli_file in pli.files.all():
+        plis.receive(
+            actor=user,
+            pli_pk=pli.pk,
+            file_pk=pli_file.pk,
+            offset=0,
+            stream=io.BytesIO(b"offre"),
+            length=5,
+        )
+    return plis.complete_deposit(actor=user, pli_pk=pli.pk)
+
+
+def test_every_lot_infructueux_makes_the_consultation_infructueuse(
+    make_consultation,
+    buyer_a,
+    commune_a,
+    company_user,
+    company_b_user,  # noqa: F811
+    monkeypatch,
+    mailoutbox,
+):
+    consultation = make_consultation(publish=False)
+    for number in (1, 2):
+        services.add_lot(
+            actor=buyer_a, consultation=consultation, number=number, title=f"Secteur {number}"
+        )
+    services.publish(actor=buyer_a, consultation=consultation)
+    commission_members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
+    services.create_opening_commission(
+        actor=buyer_a, consultation=consultation, members=commission_members, threshold=2
+    )
+    shares = [
+        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1]
+        for m in commission_members
+    ]
+    consultation.refresh_from_db()
+    both = deposit_lots(company_user, consultation, [1, 2])
+    only_two = deposit_lots(company_b_user, consultation, [2])
+    after_deadline(monkeypatch, consultation, 3600)
+    open_now(consultation, commission_members, shares)
+    lot1, lot2 = consultation.lots.order_by("number")
+    from emegalis.marches import award_selectors
+
+    assert list(award_selectors.candidate_plis(consultation, lot1)) == [both]
+    assert list(award_selectors.candidate_plis(consultation, lot2)) == [both, only_two]
+    with pytest.raises(ValidationError, match="Choisissez le lot"):
+        attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    with pytest.raises(ValidationError) as exc:
+        attribution.decide(
+            actor=buyer_a, consultation=consultation, lot=lot1, outcome="infructueux", reason=""
+        )
+    assert "reason" in exc.value.message_dict
+    first = attribution.decide(
+        actor=buyer_a,
+        consultation=consultation,
+        lot=lot1,
+        outcome=DecisionOutcome.INFRUCTUEUX,
+        reason="Offre unique au-delà du budget.",
+    )
+    consultation.refresh_from_db()
+    assert consultation.state == State.PUBLIEE  # lot 2 still open
+    attribution.decide(
+        actor=buyer_a,
+        consultation=consultation,
+        lot=lot2,
+        outcome=DecisionOutcome.INFRUCTUEUX,
+        reason="Besoin redéfini.",
+    )
+    consultation.refresh_from_db()
+    assert consultation.state == State.INFRUCTUEUSE
+    sent = attribution.send_letters(actor=buyer_a, decision=first)
+    first.refresh_from_db()
+    assert [x.pli for x in sent] == [both] and first.standstill_ends_on is None
+    assert "Offre unique au-delà du budget" in extract_text(sent[0].pdf.read())
+    assert AwardDecision.objects.count() == 2
+    with pytest.raises(ValidationError, match="infructueux"):
+        attribution.notify_contract(actor=buyer_a, decision=first, number="X", **CONTRACT_DEFAULTS)
