@@ -1,0 +1,19 @@
+"""Data of the buyer's open data panel (marches/_buyer_opendata_panel.html)."""
+
+from django import template
+
+from emegalis.marches import decp
+from emegalis.marches import opendata_selectors as od
+
+register = template.Library()
+
+
+@register.simple_tag
+def consultation_opendata(consultation, user) -> dict:
+    """Whether the OCDS package is public, and the consultation's contracts (of the user's
+    organisations only) with their DECP errors."""
+    contracts = od.consultation_contracts(user, consultation)
+    return {
+        "is_public": consultation.is_public,
+        "rows": [(c, decp.decp_errors(c)) for c in contracts],
+    }
