@@ -252,6 +252,11 @@ PERIODIC_JOBS = [
         "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),
     },
     {
+        "name": "core.anchor_journal",
+        "task": "emegalis.core.tasks.anchor_journal",
+        "every_seconds": 3600,
+    },
+    {
         "name": "actes.poll_mailbox",
         "task": "emegalis.actes.tasks.poll_mailbox",
         "every_seconds": 300,

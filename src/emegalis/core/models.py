@@ -63,3 +63,34 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JournalAnchor(models.Model):
+    """An RFC 3161 timestamp of the journal's head hash at one moment (core/anchoring.py).
+
+    The hash chain shows an entry changed in place; it cannot show a chain rewritten from
+    the start by someone with write access to the database. A token signed by a timestamping
+    authority outside the platform can: the anchored entry must still carry that hash."""
+
+    entry_id = models.BigIntegerField("entrée ancrée")
+    entry_hash = models.CharField("empreinte ancrée", max_length=64)
+    entries = models.BigIntegerField("entrées couvertes")
+    timestamped_at = models.DateTimeField("horodaté le (selon l'autorité)")
+    token = models.BinaryField("jeton d'horodatage RFC 3161 (DER)")
+    authority = models.CharField("autorité d'horodatage", max_length=255)
+
+    class Meta:
+        verbose_name = "ancrage du journal"
+        verbose_name_plural = "ancrages du journal"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Ancrage de l'entrée n° {self.entry_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Un ancrage du journal ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Un ancrage du journal ne se supprime pas.")
