@@ -12,10 +12,17 @@ broken request is dropped, so the acknowledged offset is always a chunk boundary
 plaintext is kept between requests. The per-file data key stays sealed with the server
 secret until the deposit is complete, then it is erased: from then on only the opening key
 rebuilt from k shares opens the file (ADR 0004).
+
+The receipt's SHA-256 comes from a running hash kept in this process's memory while the
+file arrives here in order (RunningHashes); when that state is missing (the upload resumed
+in another worker, a restart, an eviction, a retry at an earlier offset) it is recomputed
+from the stored chunks at completion, which is also the proof path (ADR 0004).
 """
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -58,6 +65,53 @@ class DeclaredFile:
     name: str
     size: int
     lot: int | None = None  # lot number
+
+
+class RunningHashes:
+    """SHA-256 state of the files being uploaded through this process, each with the offset
+    it covers (hashlib state cannot be saved or sent to another process).
+
+    An entry is taken out while a request uses it, so two requests never share one, and it
+    is used only by a request starting exactly at its offset; anything else drops it. Keyed
+    by the file's pk *and* header (random per file), so a pk reused in another database
+    never matches. Bounded: the least recently used entries go first (a few hundred bytes
+    each). A missing entry only costs the recomputation from the stored chunks.
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[int, bytes], tuple[int, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(pli_file: PliFile) -> tuple[int, bytes]:
+        return (pli_file.pk, bytes(pli_file.header))
+
+    def take(self, pli_file: PliFile, offset: int):
+        """The hash of the file's first ``offset`` bytes if this process holds it (a new one
+        at offset 0), else None; the entry leaves the table either way."""
+        with self._lock:
+            entry = self._entries.pop(self.key(pli_file), None)
+        if entry is not None and entry[0] == offset:
+            return entry[1]
+        return hashlib.sha256() if offset == 0 else None
+
+    def keep(self, pli_file: PliFile, offset: int, digest) -> None:
+        with self._lock:
+            self._entries[self.key(pli_file)] = (offset, digest)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every state (what a request landing in another worker process sees)."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+running_hashes = RunningHashes()
 
 
 def _secret() -> bytes:
@@ -230,6 +284,8 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
         data_key = sealing.open_transient(
             _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
         )
+        # Taken out of the table: an error below leaves no state, the fallback takes over.
+        digest = running_hashes.take(pli_file, offset)
         remaining_body = max(0, length)
         while pli_file.received < pli_file.size:
             want = min(header.chunk_size, pli_file.size - pli_file.received)
@@ -242,8 +298,14 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
             index = pli_file.received // header.chunk_size
             last = pli_file.received + want == pli_file.size
             _store_chunk(pli_file, header, data_key, index, data, last)
+            if digest is not None:
+                digest.update(data)
             pli_file.received += want
         pli_file.save(update_fields=["received"])
+        if digest is not None:
+            # If this transaction does not commit, the database keeps the older offset and
+            # the next request, starting there, does not match this entry: it is dropped.
+            running_hashes.keep(pli_file, pli_file.received, digest)
     return pli_file.received
 
 
@@ -264,9 +326,9 @@ def _store_chunk(pli_file, header, data_key, index: int, data: bytes, last: bool
             "Le contenu envoyé diffère de celui déjà reçu à cet endroit : recommencez le dépôt.",
             code="changed",
         )
-    saved = default_storage.save(
-        name, ContentFile(sealing.seal_chunk(header, data_key, index, data, last))
-    )
+    sealed = ContentFile(sealing.seal_chunk(header, data_key, index, data, last))
+    sealed.DEFAULT_CHUNK_SIZE = max(1, sealed.size)  # one write, not 64 KiB pieces
+    saved = default_storage.save(name, sealed)
     if saved != name:  # pragma: no cover - storage renamed: refuse rather than lose the chunk
         default_storage.delete(saved)
         raise ValidationError("Stockage indisponible, réessayez.", code="storage")
@@ -281,15 +343,40 @@ def stored_chunks(pli_file: PliFile) -> Iterable[bytes]:
             yield chunk.read()
 
 
+def _chunk_count(pli_file: PliFile, header: sealing.FileHeader) -> int:
+    return max(1, -(-pli_file.size // header.chunk_size))
+
+
 def _plaintext_sha256(pli_file: PliFile, data_key: bytes) -> str:
-    """SHA-256 of the plaintext, from the stored chunks (hashlib state cannot be kept between
-    requests that may run in other processes; ADR 0004)."""
+    """SHA-256 of the plaintext, recomputed from the stored chunks (the proof path)."""
     header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
     digest = hashlib.sha256()
-    chunks = list(range(max(1, -(-pli_file.size // header.chunk_size))))
-    for index, sealed in zip(chunks, stored_chunks(pli_file), strict=True):
-        digest.update(sealing.open_chunk(header, data_key, index, sealed, index == chunks[-1]))
+    count = _chunk_count(pli_file, header)
+    for index, sealed in zip(range(count), stored_chunks(pli_file), strict=True):
+        digest.update(sealing.open_chunk(header, data_key, index, sealed, index == count - 1))
     return digest.hexdigest()
+
+
+def _check_stored(pli_file: PliFile) -> None:
+    """Every chunk object is in storage with its sealed size, else OSError."""
+    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
+    for index in range(_chunk_count(pli_file, header)):
+        plain = min(header.chunk_size, pli_file.size - index * header.chunk_size)
+        expected = plain + sealing.TAG_SIZE
+        found = default_storage.size(pli_file.chunk_name(index))
+        if found != expected:
+            raise OSError(f"chunk {index}: {found} bytes stored, {expected} expected")
+
+
+def file_sha256(pli_file: PliFile, data_key: bytes) -> tuple[str, bool]:
+    """The receipt's SHA-256 of a whole file, and whether it came from the running hash
+    (True) or from decrypting the stored chunks again (False)."""
+    digest = running_hashes.take(pli_file, pli_file.size)
+    if digest is None or pli_file.received != pli_file.size:
+        logger.info("SHA-256 of pli file %s recomputed from its stored chunks", pli_file.pk)
+        return _plaintext_sha256(pli_file, data_key), False
+    _check_stored(pli_file)
+    return digest.hexdigest(), True
 
 
 def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = False) -> Pli:
@@ -318,7 +405,7 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
             )
             try:
-                pli_file.sha256 = _plaintext_sha256(pli_file, data_key)
+                pli_file.sha256, _ = file_sha256(pli_file, data_key)
             except (sealing.IntegrityError, OSError) as exc:
                 logger.error("Stored chunks of pli file %s unreadable: %s", pli_file.pk, exc)
                 raise ValidationError(
