@@ -11,6 +11,7 @@ complete pli; a user of that company, to the buyer, in the same thread.
 
 import hashlib
 import logging
+import posixpath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,22 +23,39 @@ from django.urls import reverse
 from emegalis.core import clock, journal
 from emegalis.organisations.models import Organisation, User
 
-from . import selectors
-from .models import Consultation, Message, MessageDirection, Pli, PliStatus
+from . import conf, messaging_selectors, selectors
+from .models import Consultation, Message, MessageDirection
 
 logger = logging.getLogger(__name__)
 
 MAX_SUBJECT = 255
 MAX_BODY = 20_000
+DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024  # 20 MiB
+
+
+def attachment_max_bytes() -> int:
+    """Largest attachment of a message (settings.MARCHES_MESSAGE_ATTACHMENT_MAX_BYTES)."""
+    return int(
+        getattr(settings, "MARCHES_MESSAGE_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES)
+    )
+
+
+def attachment_too_big() -> str:
+    return (
+        "La pièce jointe est trop volumineuse : la taille maximale est de "
+        f"{conf.human_size(attachment_max_bytes())}."
+    )
 
 
 def is_bidder(consultation: Consultation, company: Organisation) -> bool:
     """A company that completed a deposit for the consultation (in time or not)."""
-    return (
-        Pli.objects.filter(consultation=consultation, company=company)
-        .exclude(status=PliStatus.EN_COURS)
-        .exists()
-    )
+    return messaging_selectors.bidders(consultation).filter(pk=company.pk).exists()
+
+
+def _clean_attachment_name(name: str) -> str:
+    """The file name without any directory part (a client may send « ..\\x » or « a/b »)."""
+    base = posixpath.basename((name or "").replace("\\", "/")).strip().lstrip(".")
+    return base[:200] or "piece-jointe"
 
 
 def _clean_text(subject: str, body: str) -> tuple[str, str]:
@@ -82,7 +100,7 @@ def send_message(
         if direction == MessageDirection.TO_COMPANY:
             if not selectors.is_buyer(actor, consultation.organisation):
                 raise PermissionDenied("Seuls les acheteurs de la consultation peuvent écrire.")
-        elif selectors.company_of(actor, company) != company:
+        elif not messaging_selectors.is_company_member(actor, company):
             raise PermissionDenied("Vous n'êtes pas membre de cette entreprise.")
     if not is_bidder(consultation, company):
         raise ValidationError(
@@ -107,9 +125,12 @@ def send_message(
     if attachment_content is not None:
         if not attachment_name:
             raise ValidationError({"attachment": "La pièce jointe n'a pas de nom."})
-        message.attachment_name = attachment_name[:255]
+        if len(attachment_content) > attachment_max_bytes():
+            raise ValidationError({"attachment": attachment_too_big()})
+        name = _clean_attachment_name(attachment_name)
+        message.attachment_name = name
         message.attachment_sha256 = hashlib.sha256(attachment_content).hexdigest()
-        message.attachment.save(attachment_name, ContentFile(attachment_content), save=False)
+        message.attachment.save(name, ContentFile(attachment_content), save=False)
     message.save()
     journal.record(
         action="marches.message.sent",
@@ -128,6 +149,40 @@ def send_message(
     )
     transaction.on_commit(lambda: _notify(message))
     return message
+
+
+@transaction.atomic
+def send_to_bidders(
+    *,
+    actor: User,
+    consultation: Consultation,
+    subject: str,
+    body: str,
+    attachment_name: str = "",
+    attachment_content: bytes | None = None,
+) -> list[Message]:
+    """The buyer writes to every bidder at once: one message per company, each in its own
+    thread with its own read receipt."""
+    if not selectors.is_buyer(actor, consultation.organisation):
+        raise PermissionDenied("Seuls les acheteurs de la consultation peuvent écrire.")
+    companies = list(messaging_selectors.bidders(consultation))
+    if not companies:
+        raise ValidationError(
+            "Aucune entreprise n'a déposé de pli : la messagerie n'a pas de destinataire."
+        )
+    return [
+        send_message(
+            actor=actor,
+            consultation=consultation,
+            company=company,
+            direction=MessageDirection.TO_COMPANY,
+            subject=subject,
+            body=body,
+            attachment_name=attachment_name,
+            attachment_content=attachment_content,
+        )
+        for company in companies
+    ]
 
 
 def _sender_label(actor, consultation, company, direction) -> str:
@@ -176,7 +231,7 @@ def mark_read(*, actor: User, message: Message) -> Message:
     their own message records nothing.
     """
     receiving = (
-        selectors.company_of(actor, message.company) == message.company
+        messaging_selectors.is_company_member(actor, message.company)
         if message.direction == MessageDirection.TO_COMPANY
         else selectors.is_buyer(actor, message.consultation.organisation)
     )
