@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -400,3 +400,21 @@ def test_anonymous_users_are_sent_to_login(bidding, buyer_a, company, client):
     ):
         response = client.get(url)
         assert response.status_code == 302 and "/compte/connexion/" in response["Location"], url
+
+
+def test_posting_without_the_csrf_token_is_refused(bidding, buyer_a, company):
+    """The upload cap moves the CSRF check into the view: it must still apply."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(buyer_a)
+    response = client.post(
+        f"/marches/acheteur/{bidding.pk}/messages/",
+        {"recipient": str(company.pk), "subject": "A", "body": "B"},
+    )
+    assert response.status_code == 403
+    page = client.get(f"/marches/acheteur/{bidding.pk}/messages/")
+    token = page.cookies["csrftoken"].value
+    accepted = client.post(
+        f"/marches/acheteur/{bidding.pk}/messages/",
+        {"recipient": str(company.pk), "subject": "A", "body": "B", "csrfmiddlewaretoken": token},
+    )
+    assert accepted.status_code == 302 and Message.objects.count() == 1

@@ -4,11 +4,14 @@ Thin: messaging_selectors read (scoped, 404 outside the user's scope), messaging
 (permission, validation, journal, e-mail notice), forms_messaging validates the input.
 """
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from emegalis.core.forms import add_service_errors
 
@@ -16,6 +19,34 @@ from . import messaging, selectors
 from . import messaging_selectors as msel
 from .forms_messaging import BuyerMessageForm, ReplyForm
 from .models import MessageDirection
+from .views import DceSizeLimitHandler
+
+
+def upload_capped(view):
+    """Stop reading an attachment as soon as it passes the cap, instead of writing the whole
+    upload to a temporary file first. The handler must be in place before the body is parsed,
+    hence the CSRF check moved from the middleware into this wrapper."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            limiter = DceSizeLimitHandler(request, messaging.attachment_max_bytes())
+            request.upload_handlers.insert(0, limiter)
+            request.attachment_limiter = limiter
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+def _valid(request, form) -> bool:
+    """The form is valid and no attachment was cut at the cap."""
+    valid = form.is_valid()
+    limiter = getattr(request, "attachment_limiter", None)
+    if limiter is not None and limiter.exceeded:
+        form.add_error("attachment", messaging.attachment_too_big())
+        return False
+    return valid
 
 
 def _private(response):
@@ -37,6 +68,7 @@ def _attachment(message):
 # --- Buyer ---------------------------------------------------------------------------------------
 
 
+@upload_capped
 @login_required
 def buyer_messages(request, pk: int):
     """The bidders of a consultation with their threads, the form to write to one or all, and
@@ -46,7 +78,7 @@ def buyer_messages(request, pk: int):
     status = 200
     if request.method == "POST":
         form = BuyerMessageForm(request.POST, request.FILES, bidders=bidders)
-        if form.is_valid():
+        if _valid(request, form):
             try:
                 count = _send_from_buyer(request.user, consultation, form)
             except (ValidationError, PermissionDenied) as exc:
@@ -91,6 +123,7 @@ def _send_from_buyer(user, consultation, form: BuyerMessageForm) -> int:
     return 1
 
 
+@upload_capped
 @login_required
 def buyer_thread(request, pk: int, company_pk: int):
     """One bidder's exchange, both directions in order; opening it records the read receipt
@@ -99,7 +132,7 @@ def buyer_thread(request, pk: int, company_pk: int):
     status = 200
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
-        if form.is_valid():
+        if _valid(request, form):
             last_reply = (
                 msel.thread(consultation, company)
                 .filter(direction=MessageDirection.TO_BUYER)
@@ -169,6 +202,7 @@ def company_messages(request):
     )
 
 
+@upload_capped
 @login_required
 def company_message(request, message_pk: int):
     """One message: opening it by a user of the company is its read receipt; the thread and
@@ -178,7 +212,7 @@ def company_message(request, message_pk: int):
     status = 200
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
-        if form.is_valid():
+        if _valid(request, form):
             try:
                 messaging.send_message(
                     actor=request.user,
