@@ -523,3 +523,18 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
     assert AwardDecision.objects.count() == 2
     with pytest.raises(ValidationError, match="infructueux"):
         attribution.notify_contract(actor=buyer_a, decision=first, number="X", **CONTRACT_DEFAULTS)
+
+
+def test_the_standstill_counts_on_the_paris_date_of_sending():
+    from datetime import UTC
+
+    # 23:30 UTC on 3 March is 00:30 on 4 March in Paris: the standstill ends on 15 March.
+    assert delays.standstill_end(datetime(2027, 3, 3, 23, 30, tzinfo=UTC)).isoformat() == (
+        "2027-03-15"
+    )
+    assert delays.standstill_end(datetime(2027, 3, 3, 22, 30, tzinfo=UTC)).isoformat() == (
+        "2027-03-14"
+    )
+    # Letters not sent electronically: 16 days (CCP R2182-1).
+    sent = datetime(2027, 3, 3, 10, 0, tzinfo=UTC)
+    assert delays.standstill_end(sent, electronic=False).isoformat() == "2027-03-19"
