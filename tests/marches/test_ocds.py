@@ -19,6 +19,7 @@ from emegalis.marches.models import (
     Nature,
     OpeningSession,
     Procedure,
+    Question,
     State,
 )
 from tests.marches.test_decp import add_modification, make_company, make_contract, make_pli
@@ -53,6 +54,7 @@ def published(make_consultation):
 
 
 def test_published_consultation_has_a_valid_tender_release(published, client):
+    Question.objects.create(consultation=published, text="Visite ?", asked_at=clock.now())
     response = client.get(f"/marches/consultations/{published.pk}/ocds.json")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
@@ -81,6 +83,7 @@ def test_published_consultation_has_a_valid_tender_release(published, client):
         ("lot-2", "90919200"),
     ]
     assert "numberOfTenderers" not in tender
+    assert tender["hasEnquiries"] is False  # an unanswered question is not public
     buyer = published.organisation
     assert release["parties"] == [
         {

@@ -181,7 +181,8 @@ def tender_release(consultation: Consultation) -> dict:
             "startDate": when(consultation.published_at),
             "endDate": when(consultation.questions_deadline),
         },
-        "hasEnquiries": consultation.questions.exists(),
+        # Only answered questions are public (on the notice, without the asker).
+        "hasEnquiries": consultation.questions.filter(answered_at__isnull=False).exists(),
     }
     if consultation.estimated_value is not None:
         tender["value"] = value(consultation.estimated_value)
