@@ -167,3 +167,32 @@ def test_buyer_list_via_session(client_for, buyer_a, make_consultation):
     client = client_for(buyer_a)
     listed = client.get("/api/v1/marches/acheteur/consultations").json()
     assert [c["state"] for c in listed] == [State.BROUILLON]
+
+
+def _draft(client, headers) -> int:
+    base = "/api/v1/marches/acheteur/consultations"
+    response = client.post(base, _payload(), content_type="application/json", **headers)
+    return response.json()["id"]
+
+
+def test_api_dce_upload_over_the_cap_is_refused_before_spooling(client, headers, settings):
+    settings.MARCHES_DCE_MAX_BYTES = 1000
+    pk = _draft(client, headers)
+    url = f"/api/v1/marches/acheteur/consultations/{pk}/dce"
+    # Announced too big: refused from the Content-Length alone.
+    response = client.post(
+        url, {"file": SimpleUploadedFile("gros.pdf", b"%PDF" + b"x" * 2 * 1024 * 1024)}, **headers
+    )
+    assert response.status_code == 413
+    assert "taille maximale" in response.json()["detail"]
+    # Within the announced margin but over the cap: the upload handler stops reading.
+    response = client.post(
+        url, {"file": SimpleUploadedFile("moyen.pdf", b"%PDF" + b"x" * 5000)}, **headers
+    )
+    assert response.status_code == 413
+    assert not Consultation.objects.get(pk=pk).dce_files.exists()
+    response = client.post(url, {"folder": "Administratif"}, **headers)
+    assert response.status_code == 422
+    assert "champ « file »" in " ".join(response.json()["errors"])
+    response = client.post(url, {"file": SimpleUploadedFile("RC.pdf", b"%PDF-1.4")}, **headers)
+    assert response.status_code == 201

@@ -13,14 +13,13 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from ninja import Query, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from emegalis.core import clock
 from emegalis.organisations.services import authenticate_api_key
 
-from . import selectors, services
+from . import conf, selectors, services, upload_limits
 from .forms import SearchForm
 from .models import Consultation, DceFile, Lot, Nature, Procedure
 
@@ -308,12 +307,50 @@ def buyer_add_lot(request, pk: int, payload: LotIn):
     return Status(201, lot)
 
 
-@router.post("/acheteur/consultations/{pk}/dce", response={201: DceFileOut}, auth=BUYER_AUTH)
-def buyer_upload(request, pk: int, file: File[UploadedFile], folder: Form[str] = ""):
-    """Upload one DCE file (multipart): staged until publication or the next rectificatif."""
+DCE_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "folder": {"type": "string", "description": "dossier du DCE"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/acheteur/consultations/{pk}/dce",
+    response={201: DceFileOut, 413: ErrorOut, 422: ErrorOut},
+    auth=BUYER_AUTH,
+    openapi_extra=DCE_UPLOAD_BODY,
+)
+def buyer_upload(request, pk: int):
+    """Upload one DCE file (multipart `file`, optional `folder`): staged until publication or
+    the next rectificatif. A file over the cap is refused before its body is spooled."""
     consultation = selectors.get_buyer_consultation(request.user, pk)
+    cap = conf.dce_max_bytes()
+    too_big = Status(413, {"detail": upload_limits.too_big_message(cap), "errors": []})
+    if upload_limits.declared_too_big(request, cap):
+        return too_big
+    limiter = upload_limits.install_limit(request, cap)
+    uploaded = request.FILES.get("file")
+    if (limiter is not None and limiter.exceeded) or (uploaded and uploaded.size > cap):
+        return too_big
+    if uploaded is None:
+        raise ValidationError("Joignez le fichier du DCE (champ « file » en multipart).")
     dce_file = services.add_dce_file(
-        actor=request.user, consultation=consultation, uploaded_file=file, folder=folder
+        actor=request.user,
+        consultation=consultation,
+        uploaded_file=uploaded,
+        folder=request.POST.get("folder", ""),
     )
     return Status(201, dce_file)
 
