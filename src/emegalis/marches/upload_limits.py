@@ -9,9 +9,7 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 
 def too_big_message(cap: int) -> str:
-    return (
-        f"Fichier refusé : la taille maximale d'un fichier du DCE est de {conf.human_size(cap)}."
-    )
+    return f"Fichier refusé : la taille maximale d'un fichier du DCE est de {conf.human_size(cap)}."
 
 
 def declared_too_big(request, cap: int) -> bool:
