@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import urls_award, urls_messaging, urls_opendata, views
+from . import urls_award, urls_deposit, urls_messaging, urls_opendata, views
 
 urlpatterns = [
     path("", views.search, name="marches_search"),
@@ -78,3 +78,4 @@ urlpatterns = [
     path("jetons-api/", RedirectView.as_view(pattern_name="api_keys"), name="marches_tokens"),
 ]
 urlpatterns += urls_messaging.urlpatterns + urls_award.urlpatterns + urls_opendata.urlpatterns
+urlpatterns += urls_deposit.urlpatterns

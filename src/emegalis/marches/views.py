@@ -27,7 +27,7 @@ from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
 
-from . import conf, delays, opening, plis, selectors, services
+from . import conf, delays, deposit_selectors, opening, plis, selectors, services
 from .dce_zip import stream_zip
 from .forms import (
     AlertForm,
@@ -931,6 +931,7 @@ def deposit(request, pk: int):
             },
             status=201,
         )
+    in_progress = deposit_selectors.in_progress_deposits(request.user, consultation)
     return render(
         request,
         "marches/deposit.html",
@@ -939,7 +940,9 @@ def deposit(request, pk: int):
             "company": company,
             "lots": consultation.lots.all(),
             "refusal": plis.deposit_refusal(consultation),
-            "my_plis": selectors.company_plis(request.user, consultation),
+            "my_plis": deposit_selectors.finished_deposits(request.user, consultation),
+            "in_progress": in_progress,
+            "resume_data": deposit_selectors.resume_data(in_progress),
             "max_size": conf.human_size(conf.pli_max_bytes()),
         },
     )
