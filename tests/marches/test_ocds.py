@@ -11,7 +11,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from emegalis.core import clock
-from emegalis.marches import ocds
+from emegalis.marches import attribution, decp, ocds
 from emegalis.marches.models import (
     AwardDecision,
     DecisionOutcome,
@@ -21,6 +21,17 @@ from emegalis.marches.models import (
     Procedure,
     Question,
     State,
+)
+from tests.marches.test_award import (  # noqa: F401 (fixtures)
+    CONTRACT_DEFAULTS,
+    at,
+    bids,
+    company_b_user,
+    company_c_user,
+    decided,
+    members,
+    opened,
+    paris_noon,
 )
 from tests.marches.test_decp import add_modification, make_company, make_contract, make_pli
 
@@ -220,3 +231,47 @@ def test_the_validator_rejects_a_broken_package(published):
 def test_dates_of_days_are_paris_midnight():
     assert ocds.when(date(2026, 1, 15)) == "2026-01-15T00:00:00+01:00"
     assert ocds.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+
+
+# --- Through the real award services ----------------------------------------------------------
+
+
+def test_a_contract_notified_by_the_award_services_is_valid_decp_and_ocds(
+    decided,  # noqa: F811
+    buyer_a,
+    monkeypatch,
+    client,
+):
+    contest, decision = decided
+    armor, breizh, _ = contest.plis
+    at(monkeypatch, paris_noon(date(2027, 3, 3)))
+    attribution.send_letters(actor=buyer_a, decision=decision)
+    decision.refresh_from_db()
+    at(monkeypatch, paris_noon(date(2027, 3, 15)))
+    contract = attribution.notify_contract(
+        actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
+    )
+
+    assert decp.decp_errors(contract) == []
+    data = json.loads(client.get("/marches/donnees-essentielles/decp.json?annee=2027").content)
+    [record] = data["marches"]["marche"]
+    assert (record["id"], record["montant"], record["offresRecues"]) == ("2027-001", 100000, 3)
+    assert record["titulaires"][0]["titulaire"]["id"] == armor.company.siret
+
+    package = json.loads(
+        client.get(f"/marches/consultations/{contest.consultation.pk}/ocds.json").content
+    )
+    assert_valid(package)
+    assert [r["tag"][0] for r in package["releases"]] == [
+        "tender",
+        "tenderUpdate",
+        "award",
+        "contract",
+    ]
+    assert package["releases"][1]["tender"]["numberOfTenderers"] == 3
+    award = package["releases"][2]["awards"][0]
+    assert award["suppliers"][0]["name"] == armor.company.name
+    assert award["value"] == {"amount": 100000, "currency": "EUR"}
+    text = json.dumps(package) + json.dumps(data)
+    assert "125000" not in text  # Breizh's price (not retained) is never published
+    assert breizh.company.name in text  # but, the award being communicated, it was a tenderer
