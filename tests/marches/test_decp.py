@@ -423,3 +423,21 @@ def test_export_decp_fails_on_invalid_data_and_writes_nothing(contract, tmp_path
 def test_export_decp_refuses_bad_filters(db):
     with pytest.raises(CommandError, match="SIRET de 14 chiffres"):
         call_command("export_decp", "--acheteur", "12")
+
+
+def test_the_public_file_costs_the_same_queries_for_one_or_many_contracts(
+    client, contract, make_consultation
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    add_modification(contract, 1)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/marches/donnees-essentielles/decp.json")
+    for n in range(3):
+        other = make_consultation(reference=f"2026-1{n}")
+        add_modification(make_contract(other, make_company(f"Société {n}"), number=f"M-{n}"), 1)
+    with CaptureQueriesContext(connection) as four:
+        response = client.get("/marches/donnees-essentielles/decp.json")
+    assert len(json.loads(response.content)["marches"]["marche"]) == 4
+    assert len(four.captured_queries) == len(one.captured_queries)

@@ -119,10 +119,9 @@ def marche_record(contract: Contract) -> dict:
     }
     if contract.attribution_avance and contract.taux_avance is not None:
         record["tauxAvance"] = number(contract.taux_avance)
-    modifications = [
-        modification_record(m)
-        for m in contract.modifications.select_related("holder").order_by("sequence")
-    ]
+    # .all(): served by prefetch_related("modifications__holder") when the caller did it.
+    ordered = sorted(contract.modifications.all(), key=lambda m: m.sequence)
+    modifications = [modification_record(m) for m in ordered]
     if modifications:
         record["modifications"] = modifications
     return record

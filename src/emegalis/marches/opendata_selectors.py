@@ -20,6 +20,7 @@ from . import selectors
 from .models import Consultation, Contract, State
 
 RELATED = ("buyer", "holder", "consultation__organisation", "decision")
+PREFETCH = ("modifications__holder",)
 
 
 def public_contracts() -> QuerySet[Contract]:
@@ -27,6 +28,7 @@ def public_contracts() -> QuerySet[Contract]:
         Contract.objects.exclude(consultation__state=State.BROUILLON)
         .filter(data_published_on__lte=clock.today())
         .select_related(*RELATED)
+        .prefetch_related(*PREFETCH)
         .order_by("notified_on", "pk")
     )
 
@@ -36,6 +38,7 @@ def buyer_contracts(user: User) -> QuerySet[Contract]:
     return (
         Contract.objects.filter(buyer__in=selectors.buyer_organisations(user))
         .select_related(*RELATED)
+        .prefetch_related(*PREFETCH)
         .order_by("-notified_on", "-pk")
     )
 
