@@ -313,7 +313,9 @@ def test_public_decp_json_leaves_invalid_records_out(client, contract, make_cons
     data = json.loads(response.content)
     assert list(Draft7Validator(SCHEMA).iter_errors(data)) == []
     assert [m["id"] for m in data["marches"]["marche"]] == ["2026-042"]
-    assert broken.pk  # left out, shown on the buyer's page instead
+    # Left out of the public page too; the buyer's page shows it with its errors.
+    page = client.get("/marches/donnees-essentielles/").content.decode()
+    assert "2026-042" in page and broken.number not in page
 
 
 def test_public_decp_json_filters_and_refuses_bad_ones(client, contract):

@@ -15,6 +15,7 @@ A record is publishable when both layers find nothing (`record_errors`). Initial
 never rewritten: a change is a `modification` (ContractModification rows, append-only).
 """
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -342,11 +343,26 @@ def _record_path(path: str) -> str:
     return path.removeprefix("marches.marche[0].").removeprefix("marches.marche[0]")
 
 
+# Verdicts already computed, by SHA-256 of the record's canonical JSON: the schema check costs
+# about 2 ms a record in pure Python, and the public file re-checks every record on each
+# request. Bounded; a pure function's memo, so sharing it between requests is safe.
+_VERDICTS: dict[str, tuple[str, ...]] = {}
+_VERDICTS_MAX = 50_000
+
+
 def record_errors(record: dict) -> list[str]:
     """Both layers on one `marche` object; paths relative to the record (« montant : … »)."""
-    official = [_record_path(m) for m in schema_errors(document([record]))]
-    platform = [m.removeprefix("marche.") for m in platform_errors(record)]
-    return official + platform
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    found = _VERDICTS.get(key)
+    if found is None:
+        official = [_record_path(m) for m in schema_errors(document([record]))]
+        platform = [m.removeprefix("marche.") for m in platform_errors(record)]
+        found = tuple(official + platform)
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.clear()
+        _VERDICTS[key] = found
+    return list(found)
 
 
 def validate_document(data: dict) -> list[str]:

@@ -17,6 +17,7 @@ from emegalis.core import clock
 from emegalis.organisations.models import User
 
 from . import selectors
+from .decp import decp_errors
 from .models import Consultation, Contract, State
 
 RELATED = ("buyer", "holder", "consultation__organisation", "decision")
@@ -31,6 +32,18 @@ def public_contracts() -> QuerySet[Contract]:
         .prefetch_related(*PREFETCH)
         .order_by("notified_on", "pk")
     )
+
+
+def latest_public_contracts(limit: int) -> list[Contract]:
+    """The most recently notified public contracts whose DECP record is valid (the ones the
+    public file holds), newest first."""
+    found = []
+    for contract in public_contracts().reverse().iterator(chunk_size=limit * 2):
+        if not decp_errors(contract):
+            found.append(contract)
+            if len(found) == limit:
+                break
+    return found
 
 
 def buyer_contracts(user: User) -> QuerySet[Contract]:

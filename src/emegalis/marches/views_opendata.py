@@ -35,11 +35,8 @@ def _bad_filters(exc: ValidationError) -> JsonResponse:
 
 def opendata(request):
     """Public page: what the essential data are, where to get them."""
-    export = decp.build_export(od.public_contracts())
     return render(
-        request,
-        "marches/opendata_home.html",
-        {"contracts": list(reversed(export.included))[:50], "count": len(export.included)},
+        request, "marches/opendata_home.html", {"contracts": od.latest_public_contracts(50)}
     )
 
 
