@@ -48,6 +48,7 @@ def test_demo_loader_is_idempotent_and_publishes(db):
         "DEMO-2026-002",
         "DEMO-2026-003",
         "DEMO-2026-004",
+        "DEMO-2026-010",
         "TEST-POSTE",
     ]
     assert Consultation.objects.get(reference="DEMO-2026-004").state == State.BROUILLON
@@ -57,6 +58,30 @@ def test_demo_loader_is_idempotent_and_publishes(db):
     assert first.lots.count() == 2
     assert first.questions.filter(answered_at__isnull=False).count() == 1
     assert first.dce_files.count() == 3
+
+
+def test_demo_has_a_consultation_opened_awarded_and_notified(db):
+    from emegalis.core.journal import first_break
+    from emegalis.demo.region import load_demo_region
+    from emegalis.marches import decp
+    from emegalis.marches.models import Contract, PliStatus
+
+    load_demo_region()
+    consultation = Consultation.objects.get(reference="DEMO-2026-010")
+    assert consultation.state == State.CLOTUREE  # lot 2 still waits for its decision
+    assert consultation.plis.filter(status=PliStatus.RECU).count() == 3
+    assert consultation.opening_session.files.filter(intact=True).count() == 7
+    decision = consultation.decisions.get()
+    assert decision.lot.number == 1 and decision.winner.company_label.startswith("Armor")
+    # Rejection (Breizh), award and notification (Armor), each sent as a secure message.
+    kinds = sorted(decision.letters.values_list("kind", flat=True))
+    assert kinds == ["attribution", "notification", "rejet"]
+    assert all(letter.message_id for letter in decision.letters.all())
+    contract = Contract.objects.get()
+    assert contract.notified_on > decision.standstill_ends_on
+    assert decp.build_export([contract]).rejected == []
+    assert consultation.evaluations.filter(lot__number=2, rank=1).exists()
+    assert first_break() is None
 
 
 def test_the_test_consultation_stays_findable_and_open_to_questions(

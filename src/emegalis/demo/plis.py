@@ -1,10 +1,13 @@
-"""Demo data of the sealed bids: a consultation of Lorient Agglomération whose deadline has
-passed, with its opening commission, three companies' plis and the opening session done.
+"""Demo data of the sealed bids and the award: a consultation of Lorient Agglomération whose
+deadline has passed, with its opening commission, three companies' plis, the opening done,
+lot 1 analysed, awarded, its letters sent and its contract notified after the standstill (so
+the DECP and OCDS files have a record), lot 2 analysed and waiting for the buyer's decision.
 
 Everything goes through the real services (key ceremony, sealed deposits, signed receipts,
-opening with two shares); the clock is shifted back while the consultation is published and
-the plis deposited. The commission's shares exist only inside this function: the demo opens
-the plis itself, as the two members would. Idempotent: skipped when the reference exists.
+opening with two shares, analysis, decision, letters through the secure messaging,
+notification); the clock is shifted back to the day each step would have happened. The
+commission's shares exist only inside this function: the demo opens the plis itself, as the
+two members would. Idempotent: skipped when the reference exists.
 """
 
 import io
@@ -14,14 +17,21 @@ from decimal import Decimal
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import opening, plis, services
-from emegalis.marches.models import Consultation, Nature, Procedure
+from emegalis.marches import attribution, award_selectors, opening, plis, services
+from emegalis.marches.models import Consultation, CriterionKind, Nature, Procedure
 from emegalis.organisations.models import Organisation, User
 
 from .marches import BUYER_EMAIL, _pdf
 
 REFERENCE = "DEMO-2026-010"
 COMMISSION_EMAILS = ("commission.agglo@demo.e-megalis.bzh", "president.cao@demo.e-megalis.bzh")
+# Technical marks /20 given by the buyer, per company and lot.
+TECHNICAL_MARKS = {
+    ("armor", 1): "15",
+    ("breizh", 1): "13",
+    ("armor", 2): "14",
+    ("oceane", 2): "17",
+}
 # company key → (depositor e-mail, {lot number: amount € HT})
 OFFERS = {
     "armor": ("entreprise.armor@demo.e-megalis.bzh", {1: "182400.00", 2: "96300.00"}),
@@ -73,7 +83,6 @@ def load(organisations: dict[str, Organisation]) -> None:
         return
     buyer = User.objects.get(email=BUYER_EMAIL)
     members = list(User.objects.filter(email__in=COMMISSION_EMAILS).order_by("email"))
-    now = clock.now()
     with clock.shifted(timedelta(days=-45)):
         start = timezone.localtime(clock.now()).replace(hour=12, minute=0, second=0, microsecond=0)
         consultation = services.create_consultation(
@@ -118,5 +127,60 @@ def load(organisations: dict[str, Organisation]) -> None:
             user = User.objects.filter(email=email).first()
             if user is not None:
                 _deposit(user, consultation, organisations[key], amounts)
-    services.close_due_consultations(now=now)
-    opening.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
+    with clock.shifted(timedelta(days=-14)):
+        services.close_due_consultations()
+        opening.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
+        for lot in consultation.lots.order_by("number"):
+            _analyse(buyer, consultation, lot, organisations)
+    lot_1 = consultation.lots.get(number=1)
+    with clock.shifted(timedelta(days=-13)):
+        decision = attribution.decide(
+            actor=buyer,
+            consultation=consultation,
+            lot=lot_1,
+            outcome="attribue",
+            reason="Offre économiquement la plus avantageuse au regard des critères du "
+            "règlement de la consultation.",
+        )
+        attribution.send_letters(actor=buyer, decision=decision)
+    with clock.shifted(timedelta(days=-1)):
+        attribution.notify_contract(
+            actor=buyer,
+            decision=decision,
+            number=attribution.default_contract_number(decision),
+            duration_months=12,
+            forme_prix="Unitaire",
+            types_prix=["Définitif révisable"],
+            ccag="Travaux",
+            techniques=["Sans objet"],
+            modalites_execution=["Bons de commande"],
+            considerations_sociales=["Clause sociale"],
+            considerations_environnementales=["Pas de considération environnementale"],
+        )
+
+
+def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> None:
+    attribution.set_criteria(
+        actor=buyer,
+        consultation=consultation,
+        lot=lot,
+        criteria=[
+            attribution.CriterionInput(kind=CriterionKind.PRIX, label="Prix", weight=60),
+            attribution.CriterionInput(
+                kind=CriterionKind.TECHNIQUE, label="Valeur technique (mémoire)", weight=40
+            ),
+        ],
+    )
+    technical = lot.criteria.get(kind=CriterionKind.TECHNIQUE)
+    keys = {organisations[key].pk: key for key in OFFERS}
+    for pli in award_selectors.candidate_plis(consultation, lot):
+        key = keys[pli.company_id]
+        attribution.save_evaluation(
+            actor=buyer,
+            consultation=consultation,
+            lot=lot,
+            pli=pli,
+            price=Decimal(OFFERS[key][1][lot.number]),
+            marks={technical.pk: Decimal(TECHNICAL_MARKS[key, lot.number])},
+            comment="Mémoire technique analysé par le service voirie.",
+        )
