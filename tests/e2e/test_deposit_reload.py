@@ -130,3 +130,36 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
     assert sha in text and "offre.pdf" in text
     page.reload()
     expect(page.locator("#in-progress")).to_have_count(0)
+
+
+def test_abandon_from_the_page_after_confirming(page, open_consultation):
+    consultation, company_user, _, _ = open_consultation
+    from emegalis.marches import plis
+
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="brouillon.pdf", size=5 * MiB)],
+    )
+    page.goto("/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(company_user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
+    page.goto(f"/marches/consultations/{consultation.pk}/depot/")
+    card = page.locator(f"#resume-{pli.pk}")
+    questions: list[str] = []
+
+    def answer(dialog):
+        questions.append(dialog.message)
+        (dialog.dismiss if len(questions) == 1 else dialog.accept)()
+
+    page.on("dialog", answer)
+    card.get_by_role("button", name="Abandonner ce dépôt").click()
+    expect(card).to_be_visible()  # first question declined: nothing happens
+    assert Pli.objects.filter(pk=pli.pk).exists()
+    card.get_by_role("button", name="Abandonner ce dépôt").click()
+    expect(page.locator("body")).to_contain_text(f"Dépôt n° {pli.pk} abandonné")
+    expect(page.locator("#in-progress")).to_have_count(0)
+    assert "ne pourra plus être repris" in questions[0]
+    assert not Pli.objects.filter(pk=pli.pk).exists()

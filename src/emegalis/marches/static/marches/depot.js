@@ -299,6 +299,13 @@
     const input = card.querySelector("input[type=file]");
     const check = card.querySelector(".resume-check");
     const go = card.querySelector(".resume-start");
+    card.querySelector(".abandon-form").addEventListener("submit", function (event) {
+      if (!window.confirm("Abandonner le dépôt n° " + deposit.pli + " ? Les octets déjà reçus seront supprimés et ce dépôt ne pourra plus être repris.")) {
+        event.preventDefault();
+        return;
+      }
+      deposit.files.forEach(forgetPrint);
+    });
     card.querySelector(".resume-open").addEventListener("click", function () {
       panel.hidden = false;
       input.focus();
