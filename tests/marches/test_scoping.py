@@ -6,6 +6,7 @@ import pytest
 from emegalis.marches import services
 from emegalis.marches.models import Consultation, State
 from emegalis.organisations.services import create_api_key
+from tests.marches.test_plis import company_b_user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,16 @@ def test_question_answers_are_only_for_the_buyer(
     assert response.status_code == 404
     question.refresh_from_db()
     assert not question.is_answered
+
+
+def test_company_of_never_returns_a_company_the_user_does_not_belong_to(
+    company_user,
+    company_b_user,  # noqa: F811
+):
+    from emegalis.marches import selectors
+
+    own = selectors.company_of(company_user)
+    other = selectors.company_of(company_b_user)
+    assert own != other
+    assert selectors.company_of(company_user, other) == own
+    assert selectors.company_of(company_user, own) == own

@@ -63,21 +63,19 @@ def may_publish(user: User, organisation: Organisation | None, on: date | None =
 
 
 def company_of(user: User, organisation: Organisation | None = None) -> Organisation | None:
-    """The company the user acts for: the active organisation if it is a company, else the
-    first company they are an active member of."""
+    """The company the user acts for: the given (active) organisation if it is a company the
+    user is an active member of, else the first company they are an active member of."""
     if not user.is_authenticated:
         return None
-    if organisation is not None and organisation.kind == OrganisationKind.ENTREPRISE:
-        return organisation
-    return (
-        Organisation.objects.filter(
-            kind=OrganisationKind.ENTREPRISE,
-            memberships__user=user,
-            memberships__is_active=True,
-        )
-        .order_by("memberships__pk")
-        .first()
+    companies = Organisation.objects.filter(
+        kind=OrganisationKind.ENTREPRISE,
+        memberships__user=user,
+        memberships__is_active=True,
     )
+    if organisation is not None and organisation.kind == OrganisationKind.ENTREPRISE:
+        if companies.filter(pk=organisation.pk).exists():
+            return organisation
+    return companies.order_by("memberships__pk").first()
 
 
 def pending_company_memberships(user: User):
