@@ -151,7 +151,7 @@ class StateForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
         label="Nouvel état",
         choices=[
             (State.CLOTUREE, "Clôturer (date limite passée)"),
-            (State.ATTRIBUEE, "Attribuée"),
+            # « Attribuée » follows the award decisions of every lot (attribution.py).
             (State.INFRUCTUEUSE, "Infructueuse"),
             (State.ANNULEE, "Annulée"),
         ],

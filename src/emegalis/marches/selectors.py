@@ -72,9 +72,12 @@ def company_of(user: User, organisation: Organisation | None = None) -> Organisa
         memberships__user=user,
         memberships__is_active=True,
     )
-    if organisation is not None and organisation.kind == OrganisationKind.ENTREPRISE:
-        if companies.filter(pk=organisation.pk).exists():
-            return organisation
+    if (
+        organisation is not None
+        and organisation.kind == OrganisationKind.ENTREPRISE
+        and companies.filter(pk=organisation.pk).exists()
+    ):
+        return organisation
     return companies.order_by("memberships__pk").first()
 
 
