@@ -204,12 +204,12 @@ def test_buyer_pages_create_and_publish(client_for, buyer_a, make_consultation):
     assert "Un lot porte déjà ce numéro" in response.content.decode()
     response = client.post(f"/marches/acheteur/{consultation.pk}/publier/", follow=True)
     assert "La consultation est publiée" in response.content.decode()
-    assert "Choisissez un état" in response.content.decode()
     consultation.refresh_from_db()
     assert consultation.state == State.PUBLIEE
     assert 'value="attribuee"' not in response.content.decode()  # follows the decisions
     response = client.post(
         f"/marches/acheteur/{consultation.pk}/etat/", {"to": "attribuee"}, follow=True
     )
+    assert "Choisissez un état" in response.content.decode()
     consultation.refresh_from_db()
     assert consultation.state == State.PUBLIEE
