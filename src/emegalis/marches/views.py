@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import (
     FileResponse,
@@ -985,6 +985,9 @@ def pli_file(request, pli_pk: int, file_pk: int):
         return response
     except PermissionDenied as exc:
         return _json_error(exc, 404)
+    except ObjectDoesNotExist:
+        # The deposit was abandoned while this request waited for its lock.
+        return JsonResponse({"detail": "Ce dépôt n'existe plus (abandonné)."}, status=404)
     except ValidationError as exc:
         return _json_error(exc, 409)
     response = JsonResponse({"offset": received, "size": pli_file.size})
