@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import (
     FileResponse,
     Http404,
@@ -27,7 +26,16 @@ from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
 
-from . import conf, delays, deposit_selectors, opening, plis, selectors, services
+from . import (
+    conf,
+    delays,
+    deposit_selectors,
+    opening,
+    plis,
+    selectors,
+    services,
+    upload_limits,
+)
 from .dce_zip import stream_zip
 from .forms import (
     AlertForm,
@@ -348,31 +356,6 @@ def lot_delete(request, pk: int, lot_pk: int):
     return _back(pk, "lots")
 
 
-class DceSizeLimitHandler(FileUploadHandler):
-    """Stops reading an upload as soon as one file exceeds the cap (chunked requests without
-    a Content-Length included); the view then shows the limit."""
-
-    def __init__(self, request=None, cap: int = 0):
-        super().__init__(request)
-        self.cap = cap
-        self.received = 0
-        self.exceeded = False
-
-    def new_file(self, *args, **kwargs):
-        self.received = 0
-        super().new_file(*args, **kwargs)
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.cap:
-            self.exceeded = True
-            raise StopUpload(connection_reset=True)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
 @csrf_exempt
 @login_required
 def dce_upload(request, pk: int):
@@ -382,20 +365,13 @@ def dce_upload(request, pk: int):
     if request.method != "POST":
         return _back(pk, "dce")
     cap = conf.dce_max_bytes()
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    too_big = (
-        f"Fichier refusé : la taille maximale d'un fichier du DCE est de {conf.human_size(cap)}."
-    )
-    if length > cap + 1024 * 1024:
+    too_big = upload_limits.too_big_message(cap)
+    if upload_limits.declared_too_big(request, cap):
         messages.error(request, too_big)
         response = _back(pk, "dce")
         response["Connection"] = "close"
         return response
-    limiter = DceSizeLimitHandler(request, cap)
-    request.upload_handlers.insert(0, limiter)
+    limiter = upload_limits.install_limit(request, cap)
     return _dce_upload_protected(request, consultation, limiter, too_big)
 
 
@@ -403,7 +379,7 @@ def dce_upload(request, pk: int):
 def _dce_upload_protected(request, consultation, limiter, too_big):
     pk = consultation.pk
     form = DceUploadForm(request.POST, request.FILES)
-    if limiter.exceeded:
+    if limiter is not None and limiter.exceeded:
         messages.error(request, too_big)
         return _back(pk, "dce")
     if form.is_valid():

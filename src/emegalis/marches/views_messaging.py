@@ -19,7 +19,7 @@ from . import messaging, selectors
 from . import messaging_selectors as msel
 from .forms_messaging import BuyerMessageForm, ReplyForm
 from .models import MessageDirection
-from .views import DceSizeLimitHandler
+from .upload_limits import DceSizeLimitHandler
 
 
 def upload_capped(view):
