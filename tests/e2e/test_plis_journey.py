@@ -2,24 +2,31 @@
 is cut mid-upload (the test aborts one request), the page resumes from the server's offset
 and completes; the receipt PDF lists the file with the right SHA-256; after the deadline two
 of the three commission members open the plis (one logged in with TOTP, the other typing
-their share) and the signed PV lists the pli as intact.
-
-Award, letters and DECP are not built yet: this journey stops at the PV."""
+their share) and the signed PV lists the pli as intact. Then the award: the buyer sets the
+criteria, analyses the two offers, awards the lot to the best-ranked one and sends the
+letters; the other company reads its rejection letter in the secure messaging (the buyer
+sees the read receipt); after the standstill the buyer notifies the contract, and the
+public DECP file validates against the official schema."""
 
 import hashlib
+import io
+import json
 import os
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
+import jsonschema
 import pytest
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from emegalis.core import clock
 from emegalis.core.pdf import extract_text
 from emegalis.core.services_catalog import Service
-from emegalis.marches import services
-from emegalis.marches.models import Nature, Pli, PliStatus, Procedure
+from emegalis.marches import plis, services
+from emegalis.marches.models import Contract, Nature, Pli, PliStatus, Procedure, State
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import (
@@ -50,6 +57,7 @@ def open_consultation(transactional_db, settings, tmp_path):
         procedure=Procedure.AO_OUVERT,
         nature=Nature.SERVICES,
         cpv_main="90910000-9",
+        departement="056",
         bids_deadline=clock.now() + timedelta(days=40),
         questions_deadline=clock.now() + timedelta(days=30),
     )
@@ -69,13 +77,49 @@ def open_consultation(transactional_db, settings, tmp_path):
     company = OrganisationFactory(
         name="Jardins d'Armor", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
     )
-    return consultation, make_member(company, Role.ENTREPRISE), members, shares
+    rival = OrganisationFactory(
+        name="Paysages de l'Ouest",
+        kind=OrganisationKind.ENTREPRISE,
+        insee_nature="",
+        departement="",
+    )
+    rival_user = make_member(rival, Role.ENTREPRISE)
+    _deposit_by_services(rival_user, consultation, b"%PDF-1.4 offre Paysages de l'Ouest")
+    company_user = make_member(company, Role.ENTREPRISE)
+    return consultation, company_user, members, shares, buyer, rival_user
+
+
+def _deposit_by_services(user, consultation, content: bytes) -> None:
+    pli = plis.start_deposit(
+        actor=user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
+    )
+    plis.receive(
+        actor=user,
+        pli_pk=pli.pk,
+        file_pk=pli.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(content),
+        length=len(content),
+    )
+    plis.complete_deposit(actor=user, pli_pk=pli.pk)
+
+
+def _log_in(page, user, *, device=None):
+    page.goto("/compte/connexion/")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    if device is not None:
+        page.locator("#id_token").fill(token_for(device))
+        page.get_by_role("button", name="Valider").click()
 
 
 def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     page, open_consultation, tmp_path, monkeypatch
 ):
-    consultation, company_user, members, shares = open_consultation
+    consultation, company_user, members, shares, buyer, rival_user = open_consultation
     offer = tmp_path / "offre-financiere.pdf"
     content = os.urandom(20 * MiB)
     offer.write_bytes(content)
@@ -112,7 +156,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     expect(page.locator("#progress-overall")).to_have_attribute("value", "100")
     expect(page.locator("#progress-file-0")).to_have_attribute("value", "100")
 
-    pli = Pli.objects.get()
+    pli = Pli.objects.get(company_label="Jardins d'Armor")
     assert pli.status == PliStatus.RECU and pli.backup_copy_declared
     assert pli.files.get().sha256 == sha
 
@@ -129,12 +173,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     page.get_by_role("button", name="Se déconnecter").click()
     president = members[0]
     device = TOTPDevice.objects.create(user=president, confirmed=True, name="e2e")
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(president.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.locator("#id_token").fill(token_for(device))
-    page.get_by_role("button", name="Valider").click()
+    _log_in(page, president, device=device)
     page.get_by_role("link", name="Commission d'ouverture").click()
     page.get_by_role("link", name="Séance d'ouverture").click()
     page.locator("#share-1").fill(shares[0])
@@ -147,3 +186,73 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     pv = extract_text(download_info.value.path().read_bytes())
     assert "Jardins d'Armor" in pv and f"Pli n° {pli.pk}" in pv and sha in pv
     assert "SHA-256 conforme" in pv
+
+    # --- Award: default criteria (price 60 %, technical value 40 %), two offers analysed.
+    page.get_by_role("button", name="Se déconnecter").click()
+    _log_in(page, buyer)
+    page.goto(f"/marches/acheteur/{consultation.pk}/")
+    page.locator("#attribution").get_by_role("link", name="Critères").click()
+    page.get_by_role("button", name=re.compile("Critères par défaut")).click()
+    page.goto(f"/marches/acheteur/{consultation.pk}/attribution/lot/0/analyse/")
+    for company, price, mark in (
+        ("Jardins d'Armor", "100000", "14"),
+        ("Paysages de l'Ouest", "125000", "18"),
+    ):
+        page.get_by_label(f"Prix de {company}").fill(price)
+        page.get_by_label(f"Valeur technique de {company} (sur 20)").fill(mark)
+        page.get_by_role("button", name=f"Enregistrer l'offre de {company}").click()
+    # 0.6 × 20 + 0.4 × 14 = 17.6 against 0.6 × 16 + 0.4 × 18 = 16.8: the cheaper offer first.
+    ranking = page.locator("#analysis")
+    expect(ranking).to_contain_text("17,6")
+    expect(ranking).to_contain_text("16,8")
+
+    page.goto(f"/marches/acheteur/{consultation.pk}/attribution/lot/0/decision/")
+    page.get_by_label("Attribuer le lot à l'offre classée première").check()
+    page.get_by_label("Motivation").fill("Offre économiquement la plus avantageuse.")
+    page.get_by_role("button", name="Enregistrer la décision").click()
+    page.goto(f"/marches/acheteur/{consultation.pk}/attribution/lot/0/lettres/")
+    page.get_by_role("button", name="Envoyer les lettres").click()
+    standstill_end = timezone.localdate(moment) + timedelta(days=11)
+    expect(page.locator("#letters-sent")).to_contain_text(standstill_end.strftime("%d/%m/%Y"))
+    consultation.refresh_from_db()
+    assert consultation.state == State.ATTRIBUEE
+
+    # --- The other company reads its rejection letter in the secure messaging.
+    page.get_by_role("button", name="Se déconnecter").click()
+    _log_in(page, rival_user)
+    page.goto("/marches/entreprise/messages/")
+    page.locator("table a").first.click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile(r"\.pdf$")).click()
+    letter = extract_text(download_info.value.path().read_bytes())
+    assert "Jardins d'Armor" in letter and standstill_end.strftime("%d/%m/%Y") in letter
+
+    page.get_by_role("button", name="Se déconnecter").click()
+    _log_in(page, buyer)
+    page.goto(f"/marches/acheteur/{consultation.pk}/attribution/lot/0/lettres/")
+    expect(page.locator("#letters")).to_contain_text(f"par {rival_user.email}")
+
+    # --- Notification is refused during the standstill, accepted the day after it ends.
+    page.goto(f"/marches/acheteur/{consultation.pk}/attribution/lot/0/notification/")
+    expect(page.locator("#notification-refusal")).to_be_visible()
+    after = timezone.make_aware(
+        timezone.datetime.combine(standstill_end + timedelta(days=1), timezone.datetime.min.time())
+    ) + timedelta(hours=10)
+    monkeypatch.setattr(clock, "now", lambda: after)
+    page.reload()
+    page.get_by_label("Durée (mois)").fill("36")
+    page.get_by_role("button", name="Notifier le marché").click()
+    contract = Contract.objects.get()
+    assert contract.holder.name == "Jardins d'Armor" and contract.amount == 100000
+
+    # --- The public DECP file validates against the official schema.
+    response = page.request.get("/marches/donnees-essentielles/decp.json")
+    assert response.ok
+    data = json.loads(response.body())
+    schema_file = Path(__file__).resolve().parents[2] / (
+        "src/emegalis/marches/data/schemas/schema_decp_v2.0.3.json"
+    )
+    jsonschema.Draft7Validator(json.loads(schema_file.read_text())).validate(data)
+    records = data["marches"]["marche"]
+    assert [r["id"] for r in records] == [contract.number]
+    assert records[0]["titulaires"][0]["titulaire"]["id"] == contract.holder.siret
