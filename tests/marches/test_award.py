@@ -437,6 +437,24 @@ def test_notification_needs_a_siret_and_a_place(decided, buyer_a, monkeypatch):
     assert not Contract.objects.exists()
 
 
+def test_notification_refuses_a_record_the_decp_would_reject(decided, buyer_a, monkeypatch):
+    bids, decision = decided
+    at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
+    attribution.send_letters(actor=buyer_a, decision=decision)
+    decision.refresh_from_db()
+    at(monkeypatch, paris_noon(datetime(2027, 3, 20).date()))
+    # DECP wants a montant of at least 1 € HT.
+    AwardDecision.objects.filter(pk=decision.pk).update(amount=Decimal("0.50"))
+    with pytest.raises(ValidationError) as exc:
+        attribution.notify_contract(
+            actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
+        )
+    assert any("Données essentielles non publiables" in m for m in exc.value.messages)
+    assert any("montant" in m for m in exc.value.messages)
+    assert not Contract.objects.exists()
+    assert not AwardLetter.objects.filter(kind=LetterKind.NOTIFICATION).exists()
+
+
 # --- lots ----------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from emegalis.core.pdf import format_date
 from emegalis.organisations.models import User
 from emegalis.organisations.validators import validate_siret
 
-from . import award_selectors, decp_vocabulary, delays, letters, messaging, services
+from . import award_selectors, decp, decp_vocabulary, delays, letters, messaging, services
 from .models import (
     AwardCriterion,
     AwardDecision,
@@ -760,6 +760,12 @@ def notify_contract(
         place_code_type="Code département",
         created_by=actor,
     )
+    # The record must be publishable as it is: initial DECP values never change afterwards.
+    problems = decp.decp_errors(contract)
+    if problems:
+        raise ValidationError(
+            [f"Données essentielles non publiables : {problem}" for problem in problems]
+        )
     lot_text = f" — lot {lot.number}" if lot else ""
     letter = _send_letter(
         actor=actor,
