@@ -160,6 +160,16 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
             services.add_dce_file(
                 actor=buyer, consultation=consultation, uploaded_file=File(handle, name=name)
             )
+    members = []
+    for index in (1, 2):
+        member, _ = User.objects.get_or_create(email=f"commission{index}@bench.test")
+        seat, _ = Membership.objects.get_or_create(user=member, organisation=organisation)
+        seat.roles.get_or_create(role=Role.COMMISSION)
+        members.append(member)
+    # Publication needs the opening commission (the DCE download does not need its shares).
+    services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=2
+    )
     services.publish(actor=buyer, consultation=consultation)
     return consultation.pk
 

@@ -49,7 +49,7 @@ def wait_for(page, held: list) -> None:
 
 
 def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultation, tmp_path):
-    consultation, company_user, _, _ = open_consultation
+    consultation, company_user, *_ = open_consultation
     content = os.urandom(10 * MiB)
     sha = hashlib.sha256(content).hexdigest()
     for folder, data in (
@@ -133,7 +133,7 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
 
 
 def test_abandon_from_the_page_after_confirming(page, open_consultation):
-    consultation, company_user, _, _ = open_consultation
+    consultation, company_user, *_ = open_consultation
     from emegalis.marches import plis
 
     pli = plis.start_deposit(

@@ -80,6 +80,14 @@ def test_buyer_publishes_company_downloads_asks_and_gets_the_rectificatif(
     )
     page.get_by_role("button", name="Déposer").click()
     expect(page.locator("#staged-files")).to_contain_text("Pièces techniques/CCTP.pdf")
+    # Publication waits for the opening commission (the key ceremony).
+    page.get_by_role("button", name="Publier la consultation").click()
+    expect(page.get_by_role("status")).to_contain_text("Désignez la commission")
+    commission_form = page.locator("#commission-form")
+    for local_part in ("commission.agglo", "president.cao"):
+        commission_form.get_by_label(re.compile(re.escape(demo_email(local_part)))).check()
+    commission_form.get_by_role("button", name="Créer les clés d'ouverture").click()
+    expect(page.locator("#commission-members")).to_contain_text("à retirer")
     page.get_by_role("button", name="Publier la consultation").click()
     expect(page.get_by_role("status")).to_contain_text("La consultation est publiée")
     consultation = Consultation.objects.get(reference="E2E-2026-01")

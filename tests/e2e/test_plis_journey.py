@@ -66,11 +66,11 @@ def open_consultation(transactional_db, settings, tmp_path):
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
     services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc, folder="")
-    consultation = services.publish(actor=buyer, consultation=consultation)
     members = [make_member(commune, Role.COMMISSION) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
+    consultation = services.publish(actor=buyer, consultation=consultation)
     shares = [
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
     ]
@@ -84,7 +84,6 @@ def open_consultation(transactional_db, settings, tmp_path):
         departement="",
     )
     rival_user = make_member(rival, Role.ENTREPRISE)
-    _deposit_by_services(rival_user, consultation, b"%PDF-1.4 offre Paysages de l'Ouest")
     company_user = make_member(company, Role.ENTREPRISE)
     return consultation, company_user, members, shares, buyer, rival_user
 
@@ -120,6 +119,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     page, open_consultation, tmp_path, monkeypatch
 ):
     consultation, company_user, members, shares, buyer, rival_user = open_consultation
+    _deposit_by_services(rival_user, consultation, b"%PDF-1.4 offre Paysages de l'Ouest")
     offer = tmp_path / "offre-financiere.pdf"
     content = os.urandom(20 * MiB)
     offer.write_bytes(content)

@@ -84,11 +84,32 @@ def dce_file(name: str = "RC.pdf", content: bytes = b"%PDF-1.4 reglement") -> Co
     return file
 
 
+def name_commission(actor, consultation, count: int = 2, threshold: int = 2) -> list:
+    """Name a commission of `count` new members of the consultation's organisation."""
+    members = [make_member(consultation.organisation, Role.COMMISSION) for _ in range(count)]
+    services.create_opening_commission(
+        actor=actor, consultation=consultation, members=members, threshold=threshold
+    )
+    return members
+
+
 @pytest.fixture
 def make_consultation(buyer_a, commune_a):
-    """A consultation of commune A (published with a one-file DCE unless publish=False)."""
+    """A consultation of commune A (published with a one-file DCE unless publish=False).
 
-    def _make(*, publish: bool = True, actor=None, organisation=None, files=None, **overrides):
+    Publishing needs the opening commission: unless `commission=False`, a 2-of-2 commission
+    of two new members is named first (their shares stay uncollected: use the `opened`
+    fixture of test_plis.py for a consultation open to deposits)."""
+
+    def _make(
+        *,
+        publish: bool = True,
+        commission: bool = True,
+        actor=None,
+        organisation=None,
+        files=None,
+        **overrides,
+    ):
         actor = actor or buyer_a
         organisation = organisation or commune_a
         consultation = services.create_consultation(
@@ -103,6 +124,8 @@ def make_consultation(buyer_a, commune_a):
                 uploaded_file=dce_file(name, content),
                 folder=folder,
             )
+        if publish and commission and services.needs_commission(consultation):
+            name_commission(actor, consultation)
         if publish:
             consultation = services.publish(actor=actor, consultation=consultation)
         consultation.refresh_from_db()

@@ -11,6 +11,8 @@ from emegalis.core import clock
 from emegalis.marches.models import Consultation, State
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import ApiKey
+from emegalis.organisations.roles import Role
+from tests.factories import make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +63,8 @@ def test_token_page_shows_the_token_once_and_stores_its_hash(client_for, buyer_a
     assert response.status_code in (401, 403)
 
 
-def test_create_update_upload_publish(client, headers):
+def test_create_update_upload_publish(client, headers, commune_a):
+    buyer_org = commune_a
     base = "/api/v1/marches/acheteur/consultations"
     response = client.post(base, _payload(), content_type="application/json", **headers)
     assert response.status_code == 201, response.content
@@ -83,6 +86,28 @@ def test_create_update_upload_publish(client, headers):
     )
     assert response.status_code == 201, response.content
     assert response.json()["folder"] == "Administratif"
+    response = client.post(f"{base}/{pk}/publier", **headers)
+    assert response.status_code == 422
+    assert "commission d'ouverture" in " ".join(response.json()["errors"])
+    members = [make_member(buyer_org, Role.COMMISSION) for _ in range(3)]
+    response = client.post(
+        f"{base}/{pk}/commission",
+        {"members": [members[0].email, "inconnu@example.test"], "threshold": 2},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 422
+    assert "inconnu@example.test" in " ".join(response.json()["errors"])
+    response = client.post(
+        f"{base}/{pk}/commission",
+        {"members": [m.email for m in members], "threshold": 2},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 201, response.content
+    commission = response.json()
+    assert commission["threshold"] == 2 and len(commission["members"]) == 3
+    assert not commission["complete"]
     response = client.post(f"{base}/{pk}/publier", **headers)
     assert response.status_code == 200
     assert response.json()["state"] == "publiee"

@@ -490,11 +490,11 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
         services.add_lot(
             actor=buyer_a, consultation=consultation, number=number, title=f"Secteur {number}"
         )
-    services.publish(actor=buyer_a, consultation=consultation)
     commission_members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=commission_members, threshold=2
     )
+    services.publish(actor=buyer_a, consultation=consultation)
     shares = [
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1]
         for m in commission_members

@@ -12,7 +12,7 @@ from emegalis.marches import services
 from emegalis.marches.models import Consultation, State
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_convention, make_member
-from tests.marches.conftest import consultation_fields
+from tests.marches.conftest import consultation_fields, name_commission
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +202,9 @@ def test_buyer_pages_create_and_publish(client_for, buyer_a, make_consultation):
     )
     assert response.status_code == 400
     assert "Un lot porte déjà ce numéro" in response.content.decode()
+    response = client.post(f"/marches/acheteur/{consultation.pk}/publier/", follow=True)
+    assert "Publication refusée : Désignez la commission" in response.content.decode()
+    name_commission(buyer_a, consultation)
     response = client.post(f"/marches/acheteur/{consultation.pk}/publier/", follow=True)
     assert "La consultation est publiée" in response.content.decode()
     consultation.refresh_from_db()

@@ -25,10 +25,11 @@ def members_a(commune_a):
 @pytest.fixture
 def ceremony(make_consultation, buyer_a, members_a):
     """A published consultation of commune A with a 2-of-3 commission, shares not collected."""
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     commission = services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members_a, threshold=2
     )
+    consultation = services.publish(actor=buyer_a, consultation=consultation)
     return consultation, commission
 
 
@@ -115,7 +116,7 @@ def test_no_key_material_remains_after_the_ceremony(ceremony, members_a, setting
 
 
 def test_ceremony_refusals(make_consultation, buyer_a, buyer_b, members_a, commune_b):
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError, match="entre 2 et 3"):
         services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=4
@@ -180,7 +181,7 @@ def test_a_member_who_lost_the_role_cannot_collect(ceremony, members_a):
 def test_members_are_told_by_email(
     make_consultation, buyer_a, members_a, mailoutbox, django_capture_on_commit_callbacks
 ):
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     with django_capture_on_commit_callbacks(execute=True):
         services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=2
@@ -196,7 +197,7 @@ def test_members_are_told_by_email(
 def test_buyer_names_the_commission_from_the_consultation_page(
     client_for, buyer_a, make_consultation, members_a
 ):
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     client = client_for(buyer_a)
     page = client.get(f"/marches/acheteur/{consultation.pk}/").content.decode()
     assert "Créer les clés d'ouverture" in page
@@ -217,7 +218,7 @@ def test_buyer_names_the_commission_from_the_consultation_page(
 def test_buyer_of_another_organisation_cannot_name_a_commission(
     client_for, buyer_b, make_consultation, members_a
 ):
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     client = client_for(buyer_b)
     url = f"/marches/acheteur/{consultation.pk}/commission/"
     response = client.post(url, {"members": [m.pk for m in members_a], "threshold": 2})

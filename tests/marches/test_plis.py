@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock, sealing
 from emegalis.core.pdf import extract_text
 from emegalis.marches import plis, services
-from emegalis.marches.models import Pli, PliFile, PliStatus
+from emegalis.marches.models import Pli, PliFile, PliStatus, State
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_member
@@ -28,7 +28,7 @@ CHUNK = sealing.CHUNK_SIZE
 @pytest.fixture
 def opened(make_consultation, buyer_a, commune_a):
     """A published consultation with a complete 2-of-3 commission; returns it and the shares."""
-    consultation = make_consultation()
+    consultation = make_consultation(publish=False)
     members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
@@ -36,6 +36,7 @@ def opened(make_consultation, buyer_a, commune_a):
     shares = [
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
     ]
+    consultation = services.publish(actor=buyer_a, consultation=consultation)
     consultation.refresh_from_db()
     return consultation, shares
 
@@ -416,24 +417,31 @@ def test_the_last_complete_deposit_in_time_replaces_the_earlier_ones(
 
 
 def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune_a, company_user):
-    consultation = make_consultation()
-    with pytest.raises(ValidationError, match="commission d'ouverture"):
-        plis.start_deposit(
-            actor=company_user,
-            consultation=consultation,
-            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
-        )
+    """Published with its commission named, a consultation takes plis only once every member
+    has collected their share (until then the platform still holds sealed shares)."""
+    consultation = make_consultation(publish=False)
     members = [make_member(commune_a, Role.COMMISSION) for _ in range(2)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
+    consultation = services.publish(actor=buyer_a, consultation=consultation)
+    declared = [plis.DeclaredFile(kind="offre", name="o.pdf", size=1)]
+    for member in members:
+        consultation.refresh_from_db()
+        with pytest.raises(ValidationError, match="commission d'ouverture"):
+            plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+        services.collect_opening_share(actor=member, consultation_pk=consultation.pk)
     consultation.refresh_from_db()
-    with pytest.raises(ValidationError, match="commission d'ouverture"):
-        plis.start_deposit(
-            actor=company_user,
-            consultation=consultation,
-            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
-        )
+    pli = plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+    assert pli.status == PliStatus.EN_COURS
+
+
+def test_publication_needs_the_opening_commission(make_consultation, buyer_a, commune_a):
+    consultation = make_consultation(publish=False)
+    with pytest.raises(ValidationError, match="Désignez la commission d'ouverture"):
+        services.publish(actor=buyer_a, consultation=consultation)
+    paper = make_consultation(reference="PAPIER-1", electronic_submission=False)
+    assert paper.state == State.PUBLIEE and not hasattr(paper, "opening_commission")
 
 
 def test_a_pli_needs_an_offer_and_a_lot_when_allotted(company_user, opened, buyer_a):

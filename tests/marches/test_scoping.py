@@ -6,6 +6,7 @@ import pytest
 from emegalis.marches import services
 from emegalis.marches.models import Consultation, State
 from emegalis.organisations.services import create_api_key
+from tests.marches.conftest import name_commission
 from tests.marches.test_plis import company_b_user  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,7 @@ def test_draft_is_invisible_to_companies_and_the_public(
 
 
 def test_once_published_it_is_public(client, buyer_b, consultation_b):
+    name_commission(buyer_b, consultation_b)
     services.publish(actor=buyer_b, consultation=consultation_b)
     client.logout()
     assert client.get(f"/marches/consultations/{consultation_b.pk}/").status_code == 200

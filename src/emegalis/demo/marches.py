@@ -1,7 +1,8 @@
 """Demo data of the marches service, loaded after the region's organisations and users.
 
-Lorient Agglomération publishes three consultations (with lots and a small DCE) and keeps one
-draft; the syndicat runs the always-open test consultation. Idempotent: a consultation that
+Lorient Agglomération publishes three consultations (with lots, a small DCE and their opening
+commission, whose two members still have to collect their shares) and keeps one draft; the
+syndicat runs the always-open test consultation. Idempotent: a consultation that
 already exists (same organisation and reference) is left as it is.
 """
 
@@ -19,6 +20,7 @@ from emegalis.organisations.models import Organisation, User
 
 BUYER_EMAIL = "acheteur.agglo@demo.e-megalis.bzh"
 COMPANY_EMAIL = "entreprise.armor@demo.e-megalis.bzh"
+COMMISSION_EMAILS = ("commission.agglo@demo.e-megalis.bzh", "president.cao@demo.e-megalis.bzh")
 
 
 def _at(days: int, hour: int = 16):
@@ -136,6 +138,14 @@ def load(organisations: dict[str, Organisation]) -> None:
                 actor=buyer, consultation=consultation, uploaded_file=content, folder=folder
             )
         if publish:
+            # Named before publication; the two members collect their shares on
+            # /marches/commission/ (2FA), after which companies may deposit.
+            services.create_opening_commission(
+                actor=buyer,
+                consultation=consultation,
+                members=User.objects.filter(email__in=COMMISSION_EMAILS),
+                threshold=2,
+            )
             services.publish(actor=buyer, consultation=consultation)
     first = Consultation.objects.filter(organisation=agglo, reference="DEMO-2026-001").first()
     company_user = User.objects.filter(email=COMPANY_EMAIL).first()

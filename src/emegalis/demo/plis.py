@@ -21,10 +21,9 @@ from emegalis.marches import attribution, award_selectors, opening, plis, servic
 from emegalis.marches.models import Consultation, CriterionKind, Nature, Procedure
 from emegalis.organisations.models import Organisation, User
 
-from .marches import BUYER_EMAIL, _pdf
+from .marches import BUYER_EMAIL, COMMISSION_EMAILS, _pdf
 
 REFERENCE = "DEMO-2026-010"
-COMMISSION_EMAILS = ("commission.agglo@demo.e-megalis.bzh", "president.cao@demo.e-megalis.bzh")
 # Technical marks /20 given by the buyer, per company and lot.
 TECHNICAL_MARKS = {
     ("armor", 1): "15",

@@ -355,6 +355,66 @@ def buyer_upload(request, pk: int):
     return Status(201, dce_file)
 
 
+class CommissionIn(Schema):
+    members: list[str]  # e-mail addresses of users holding the commission role
+    threshold: int
+
+
+class CommissionMemberOut(Schema):
+    position: int
+    user_label: str
+    collected: bool
+
+
+class CommissionOut(Schema):
+    threshold: int
+    fingerprint: str
+    complete: bool
+    members: list[CommissionMemberOut]
+
+
+def _commission_out(commission) -> dict:
+    return {
+        "threshold": commission.threshold,
+        "fingerprint": commission.fingerprint,
+        "complete": commission.is_complete,
+        "members": [
+            {"position": m.position, "user_label": m.user_label, "collected": m.has_collected}
+            for m in commission.members.order_by("position")
+        ],
+    }
+
+
+@router.post(
+    "/acheteur/consultations/{pk}/commission",
+    response={201: CommissionOut, 422: ErrorOut},
+    auth=BUYER_AUTH,
+)
+def buyer_name_commission(request, pk: int, payload: CommissionIn):
+    """Name the opening commission (key ceremony): each member then collects their share,
+    once, on /marches/commission/ (2FA). Needed before publication."""
+    consultation = selectors.get_buyer_consultation(request.user, pk)
+    candidates = {
+        u.email.lower(): u for u in selectors.commission_candidates(consultation.organisation)
+    }
+    unknown = [e for e in payload.members if e.strip().lower() not in candidates]
+    if unknown:
+        raise ValidationError(
+            [
+                f"{email} n'a pas le rôle « membre de commission d'ouverture » dans "
+                f"{consultation.organisation.name}."
+                for email in unknown
+            ]
+        )
+    commission = services.create_opening_commission(
+        actor=request.user,
+        consultation=consultation,
+        members=[candidates[e.strip().lower()] for e in payload.members],
+        threshold=payload.threshold,
+    )
+    return Status(201, _commission_out(commission))
+
+
 @router.post(
     "/acheteur/consultations/{pk}/publier", response=ConsultationDetailOut, auth=BUYER_AUTH
 )

@@ -497,6 +497,12 @@ def cancel_file_removal(*, actor: User, dce_file: DceFile) -> None:
 
 
 @transaction.atomic
+def needs_commission(consultation: Consultation) -> bool:
+    """A consultation that takes electronic plis is published with its opening commission
+    named (the key ceremony done), so that the plis can be sealed from the first day."""
+    return consultation.electronic_submission and not consultation.is_test
+
+
 def publish(*, actor: User, consultation: Consultation) -> Consultation:
     """brouillon → publiée: the notice goes public and the DCE becomes version 1."""
     require_buyer(actor, consultation.organisation)
@@ -509,6 +515,12 @@ def publish(*, actor: User, consultation: Consultation) -> Consultation:
         raise ValidationError(
             "Déposez au moins un fichier du DCE avant de publier la consultation.",
             code="empty_dce",
+        )
+    if needs_commission(consultation) and not hasattr(consultation, "opening_commission"):
+        raise ValidationError(
+            "Désignez la commission d'ouverture des plis avant de publier : ses membres "
+            "détiennent les parts de la clé qui seule ouvrira les plis électroniques.",
+            code="no_commission",
         )
     version = DceVersion.objects.create(
         consultation=consultation, number=1, published_at=now, published_by=actor
