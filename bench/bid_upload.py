@@ -12,7 +12,10 @@ static/marches/depot.js does). Prints, in the same run:
   the same data, in this process;
 - their ratio (goal ≥ 0.5);
 - the server's RSS peak during each deposit and the growth between the two sizes (goal under
-  64 MiB: the body is read and sealed chunk by chunk, never held whole).
+  64 MiB: the body is read and sealed chunk by chunk, never held whole);
+- how long the confirmation took (SHA-256 check, signed receipt, e-mail: a fixed cost that
+  dominates small files), and the machine's load average before and after each deposit (other
+  work on the machine lowers the throughput more than the raw limit: note it with the figures).
 
 Usage: .venv/bin/python bench/bid_upload.py [--small-mib 10] [--big-mib 1024]
 Not a test: `make test` does not run it. Needs Linux (/proc) and ~3 GiB of free disk.
@@ -96,6 +99,7 @@ class Client:
     def __init__(self, base: str):
         self.base = base
         self.jar = http.cookiejar.CookieJar()
+        self.confirm_seconds = 0.0
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def csrf(self) -> str:
@@ -132,7 +136,8 @@ class Client:
         )
 
     def deposit(self, consultation: int, path: Path) -> float:
-        """Deposit one offer and return the seconds from the first PUT to the receipt."""
+        """Deposit one offer and return the seconds from the first PUT to the receipt
+        (``self.confirm_seconds``: of which the confirmation)."""
         status, upload_began = self._deposit(consultation, path)
         if status != "recu":
             raise RuntimeError(f"deposit not received in time: {status}")
@@ -178,7 +183,9 @@ class Client:
                 if status not in (200, 409):  # 409: resume from the server's offset
                     raise RuntimeError(f"PUT refused ({status}): {answer[:200]!r}")
                 offset = json.loads(answer)["offset"]
+        confirm_began = time.perf_counter()
         status, answer = self.request("POST", created["confirm_url"], b"{}", headers)
+        self.confirm_seconds = time.perf_counter() - confirm_began
         result = json.loads(answer)
         if status != 200:
             raise RuntimeError(f"deposit not confirmed: {answer[:200]!r}")
@@ -243,10 +250,12 @@ def main() -> int:
             path = workdir / f"offre-{label}.bin"
             write_file(path, mib * MIB)
             limit = raw_limit(path, workdir)
+            load_before = os.getloadavg()[0]
             sampler = RssSampler(server.pid)
             sampler.start()
             elapsed = client.deposit(consultation, path)
             peaks[label] = sampler.stop()
+            load_after = os.getloadavg()[0]
             throughput = mib / elapsed
             ratio = throughput / limit
             worst_ratio = ratio if worst_ratio is None else min(worst_ratio, ratio)
@@ -254,6 +263,12 @@ def main() -> int:
                 f"{mib:>5} MiB offer: deposited in {elapsed:.2f} s = {throughput:.0f} MiB/s; raw "
                 f"SHA-256+AES-GCM+write limit {limit:.0f} MiB/s; ratio {ratio:.2f} "
                 f"(goal ≥ 0.5); server RSS peak {peaks[label] / MIB:.1f} MiB"
+            )
+            upload = mib / max(elapsed - client.confirm_seconds, 1e-6)
+            print(
+                f"      of which confirmation {client.confirm_seconds:.2f} s (PUTs alone "
+                f"{upload:.0f} MiB/s, ratio {upload / limit:.2f}); load average "
+                f"{load_before:.2f} → {load_after:.2f} on {os.cpu_count()} CPUs"
             )
             path.unlink()
         growth = peaks["big"] - peaks["small"]

@@ -71,10 +71,12 @@ def sealed_consultation(
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
     services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
-    services.publish(actor=buyer, consultation=consultation)
+    # The commission is named before publication (publish requires it).
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     for m in members:
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+    services.publish(actor=buyer, consultation=consultation)
+    consultation.refresh_from_db()
     return consultation
