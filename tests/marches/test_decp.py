@@ -27,7 +27,6 @@ from emegalis.organisations.models import OrganisationKind
 from tests.factories import OrganisationFactory
 
 SCHEMA = json.loads(decp.SCHEMA_PATH.read_text(encoding="utf-8"))
-# The example shipped with the specs, in the shared folder next to the repository.
 # The upstream example (139bercy/format-commande-publique, public domain), copied in the tests.
 EXAMPLE = Path(__file__).parent / "data" / "decp_marches_avec_modifications.json"
 
