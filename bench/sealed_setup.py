@@ -30,6 +30,7 @@ def sealed_consultation(
 ):
     """A published consultation of a new commune, with its commission's shares collected."""
     from django.core.files.base import ContentFile
+    from django.db import transaction
 
     from emegalis.adhesions.models import (
         Convention,
@@ -77,6 +78,7 @@ def sealed_consultation(
     )
     for m in members:
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
-    services.publish(actor=buyer, consultation=consultation)
+    with transaction.atomic():  # publish locks its row (its own atomic is misplaced today)
+        services.publish(actor=buyer, consultation=consultation)
     consultation.refresh_from_db()
     return consultation

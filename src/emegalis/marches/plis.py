@@ -307,6 +307,7 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
             PliFile.objects.select_for_update()
             .select_related("pli__consultation")
             .filter(pk=file_pk, pli_id=pli_pk, pli__company=company)
+            .order_by()  # not the model's ordering, which joins the (nullable) lot
             .first()
         )
         if pli_file is None:
