@@ -216,3 +216,10 @@ def test_buyer_pages_create_and_publish(client_for, buyer_a, make_consultation):
     assert "Choisissez un état" in response.content.decode()
     consultation.refresh_from_db()
     assert consultation.state == State.PUBLIEE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_runs_in_its_own_transaction(make_consultation):
+    """Outside any caller's transaction (a script, a task), publish locks and commits alone."""
+    consultation = make_consultation()
+    assert consultation.state == State.PUBLIEE

@@ -496,13 +496,13 @@ def cancel_file_removal(*, actor: User, dce_file: DceFile) -> None:
 # --- Publication, rectificatifs, closing, state changes ------------------------------------------
 
 
-@transaction.atomic
 def needs_commission(consultation: Consultation) -> bool:
     """A consultation that takes electronic plis is published with its opening commission
     named (the key ceremony done), so that the plis can be sealed from the first day."""
     return consultation.electronic_submission and not consultation.is_test
 
 
+@transaction.atomic
 def publish(*, actor: User, consultation: Consultation) -> Consultation:
     """brouillon → publiée: the notice goes public and the DCE becomes version 1."""
     require_buyer(actor, consultation.organisation)
