@@ -30,7 +30,6 @@ def sealed_consultation(
 ):
     """A published consultation of a new commune, with its commission's shares collected."""
     from django.core.files.base import ContentFile
-    from django.db import transaction
 
     from emegalis.adhesions.models import (
         Convention,
@@ -78,7 +77,6 @@ def sealed_consultation(
     )
     for m in members:
         services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
-    with transaction.atomic():  # publish locks its row (its own atomic is misplaced today)
-        services.publish(actor=buyer, consultation=consultation)
+    services.publish(actor=buyer, consultation=consultation)
     consultation.refresh_from_db()
     return consultation
