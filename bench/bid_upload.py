@@ -249,7 +249,10 @@ def main() -> int:
         for label, mib in (("small", args.small_mib), ("big", args.big_mib)):
             path = workdir / f"offre-{label}.bin"
             write_file(path, mib * MIB)
+            # The offer file's own write-back must not compete with either measurement.
+            os.sync()
             limit = raw_limit(path, workdir)
+            os.sync()
             load_before = os.getloadavg()[0]
             sampler = RssSampler(server.pid)
             sampler.start()
