@@ -148,6 +148,9 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
 
     page.route(re.compile(r".*/marches/plis/\d+/fichiers/\d+/$"), cut_second_put)
     page.locator("#file-offre").set_input_files(str(offer))
+    dc1 = tmp_path / "DC1.pdf"
+    dc1.write_bytes(b"%PDF-1.4 lettre de candidature")
+    page.get_by_label("DC1 — lettre de candidature").set_input_files(str(dc1))
     page.get_by_label("J'envoie aussi une copie de sauvegarde").check()
     page.get_by_role("button", name="Déposer le pli").click()
     expect(page.locator("#deposit-status")).to_contain_text("Pli reçu", timeout=60_000)
@@ -158,7 +161,8 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
 
     pli = Pli.objects.get(company_label="Jardins d'Armor")
     assert pli.status == PliStatus.RECU and pli.backup_copy_declared
-    assert pli.files.get().sha256 == sha
+    assert pli.files.get(kind="offre").sha256 == sha
+    assert pli.files.get(kind="candidature").document == "dc1"
 
     with page.expect_download() as download_info:
         page.locator("#receipt-link").click()
@@ -166,6 +170,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     text = extract_text(pdf)
     assert sha in text
     assert "offre-financiere.pdf" in text and str(20 * MiB) in text
+    assert "Candidature (DC1 — lettre de candidature)" in text
 
     # --- After the deadline, members 1 and 3 of the commission open the plis.
     moment = consultation.bids_deadline + timedelta(minutes=5)

@@ -565,3 +565,39 @@ def test_the_receipt_is_signed_pades_with_a_timestamp(company_user, opened):
     assert status.intact and status.valid and status.trusted
     assert status.timestamp_validity.valid and status.timestamp_validity.trusted
     assert hashlib.sha256(b"offre").hexdigest() in extract_text(pdf)
+
+
+def test_candidature_files_are_typed_dume_dc1_dc2_or_other(company_user, opened):
+    consultation, _ = opened
+    declared = [
+        plis.DeclaredFile(kind="candidature", name="dc1.pdf", size=3, document="dc1"),
+        plis.DeclaredFile(kind="candidature", name="dc2.pdf", size=3, document="dc2"),
+        plis.DeclaredFile(kind="candidature", name="kbis.pdf", size=3),
+        plis.DeclaredFile(kind="offre", name="offre.pdf", size=3),
+    ]
+    pli = plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+    documents = {f.name: f.document for f in pli.files.all()}
+    assert documents == {"dc1.pdf": "dc1", "dc2.pdf": "dc2", "kbis.pdf": "autre", "offre.pdf": ""}
+    for pli_file in pli.files.all():
+        plis.receive(
+            actor=company_user,
+            pli_pk=pli.pk,
+            file_pk=pli_file.pk,
+            offset=0,
+            stream=io.BytesIO(b"abc"),
+            length=3,
+        )
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    receipt = extract_text(pli.receipt.read())
+    assert "Candidature (DC1 — lettre de candidature)" in receipt
+    assert "Candidature (Autre pièce de candidature)" in receipt
+    for wrong in (
+        plis.DeclaredFile(kind="candidature", name="x.pdf", size=1, document="dc9"),
+        plis.DeclaredFile(kind="offre", name="x.pdf", size=1, document="dume"),
+    ):
+        with pytest.raises(ValidationError, match="DUME, DC1, DC2"):
+            plis.start_deposit(
+                actor=company_user,
+                consultation=consultation,
+                files=[wrong, plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+            )

@@ -193,6 +193,12 @@ def test_another_companys_pli_is_404(client, opened, company_user, company_b_use
         (b'{"files": [{"kind": "offre", "name": "o.pdf", "size": 3, "lot": "un"}]}', "lot"),
         (b'{"files": [{"kind": "devis", "name": "o.pdf", "size": 3}]}', "Pièce inconnue"),
         (b'{"files": [{"kind": "candidature", "name": "c.pdf", "size": 3}]}', "au moins une offre"),
+        (
+            b'{"files": [{"kind": "candidature", "name": "c.pdf", "size": 3, "document": "dc7"},'
+            b' {"kind": "offre", "name": "o.pdf", "size": 3}]}',
+            "DUME, DC1, DC2",
+        ),
+        (b'{"files": [{"kind": "offre", "name": "o.pdf", "size": 3, "document": 1}]}', "dume"),
     ],
 )
 def test_bad_start_requests_are_400_in_french(client, company_key, opened, body, expected):

@@ -130,7 +130,12 @@ def _declared(body: bytes) -> list[plis.DeclaredFile]:
             raise ValueError(f"Fichier n° {number} : « size » doit être un entier positif.")
         if lot is not None and (not isinstance(lot, int) or isinstance(lot, bool)):
             raise ValueError(f"Fichier n° {number} : « lot » doit être un numéro de lot.")
-        declared.append(plis.DeclaredFile(kind=kind, name=name, size=size, lot=lot))
+        document = item.get("document") or ""
+        if not isinstance(document, str):
+            raise ValueError(f"Fichier n° {number} : « document » vaut dume, dc1, dc2 ou autre.")
+        declared.append(
+            plis.DeclaredFile(kind=kind, name=name, size=size, lot=lot, document=document)
+        )
     return declared
 
 

@@ -434,6 +434,15 @@ class PliFileKind(models.TextChoices):
     OFFRE = "offre", "Offre"
 
 
+class CandidatureDocument(models.TextChoices):
+    """What a candidature file is (arrêté du 22 mars 2019: DUME or DC1/DC2, or free files)."""
+
+    DUME = "dume", "DUME (document unique de marché européen)"
+    DC1 = "dc1", "DC1 — lettre de candidature"
+    DC2 = "dc2", "DC2 — déclaration du candidat"
+    AUTRE = "autre", "Autre pièce de candidature"
+
+
 class PliFile(models.Model):
     """One file of a pli, stored only sealed: its header and one storage object per chunk
     (docs/plis-format.md). The data key is kept sealed with the server secret only while the
@@ -441,6 +450,13 @@ class PliFile(models.Model):
 
     pli = models.ForeignKey(Pli, on_delete=models.CASCADE, related_name="files")
     kind = models.CharField("pièce", max_length=20, choices=PliFileKind.choices)
+    document = models.CharField(
+        "document de candidature",
+        max_length=10,
+        choices=CandidatureDocument.choices,
+        blank=True,
+        default="",
+    )
     lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     name = models.CharField("nom", max_length=255)
     size = models.BigIntegerField("taille (octets)")
@@ -455,6 +471,13 @@ class PliFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def piece_label(self) -> str:
+        """« Candidature (DC1 — lettre de candidature) », « Offre, lot 2 »."""
+        if self.document:
+            return f"{self.get_kind_display()} ({self.get_document_display()})"
+        return self.get_kind_display() + (f", lot {self.lot.number}" if self.lot_id else "")
 
     @property
     def is_received(self) -> bool:

@@ -40,7 +40,16 @@ from emegalis.core import clock, journal, sealing, signing
 from emegalis.organisations.models import User
 
 from . import conf, selectors
-from .models import Consultation, Lot, Pli, PliFile, PliFileKind, PliStatus, State
+from .models import (
+    CandidatureDocument,
+    Consultation,
+    Lot,
+    Pli,
+    PliFile,
+    PliFileKind,
+    PliStatus,
+    State,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +76,7 @@ class DeclaredFile:
     name: str
     size: int
     lot: int | None = None  # lot number
+    document: str = ""  # for a candidature file: dume, dc1, dc2 or autre (default)
 
 
 class RunningHashes:
@@ -212,7 +222,7 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
             raise ValidationError(f"Déposez entre 1 et {MAX_FILES} fichiers.", code="files")
         lots = {lot.number: lot for lot in consultation.lots.all()}
         limit = conf.pli_max_bytes()
-        checked: list[tuple[DeclaredFile, Lot | None, str]] = []
+        checked: list[tuple[DeclaredFile, Lot | None, str, str]] = []
         for declared in files:
             if declared.kind not in PliFileKind.values:
                 raise ValidationError("Pièce inconnue.", code="kind")
@@ -222,13 +232,28 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
                     f"« {name} » dépasse la taille maximale de {conf.human_size(limit)}.",
                     code="size",
                 )
+            document = ""
+            if declared.kind == PliFileKind.CANDIDATURE:
+                document = declared.document or CandidatureDocument.AUTRE
+                if document not in CandidatureDocument.values:
+                    raise ValidationError(
+                        f"Type de pièce de candidature inconnu pour « {name} » (DUME, DC1, DC2 "
+                        "ou autre).",
+                        code="document",
+                    )
+            elif declared.document:
+                raise ValidationError(
+                    f"« {name} » est une offre : seules les pièces de candidature ont un type "
+                    "(DUME, DC1, DC2).",
+                    code="document",
+                )
             lot = None
             if declared.kind == PliFileKind.OFFRE and lots:
                 lot = lots.get(declared.lot)
                 if lot is None:
                     raise ValidationError(f"Indiquez le lot de l'offre « {name} ».", code="lot")
-            checked.append((declared, lot, name))
-        if not any(d.kind == PliFileKind.OFFRE for d, _, _ in checked):
+            checked.append((declared, lot, name, document))
+        if not any(d.kind == PliFileKind.OFFRE for d, _, _, _ in checked):
             raise ValidationError("Le pli doit contenir au moins une offre.", code="no_offer")
         public_key = consultation.opening_commission.public_key_bytes
         pli = Pli.objects.create(
@@ -240,11 +265,12 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
             company_siret=company.siret or "",
             started_at=clock.now(),
         )
-        for declared, lot, name in checked:
+        for declared, lot, name, document in checked:
             header, data_key = sealing.new_file_header(public_key)
             pli_file = PliFile.objects.create(
                 pli=pli,
                 kind=declared.kind,
+                document=document,
                 lot=lot,
                 name=name,
                 size=declared.size,

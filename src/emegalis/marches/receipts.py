@@ -43,8 +43,9 @@ def build_receipt(pli, files) -> bytes:
     )
     doc.heading("Fichiers reçus")
     for f in files:
-        piece = f.get_kind_display() + (f", lot {f.lot.number}" if f.lot_id else "")
-        doc.paragraph(f"{f.name} — {f.size} octets ({human_size(f.size)})", bold_label=f"{piece} :")
+        doc.paragraph(
+            f"{f.name} — {f.size} octets ({human_size(f.size)})", bold_label=f"{f.piece_label} :"
+        )
         doc.paragraph(f"SHA-256 : {f.sha256}", style="small")
     doc.spacer()
     doc.paragraph(
@@ -95,9 +96,7 @@ def build_pv(session, plis, results) -> bytes:
         )
         for pli_file in pli.files.all():
             result = results.get(pli_file.pk)
-            piece = pli_file.get_kind_display() + (
-                f", lot {pli_file.lot.number}" if pli_file.lot_id else ""
-            )
+            piece = pli_file.piece_label
             verdict = (
                 "intègre, SHA-256 conforme à l'accusé de réception"
                 if result and result.intact

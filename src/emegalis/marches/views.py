@@ -52,7 +52,7 @@ from .forms import (
     SearchForm,
     StateForm,
 )
-from .models import Lot, Retrait, State
+from .models import CandidatureDocument, Lot, Retrait, State
 
 # --- Public: search, notice, DCE -----------------------------------------------------------------
 
@@ -878,6 +878,7 @@ def deposit(request, pk: int):
                     name=str(f["name"]),
                     size=int(f["size"]),
                     lot=int(f["lot"]) if f.get("lot") not in (None, "") else None,
+                    document=str(f.get("document") or ""),
                 )
                 for f in payload.get("files", [])
             ]
@@ -915,6 +916,7 @@ def deposit(request, pk: int):
             "consultation": consultation,
             "company": company,
             "lots": consultation.lots.all(),
+            "candidature_documents": CandidatureDocument.choices,
             "refusal": plis.deposit_refusal(consultation),
             "my_plis": deposit_selectors.finished_deposits(request.user, consultation),
             "in_progress": in_progress,

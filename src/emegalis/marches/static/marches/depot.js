@@ -196,7 +196,8 @@
       const entries = [];
       form.querySelectorAll("input[type=file]").forEach(function (input) {
         Array.from(input.files).forEach(function (file) {
-          entries.push({ kind: input.dataset.kind, lot: input.dataset.lot || null, file: file });
+          entries.push({ kind: input.dataset.kind, lot: input.dataset.lot || null,
+            document: input.dataset.document || "", file: file });
         });
       });
       if (!entries.some(function (e) { return e.kind === "offre"; })) {
@@ -212,7 +213,8 @@
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrf, "Content-Type": "application/json" },
         body: JSON.stringify({ files: entries.map(function (e) {
-          return { kind: e.kind, lot: e.lot, name: e.file.name, size: e.file.size };
+          return { kind: e.kind, lot: e.lot, document: e.document, name: e.file.name,
+            size: e.file.size };
         }) }),
       });
       const created = await json(start);
