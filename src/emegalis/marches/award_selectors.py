@@ -68,10 +68,14 @@ def _offer_files(lot: Lot | None) -> Q:
 
 
 def candidate_plis(consultation: Consultation, lot: Lot | None) -> QuerySet[Pli]:
-    """The offers to analyse for a lot: plis received in time holding an offer file for it
-    (any offer for a consultation without lots)."""
+    """The offers to analyse for a lot: plis received in time, or late ones the commission
+    opened on the buyer's decision, holding an offer file for it (any offer for a
+    consultation without lots)."""
     return (
-        Pli.objects.filter(consultation=consultation, status=PliStatus.RECU)
+        Pli.objects.filter(consultation=consultation)
+        .filter(
+            Q(status=PliStatus.RECU) | Q(status=PliStatus.HORS_DELAI, late_opening__isnull=False)
+        )
         .filter(_offer_files(lot))
         .select_related("company")
         .distinct()

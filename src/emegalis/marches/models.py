@@ -512,6 +512,32 @@ class OpeningSession(models.Model):
         return f"Ouverture de {self.consultation.reference}"
 
 
+class LateOpening(models.Model):
+    """The opening of one pli received after the deadline, decided by the buyer and done by
+    the commission with k shares in a complementary session (its own signed PV)."""
+
+    pli = models.OneToOneField(Pli, on_delete=models.PROTECT, related_name="late_opening")
+    session = models.ForeignKey(
+        OpeningSession, on_delete=models.PROTECT, related_name="late_openings"
+    )
+    opened_at = models.DateTimeField("ouvert le")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField("motivation de l'ouverture")
+    share_holders = models.JSONField("parts fournies par", default=list)
+    pv = models.FileField(
+        "procès-verbal complémentaire", upload_to="marches/pv/", blank=True, max_length=255
+    )
+
+    class Meta:
+        verbose_name = "ouverture d'un pli hors délai"
+        verbose_name_plural = "ouvertures de plis hors délai"
+
+    def __str__(self) -> str:
+        return f"Ouverture du pli hors délai {self.pli_id}"
+
+
 class OpenedFile(models.Model):
     """The result of opening one file of a pli: integrity check and, when intact, the
     decrypted content (readable by the buyer from then on)."""

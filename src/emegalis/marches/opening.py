@@ -22,7 +22,14 @@ from emegalis.core import clock, journal, sealing, signing
 from emegalis.organisations.models import User
 
 from . import selectors
-from .models import Consultation, OpenedFile, OpeningSession, PliFile, PliStatus
+from .models import (
+    Consultation,
+    LateOpening,
+    OpenedFile,
+    OpeningSession,
+    PliFile,
+    PliStatus,
+)
 from .plis import stored_chunks
 
 logger = logging.getLogger(__name__)
@@ -116,27 +123,20 @@ def _refuse(actor, consultation, reason: str, message: str, **payload) -> None:
     raise ValidationError(message, code=reason)
 
 
-def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> OpeningSession:
-    """Open the plis with the shares supplied (share position → words)."""
+def _seat_of(actor: User, consultation_pk: int):
     seat = selectors.commission_seats(actor).filter(commission__consultation_id=consultation_pk)
     seat = seat.first()
     if seat is None:
         raise PermissionDenied("Seuls les membres de la commission d'ouverture ouvrent les plis.")
-    commission = seat.commission
-    consultation = commission.consultation
-    if not selectors.is_commission_member(actor, consultation.organisation):
+    if not selectors.is_commission_member(actor, seat.commission.consultation.organisation):
         raise PermissionDenied("Votre rôle de membre de commission d'ouverture n'est plus actif.")
-    if OpeningSession.objects.filter(consultation=consultation).exists():
-        raise ValidationError("Les plis de cette consultation ont déjà été ouverts.", code="done")
-    now = clock.now()
-    if now <= consultation.bids_deadline:
-        _refuse(
-            actor,
-            consultation,
-            "before_deadline",
-            "Ouverture refusée : la date limite de remise des plis n'est pas passée.",
-            at=now,
-        )
+    return seat
+
+
+def _rebuild_key(actor, commission, shares: dict[int, str]) -> tuple[bytes, list]:
+    """The opening key from at least k valid shares (in memory only), and the valid shares
+    as (position, member label, words); a refusal is journaled."""
+    consultation = commission.consultation
     public_key = commission.public_key_bytes
     valid: list[tuple[int, str, str]] = []
     rejected: list[int] = []
@@ -165,6 +165,25 @@ def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> O
         key = sealing.combine_shares([t for _, _, t in valid], commission.threshold, public_key)
     except sealing.ShareError as exc:
         _refuse(actor, consultation, "shares", f"Ouverture refusée : {exc}")
+    return key, valid
+
+
+def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> OpeningSession:
+    """Open the plis with the shares supplied (share position → words)."""
+    commission = _seat_of(actor, consultation_pk).commission
+    consultation = commission.consultation
+    if OpeningSession.objects.filter(consultation=consultation).exists():
+        raise ValidationError("Les plis de cette consultation ont déjà été ouverts.", code="done")
+    now = clock.now()
+    if now <= consultation.bids_deadline:
+        _refuse(
+            actor,
+            consultation,
+            "before_deadline",
+            "Ouverture refusée : la date limite de remise des plis n'est pas passée.",
+            at=now,
+        )
+    key, valid = _rebuild_key(actor, commission, shares)
     with transaction.atomic():
         Consultation.objects.select_for_update().get(pk=consultation.pk)
         if OpeningSession.objects.filter(consultation=consultation).exists():
@@ -209,3 +228,75 @@ def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> O
             },
         )
     return session
+
+
+MIN_LATE_REASON = 20
+
+
+def open_late_pli(
+    *, actor: User, consultation_pk: int, pli_pk: int, shares: dict[int, str], reason: str
+) -> LateOpening:
+    """Open a pli received after the deadline, once the buyer has decided to examine it (a
+    late bid must be examined when the company shows it acted in time and its equipment
+    worked, or when the platform cannot prove it worked: CE 23 sept. 2021, n° 449250).
+
+    Needs the main opening done, k valid shares again and the motivation; its files are
+    decrypted and checked like the others and a complementary PV is signed. The pli then
+    joins the analysis."""
+    commission = _seat_of(actor, consultation_pk).commission
+    consultation = commission.consultation
+    session = OpeningSession.objects.filter(consultation=consultation).first()
+    if session is None:
+        raise ValidationError(
+            "Ouvrez d'abord les plis reçus dans les délais (séance d'ouverture).", code="order"
+        )
+    pli = consultation.plis.filter(pk=pli_pk, status=PliStatus.HORS_DELAI).first()
+    if pli is None:
+        raise ValidationError("Ce pli n'est pas un pli reçu hors délai de la consultation.")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_LATE_REASON:
+        raise ValidationError(
+            "Motivez l'ouverture de ce pli hors délai (au moins "
+            f"{MIN_LATE_REASON} caractères) : décision de l'acheteur, éléments apportés par "
+            "l'entreprise, état de la plateforme.",
+            code="reason",
+        )
+    key, valid = _rebuild_key(actor, commission, shares)
+    now = clock.now()
+    with transaction.atomic():
+        Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if LateOpening.objects.filter(pli=pli).exists():
+            raise ValidationError("Ce pli hors délai est déjà ouvert.", code="done")
+        late = LateOpening.objects.create(
+            pli=pli,
+            session=session,
+            opened_at=now,
+            opened_by=actor,
+            reason=reason,
+            share_holders=[f"Part {p} — {label}" for p, label, _ in valid],
+        )
+        results = {f.pk: _open_file(session, f, key) for f in pli.files.all()}
+        del key
+        from .receipts import build_late_pv
+
+        pdf = signing.sign_pdf(
+            build_late_pv(late, results),
+            reason=f"Procès-verbal d'ouverture d'un pli hors délai ({consultation.reference})",
+        )
+        late.pv.save(f"pv-hors-delai-{consultation.pk}-{pli.pk}.pdf", ContentFile(pdf))
+        late.save(update_fields=["pv"])
+        journal.record(
+            action="marches.opening.late_pli_opened",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=late,
+            payload={
+                "reference": consultation.reference,
+                "pli": pli.pk,
+                "completed_at": pli.completed_at,
+                "reason": reason,
+                "shares": [p for p, _, _ in valid],
+                "integrity_failures": [r.pli_file_id for r in results.values() if not r.intact],
+            },
+        )
+    return late

@@ -94,16 +94,7 @@ def build_pv(session, plis, results) -> bytes:
             + (" — copie de sauvegarde annoncée" if pli.backup_copy_declared else ""),
             bold_label=f"Pli n° {pli.pk} :",
         )
-        for pli_file in pli.files.all():
-            result = results.get(pli_file.pk)
-            piece = pli_file.piece_label
-            verdict = (
-                "intègre, SHA-256 conforme à l'accusé de réception"
-                if result and result.intact
-                else f"ANOMALIE D'INTÉGRITÉ : {result.error if result else 'non ouvert'}"
-            )
-            doc.paragraph(f"{piece} — {pli_file.name} ({pli_file.size} octets) : {verdict}")
-            doc.paragraph(f"SHA-256 de l'accusé : {pli_file.sha256}", style="small")
+        _file_verdicts(doc, pli, results)
     late = [p for p in plis if p.status == PliStatus.HORS_DELAI]
     doc.heading(f"Plis hors délai, non ouverts ({len(late)})")
     for pli in late:
@@ -121,4 +112,47 @@ def build_pv(session, plis, results) -> bytes:
                 f"{pli.company_label} — reçu le {local_second(pli.completed_at)}",
                 bold_label=f"Pli n° {pli.pk} :",
             )
+    return doc.build()
+
+
+def _file_verdicts(doc, pli, results) -> None:
+    for pli_file in pli.files.all():
+        result = results.get(pli_file.pk)
+        verdict = (
+            "intègre, SHA-256 conforme à l'accusé de réception"
+            if result and result.intact
+            else f"ANOMALIE D'INTÉGRITÉ : {result.error if result else 'non ouvert'}"
+        )
+        doc.paragraph(
+            f"{pli_file.piece_label} — {pli_file.name} ({pli_file.size} octets) : {verdict}"
+        )
+        doc.paragraph(f"SHA-256 de l'accusé : {pli_file.sha256}", style="small")
+
+
+def build_late_pv(late, results) -> bytes:
+    """The complementary PV of a pli received after the deadline and opened on decision."""
+    pli = late.pli
+    consultation = pli.consultation
+    doc = DocumentBuilder(
+        title=f"Procès-verbal d'ouverture d'un pli hors délai — {consultation.reference}",
+        subject=consultation.title,
+    )
+    doc.title_line("Procès-verbal complémentaire : ouverture d'un pli reçu hors délai")
+    doc.paragraph(f"{consultation.reference} — {consultation.title}", bold_label="Consultation :")
+    doc.paragraph(consultation.organisation.name, bold_label="Acheteur :")
+    doc.paragraph(
+        f"{local_second(consultation.bids_deadline)} (heure de Paris)",
+        bold_label="Date limite de remise des plis :",
+    )
+    doc.paragraph(
+        f"{pli.company_label}"
+        + (f" (SIRET {pli.company_siret})" if pli.company_siret else "")
+        + f" — reçu le {local_second(pli.completed_at)}, après la date limite",
+        bold_label=f"Pli n° {pli.pk} :",
+    )
+    doc.paragraph(late.reason, bold_label="Motivation de l'ouverture :")
+    doc.paragraph(f"{local_second(late.opened_at)} (heure de Paris)", bold_label="Ouverture :")
+    doc.paragraph(" ; ".join(late.share_holders), bold_label="Clé d'ouverture reconstituée avec :")
+    doc.heading("Fichiers")
+    _file_verdicts(doc, pli, results)
     return doc.build()

@@ -28,6 +28,7 @@ from .models import (
     Consultation,
     DceFile,
     DceVersion,
+    LateOpening,
     OpeningSession,
     Pli,
     PliStatus,
@@ -485,3 +486,25 @@ def get_opening_session(user: User, consultation_pk: int) -> OpeningSession:
         if commission_seats(user).filter(commission__consultation_id=consultation_pk).exists():
             return session
     raise Http404("Séance d'ouverture introuvable.")
+
+
+def late_plis(consultation: Consultation) -> QuerySet[Pli]:
+    """The plis of a consultation received after its deadline (for its commission's page)."""
+    return (
+        consultation.plis.filter(status=PliStatus.HORS_DELAI)
+        .select_related("late_opening")
+        .order_by("completed_at", "pk")
+    )
+
+
+def get_late_opening(user: User, consultation_pk: int, pli_pk: int) -> LateOpening:
+    """A late pli's opening, for the consultation's buyers and commission; else 404."""
+    get_opening_session(user, consultation_pk)  # same audience as the main PV
+    late = (
+        LateOpening.objects.select_related("pli__consultation")
+        .filter(pli_id=pli_pk, pli__consultation_id=consultation_pk)
+        .first()
+    )
+    if late is None:
+        raise Http404("Ouverture introuvable.")
+    return late

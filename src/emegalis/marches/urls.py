@@ -68,6 +68,16 @@ urlpatterns = [
         views.commission_opening,
         name="marches_commission_opening",
     ),
+    path(
+        "commission/<int:pk>/ouverture/hors-delai/<int:pli_pk>/",
+        views.open_late_pli,
+        name="marches_open_late_pli",
+    ),
+    path(
+        "acheteur/<int:pk>/pv-hors-delai/<int:pli_pk>.pdf",
+        views.late_pv,
+        name="marches_late_pv",
+    ),
     # Companies
     path("entreprises/inscription/", views.company_signup, name="marches_company_signup"),
     path("entreprise/", views.company_home, name="marches_company"),

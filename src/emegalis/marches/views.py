@@ -1058,12 +1058,52 @@ def commission_opening(request, pk: int):
             "members": commission.members.all(),
             "session": session,
             "opened_files": session.files.select_related("pli_file__pli") if session else [],
+            "late_plis": selectors.late_plis(consultation) if session else [],
             "deadline_passed": clock.now() > consultation.bids_deadline,
         },
         status=status,
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+def open_late_pli(request, pk: int, pli_pk: int):
+    """A commission member opens one late pli with k shares and the buyer's motivation."""
+    seat = selectors.get_commission_seat(request.user, pk)
+    shares = {
+        member.position: request.POST.get(f"share_{member.position}", "")
+        for member in seat.commission.members.all()
+    }
+    try:
+        opening.open_late_pli(
+            actor=request.user,
+            consultation_pk=pk,
+            pli_pk=pli_pk,
+            shares=shares,
+            reason=request.POST.get("reason", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(error_messages(exc)))
+    else:
+        messages.success(
+            request, "Pli hors délai ouvert : le procès-verbal complémentaire est signé."
+        )
+    return redirect("marches_commission_opening", pk=pk)
+
+
+@login_required
+def late_pv(request, pk: int, pli_pk: int):
+    late = selectors.get_late_opening(request.user, pk, pli_pk)
+    if not late.pv:
+        raise Http404("Procès-verbal introuvable.")
+    return FileResponse(
+        late.pv.open("rb"),
+        as_attachment=True,
+        filename=f"pv-hors-delai-{late.pli.consultation.reference}-{late.pli_id}.pdf",
+        content_type="application/pdf",
+    )
 
 
 @login_required

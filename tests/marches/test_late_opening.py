@@ -1,0 +1,135 @@
+"""A pli received after the deadline is not opened with the others; on the buyer's decision
+the commission opens it with k shares and a motivation, in a complementary session with its
+own signed PV, and it joins the analysis."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from emegalis.core.models import JournalEntry
+from emegalis.core.pdf import extract_text
+from emegalis.marches import award_selectors, opening, plis
+from emegalis.marches.models import LateOpening, OpenedFile, PliStatus
+from tests.marches.test_opening import after_deadline, members  # noqa: F401
+from tests.marches.test_plis import company_b_user, deposit, opened  # noqa: F401
+
+REASON = "L'entreprise a établi que la plateforme était indisponible à 11 h 58 (journaux)."
+
+
+@pytest.fixture
+def with_late_pli(opened, members, company_user, company_b_user, monkeypatch):  # noqa: F811
+    consultation, shares = opened
+    in_time = deposit(company_user, consultation, b"offre A", name="offre-a.pdf")
+    late = plis.start_deposit(
+        actor=company_b_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="tardive.pdf", size=7)],
+    )
+    plis.receive(
+        actor=company_b_user,
+        pli_pk=late.pk,
+        file_pk=late.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(b"offre B"),
+        length=7,
+    )
+    after_deadline(monkeypatch, consultation, 30)
+    late = plis.complete_deposit(actor=company_b_user, pli_pk=late.pk)
+    assert late.status == PliStatus.HORS_DELAI
+    after_deadline(monkeypatch, consultation, 3600)
+    return consultation, shares, in_time, late
+
+
+def test_a_late_pli_is_opened_on_decision_with_k_shares_and_joins_the_analysis(
+    with_late_pli,
+    members,  # noqa: F811
+):
+    consultation, shares, in_time, late = with_late_pli
+    with pytest.raises(ValidationError, match="Ouvrez d'abord"):
+        opening.open_late_pli(
+            actor=members[0],
+            consultation_pk=consultation.pk,
+            pli_pk=late.pk,
+            shares={1: shares[0], 2: shares[1]},
+            reason=REASON,
+        )
+    opening.open_plis(
+        actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
+    )
+    assert not OpenedFile.objects.filter(pli_file__pli=late).exists()
+    assert list(award_selectors.candidate_plis(consultation, None)) == [in_time]
+    with pytest.raises(ValidationError, match="Motivez"):
+        opening.open_late_pli(
+            actor=members[0],
+            consultation_pk=consultation.pk,
+            pli_pk=late.pk,
+            shares={1: shares[0], 2: shares[1]},
+            reason="parce que",
+        )
+    with pytest.raises(ValidationError, match="il en faut 2"):
+        opening.open_late_pli(
+            actor=members[0],
+            consultation_pk=consultation.pk,
+            pli_pk=late.pk,
+            shares={1: shares[0]},
+            reason=REASON,
+        )
+    with pytest.raises(ValidationError, match="hors délai"):
+        opening.open_late_pli(
+            actor=members[0],
+            consultation_pk=consultation.pk,
+            pli_pk=in_time.pk,
+            shares={1: shares[0], 2: shares[1]},
+            reason=REASON,
+        )
+    result = opening.open_late_pli(
+        actor=members[1],
+        consultation_pk=consultation.pk,
+        pli_pk=late.pk,
+        shares={2: shares[1], 3: shares[2]},
+        reason=REASON,
+    )
+    opened_file = OpenedFile.objects.get(pli_file__pli=late)
+    assert opened_file.intact and opened_file.content.read() == b"offre B"
+    text = " ".join(extract_text(result.pv.read()).split())
+    assert "pli reçu hors délai" in text and REASON[:40] in text and "Part 3" in text
+    entry = JournalEntry.objects.get(action="marches.opening.late_pli_opened")
+    assert entry.payload["pli"] == late.pk and entry.payload["reason"] == REASON
+    assert set(award_selectors.candidate_plis(consultation, None)) == {in_time, late}
+    with pytest.raises(ValidationError, match="déjà ouvert"):
+        opening.open_late_pli(
+            actor=members[0],
+            consultation_pk=consultation.pk,
+            pli_pk=late.pk,
+            shares={1: shares[0], 2: shares[1]},
+            reason=REASON,
+        )
+    assert LateOpening.objects.count() == 1
+
+
+def test_late_opening_page_and_pv_are_for_the_commission_and_buyer_only(
+    with_late_pli,
+    members,  # noqa: F811
+    client_for,
+    login_verified,
+    buyer_a,
+    buyer_b,
+    company_b_user,  # noqa: F811
+):
+    consultation, shares, _, late = with_late_pli
+    opening.open_plis(
+        actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
+    )
+    client = login_verified(members[0])
+    page = client.get(f"/marches/commission/{consultation.pk}/ouverture/").content.decode()
+    assert f'id="late-pli-{late.pk}"' in page
+    url = f"/marches/commission/{consultation.pk}/ouverture/hors-delai/{late.pk}/"
+    response = client.post(url, {"reason": REASON, "share_1": shares[0], "share_2": shares[1]})
+    assert response.status_code == 302
+    pv_url = f"/marches/acheteur/{consultation.pk}/pv-hors-delai/{late.pk}.pdf"
+    assert client.get(pv_url).status_code == 200
+    assert client_for(buyer_a).get(pv_url).status_code == 200
+    assert client_for(buyer_b).get(pv_url).status_code == 404
+    assert client_for(company_b_user).get(pv_url).status_code == 404
+    assert client_for(company_b_user).post(url, {"reason": REASON}).status_code == 404
