@@ -257,6 +257,11 @@ PERIODIC_JOBS = [
         "every_seconds": 3600,
     },
     {
+        "name": "actes.remind_stuck_acts",
+        "task": "emegalis.actes.tasks.remind_stuck_acts",
+        "daily_at": "08:00",
+    },
+    {
         "name": "actes.poll_mailbox",
         "task": "emegalis.actes.tasks.poll_mailbox",
         "every_seconds": 300,

@@ -36,7 +36,7 @@ from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
 
-from . import conf
+from . import conf, notifications
 from . import protocol as p
 from .models import (
     ActesProfile,
@@ -1317,6 +1317,7 @@ def _apply_message(organisation, message, xml: bytes, archive, saved):
             target=letter,
             payload={"code": code, "id_acte": acte.id_acte},
         )
+        transaction.on_commit(lambda: notifications.notify_incoming_letter(letter))
         if effect.automatic_reply:
             _enqueue_send(letter)
         return Out.APPLIED, p.MESSAGE_TYPES_BY_CODE[code].label, letter

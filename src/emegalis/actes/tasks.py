@@ -13,7 +13,7 @@ from django.tasks import task
 
 from emegalis.core import clock
 
-from . import conf, services
+from . import conf, notifications, services
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +40,9 @@ def poll_mailbox() -> int:
     from .mailbox import poll
 
     return poll().processed
+
+
+@task()
+def remind_stuck_acts() -> int:
+    """E-mail each organisation its acts still waiting for an acknowledgement (daily)."""
+    return notifications.remind_stuck_acts()
