@@ -34,6 +34,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY doit être défini lorsque DEBUG est désactivé.")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+# Former keys, comma-separated, while rotating SECRET_KEY (sessions, signed links and the
+# values the platform keeps sealed for a while: core/server_secret.py).
+SECRET_KEY_FALLBACKS = [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -601,3 +601,26 @@ def test_candidature_files_are_typed_dume_dc1_dc2_or_other(company_user, opened)
                 consultation=consultation,
                 files=[wrong, plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
             )
+
+
+def test_a_deposit_started_before_a_secret_key_rotation_completes_after_it(
+    settings, company_user, opened
+):
+    consultation, _ = opened
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=5)],
+    )
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = old + "-apres-rotation"
+    settings.SECRET_KEY_FALLBACKS = [old]
+    plis.receive(
+        actor=company_user,
+        pli_pk=pli.pk,
+        file_pk=pli.files.get().pk,
+        offset=0,
+        stream=io.BytesIO(b"offre"),
+        length=5,
+    )
+    assert plis.complete_deposit(actor=company_user, pli_pk=pli.pk).status == PliStatus.RECU

@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -36,7 +35,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from emegalis.core import clock, journal, sealing, signing
+from emegalis.core import clock, journal, sealing, server_secret, signing
 from emegalis.organisations.models import User
 
 from . import conf, selectors
@@ -158,10 +157,6 @@ class _Hashing:
         return self.digest
 
 
-def _secret() -> bytes:
-    return settings.SECRET_KEY.encode()
-
-
 def _key_context(pli_file: PliFile) -> bytes:
     return f"pli-file-key:{pli_file.pli_id}:{pli_file.pk}".encode()
 
@@ -276,9 +271,7 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
                 size=declared.size,
                 header=header.to_bytes(),
             )
-            pli_file.pending_key = sealing.seal_transient(
-                _secret(), _key_context(pli_file), data_key
-            )
+            pli_file.pending_key = server_secret.seal(_key_context(pli_file), data_key)
             pli_file.save(update_fields=["pending_key"])
             if declared.size == 0:  # an empty file is one empty last chunk, stored at once
                 _store_chunk(pli_file, header, data_key, 0, b"", True)
@@ -346,9 +339,7 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
         if offset != pli_file.received:
             raise OffsetMismatch(pli_file.received)
         header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-        data_key = sealing.open_transient(
-            _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
-        )
+        data_key = server_secret.unseal(_key_context(pli_file), bytes(pli_file.pending_key))
         # Taken out of the table: an error below leaves no state, the fallback takes over.
         digest = running_hashes.take(pli_file, offset)
         hashing = _Hashing(digest) if digest is not None else None
@@ -467,9 +458,7 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 code="incomplete",
             )
         for pli_file in files:
-            data_key = sealing.open_transient(
-                _secret(), _key_context(pli_file), bytes(pli_file.pending_key)
-            )
+            data_key = server_secret.unseal(_key_context(pli_file), bytes(pli_file.pending_key))
             try:
                 pli_file.sha256, _ = file_sha256(pli_file, data_key)
             except (sealing.IntegrityError, OSError) as exc:

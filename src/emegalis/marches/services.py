@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from emegalis.adhesions.access import require_service
-from emegalis.core import clock, journal, sealing
+from emegalis.core import clock, journal, sealing, server_secret
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
@@ -1059,10 +1059,6 @@ def _share_context(commission: OpeningCommission, position: int, user: User) -> 
     return f"opening-share:{commission.pk}:{position}:{user.pk}".encode()
 
 
-def _server_secret() -> bytes:
-    return settings.SECRET_KEY.encode()
-
-
 def create_opening_commission(
     *, actor: User, consultation: Consultation, members: Iterable[User], threshold: int
 ) -> OpeningCommission:
@@ -1141,10 +1137,8 @@ def create_opening_commission(
                 position=position,
                 user_label=f"{user.get_full_name() or user.email} <{user.email}>",
                 share_commitment=sealing.share_commitment(share, public_key),
-                pending_share=sealing.seal_transient(
-                    _server_secret(),
-                    _share_context(commission, position, user),
-                    share.encode("ascii"),
+                pending_share=server_secret.seal(
+                    _share_context(commission, position, user), share.encode("ascii")
                 ),
             )
         del shares
@@ -1207,10 +1201,8 @@ def collect_opening_share(*, actor: User, consultation_pk: int) -> tuple[Commiss
                 "ne la conserve pas et ne peut pas la redonner.",
                 code="collected",
             )
-        share = sealing.open_transient(
-            _server_secret(),
-            _share_context(commission, seat.position, actor),
-            bytes(seat.pending_share),
+        share = server_secret.unseal(
+            _share_context(commission, seat.position, actor), bytes(seat.pending_share)
         ).decode("ascii")
         if not sealing.verify_share(share, seat.share_commitment, commission.public_key_bytes):
             raise ValidationError("La part conservée ne correspond pas à son empreinte.")
