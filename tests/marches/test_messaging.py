@@ -418,3 +418,30 @@ def test_posting_without_the_csrf_token_is_refused(bidding, buyer_a, company):
         {"recipient": str(company.pk), "subject": "A", "body": "B", "csrfmiddlewaretoken": token},
     )
     assert accepted.status_code == 302 and Message.objects.count() == 1
+
+
+def test_a_bidder_writes_first_to_the_buyer_and_only_where_it_has_a_pli(
+    bidding, company_user, client_for, make_consultation, mailoutbox
+):
+    other = make_consultation(reference="AUTRE-1")  # no pli there
+    client = client_for(company_user)
+    page = client.get("/marches/entreprise/messages/").content.decode()
+    assert 'id="write-to-buyer"' in page
+    assert bidding.reference in page and "AUTRE-1 —" not in page
+    company = company_of_user(company_user)
+    thread = f"{bidding.pk}:{company.pk}"
+    response = client.post(
+        "/marches/entreprise/messages/",
+        {"thread": f"{other.pk}:{company.pk}", "subject": "Question", "body": "Bonjour"},
+    )
+    assert response.status_code == 400
+    assert "Choisissez une consultation" in response.content.decode()
+    mailoutbox.clear()
+    response = client.post(
+        "/marches/entreprise/messages/",
+        {"thread": thread, "subject": "Motifs du rejet", "body": "Pouvez-vous préciser ?"},
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(direction=MessageDirection.TO_BUYER)
+    assert (message.consultation, message.company, message.in_reply_to) == (bidding, company, None)
+    assert "Pouvez-vous préciser" not in " ".join(m.body for m in mailoutbox)

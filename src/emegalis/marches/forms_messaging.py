@@ -83,3 +83,28 @@ class ReplyForm(MessageForm):
                 subject = f"Re : {subject}"
             kwargs["initial"] = {"subject": subject[: messaging.MAX_SUBJECT]}
         super().__init__(*args, **kwargs)
+
+
+class CompanyMessageForm(MessageForm):
+    """A company writes first to the buyer of a consultation where it deposited a pli."""
+
+    field_order = ["thread", "subject", "body", "attachment"]
+
+    thread = forms.ChoiceField(
+        label="Consultation",
+        error_messages={
+            "required": "Choisissez la consultation.",
+            "invalid_choice": "Choisissez une consultation où votre entreprise a déposé un pli.",
+        },
+    )
+
+    def __init__(self, *args, threads=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.threads = {f"{c.pk}:{o.pk}": (c, o) for c, o in threads}
+        self.fields["thread"].choices = [("", "— Choisissez la consultation —")] + [
+            (key, f"{c.reference} — {c.title} ({c.organisation.name}) — {o.name}")
+            for key, (c, o) in self.threads.items()
+        ]
+
+    def consultation_and_company(self):
+        return self.threads[self.cleaned_data["thread"]]

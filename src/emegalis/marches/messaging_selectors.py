@@ -38,6 +38,24 @@ def is_company_member(user: User, company: Organisation | None) -> bool:
     return member_companies(user).filter(pk=company.pk).exists()
 
 
+def writable_threads(user: User) -> list[tuple[Consultation, Organisation]]:
+    """(consultation, company) pairs where one of the user's companies deposited a complete
+    pli: the threads in which it may write to the buyer first."""
+    plis = (
+        Pli.objects.filter(company__in=member_companies(user))
+        .exclude(status=PliStatus.EN_COURS)
+        .select_related("consultation__organisation", "company")
+        .order_by("-completed_at")
+    )
+    seen, pairs = set(), []
+    for pli in plis:
+        key = (pli.consultation_id, pli.company_id)
+        if key not in seen:
+            seen.add(key)
+            pairs.append((pli.consultation, pli.company))
+    return pairs
+
+
 def bidders(consultation: Consultation) -> QuerySet[Organisation]:
     """Companies that completed a deposit for the consultation (in time or not)."""
     deposited = (

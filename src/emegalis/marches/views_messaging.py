@@ -17,7 +17,7 @@ from emegalis.core.forms import add_service_errors
 
 from . import messaging, selectors
 from . import messaging_selectors as msel
-from .forms_messaging import BuyerMessageForm, ReplyForm
+from .forms_messaging import BuyerMessageForm, CompanyMessageForm, ReplyForm
 from .models import MessageDirection
 from .upload_limits import DceSizeLimitHandler
 
@@ -185,9 +185,35 @@ def buyer_attachment(request, pk: int, message_pk: int):
 # --- Company -------------------------------------------------------------------------------------
 
 
+@upload_capped
 @login_required
 def company_messages(request):
-    """Every message of the user's companies, across consultations, unread ones first seen."""
+    """Every message of the user's companies, across consultations, unread ones first seen;
+    a form to write first to the buyer of a consultation where the company has a pli."""
+    threads = msel.writable_threads(request.user)
+    status = 200
+    if request.method == "POST":
+        form = CompanyMessageForm(request.POST, request.FILES, threads=threads)
+        if _valid(request, form):
+            consultation, company = form.consultation_and_company()
+            try:
+                messaging.send_message(
+                    actor=request.user,
+                    consultation=consultation,
+                    company=company,
+                    direction=MessageDirection.TO_BUYER,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    **form.attachment_kwargs(),
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Message envoyé à {consultation.organisation.name}.")
+                return redirect("marches_company_messages")
+        status = 400
+    else:
+        form = CompanyMessageForm(threads=threads)
     page = selectors.paginate(msel.company_messages(request.user), request.GET.get("page"))
     return _private(
         render(
@@ -197,7 +223,9 @@ def company_messages(request):
                 "page": page,
                 "unread": msel.company_unread_count(request.user),
                 "several_companies": msel.member_companies(request.user).count() > 1,
+                "form": form if threads else None,
             },
+            status=status,
         )
     )
 
