@@ -284,3 +284,60 @@ def test_nobody_else_reaches_a_members_share_page(
     login_verified(other_member)
     assert client.post(url, {"format": "page"}).status_code == 404
     assert not commission.members.filter(collected_at__isnull=False).exists()
+
+
+def test_the_buyer_dissolves_a_commission_before_any_pli_and_names_a_new_one(
+    ceremony,
+    members_a,
+    buyer_a,
+    buyer_b,
+    commune_a,
+    company_user,
+    client_for,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    consultation, commission = ceremony
+    old_fingerprint = commission.fingerprint
+    services.collect_opening_share(actor=members_a[0], consultation_pk=consultation.pk)
+    with pytest.raises(ValidationError, match="pourquoi"):
+        services.dissolve_opening_commission(actor=buyer_a, consultation=consultation, reason="")
+    with pytest.raises(PermissionDenied):
+        services.dissolve_opening_commission(
+            actor=buyer_b, consultation=consultation, reason="Membre parti sans sa part."
+        )
+    client = client_for(buyer_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/marches/acheteur/{consultation.pk}/commission/dissoudre/",
+            {"reason": "Membre n° 3 parti en retraite avant de retirer sa part."},
+        )
+    assert response.status_code == 302
+    assert not OpeningCommission.objects.filter(consultation=consultation).exists()
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(m.email for m in members_a)
+    entry = JournalEntry.objects.get(action="marches.opening_commission.dissolved")
+    assert entry.payload["public_key_sha256"] == old_fingerprint
+    assert entry.payload["collected"] == [members_a[0].email]
+    new = services.create_opening_commission(
+        actor=buyer_a, consultation=consultation, members=members_a[:2], threshold=2
+    )
+    assert new.fingerprint != old_fingerprint
+
+
+def test_no_dissolution_once_a_pli_is_sealed_to_the_key(ceremony, members_a, buyer_a, company_user):
+    from emegalis.marches import plis
+
+    consultation, _ = ceremony
+    for member in members_a:
+        services.collect_opening_share(actor=member, consultation_pk=consultation.pk)
+    consultation.refresh_from_db()
+    plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+    )
+    with pytest.raises(ValidationError, match="Des plis ont déjà été chiffrés"):
+        services.dissolve_opening_commission(
+            actor=buyer_a, consultation=consultation, reason="Membre parti sans sa part."
+        )
+    assert OpeningCommission.objects.filter(consultation=consultation).exists()

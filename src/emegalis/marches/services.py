@@ -1172,6 +1172,65 @@ def create_opening_commission(
     return commission
 
 
+MIN_DISSOLVE_REASON = 10
+
+
+def dissolve_opening_commission(*, actor: User, consultation: Consultation, reason: str) -> None:
+    """Undo the key ceremony so that a new commission can be named (a member left before
+    collecting their share, a share was lost): allowed only before the deadline and while no
+    pli, even incomplete, was sealed to the current key. The shares already given become
+    useless; their holders are told. Journaled with the old key's fingerprint."""
+    require_buyer(actor, consultation.organisation)
+    reason = (reason or "").strip()
+    if len(reason) < MIN_DISSOLVE_REASON:
+        raise ValidationError(
+            "Indiquez pourquoi la cérémonie des clés est recommencée.", code="reason"
+        )
+    with transaction.atomic():
+        consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+        commission = OpeningCommission.objects.filter(consultation=consultation).first()
+        if commission is None:
+            raise ValidationError("Aucune commission d'ouverture n'est désignée.", code="none")
+        if clock.now() >= consultation.bids_deadline:
+            raise ValidationError(
+                "La date limite de remise des plis est passée : les clés ne changent plus.",
+                code="deadline",
+            )
+        if consultation.plis.exists():
+            raise ValidationError(
+                "Des plis ont déjà été chiffrés pour cette commission : ses clés ne peuvent "
+                "plus être remplacées.",
+                code="plis",
+            )
+        members = list(commission.members.select_related("user").order_by("position"))
+        fingerprint = commission.fingerprint
+        commission.delete()  # the members' rows and any pending share go with it
+        journal.record(
+            action="marches.opening_commission.dissolved",
+            actor=actor,
+            organisation=consultation.organisation,
+            target=consultation,
+            payload={
+                "reference": consultation.reference,
+                "public_key_sha256": fingerprint,
+                "members": [m.user.email for m in members],
+                "collected": [m.user.email for m in members if m.collected_at],
+                "reason": reason,
+            },
+        )
+        body = (
+            f"La commission d'ouverture de la consultation {consultation.reference} « "
+            f"{consultation.title} » a été dissoute par l'acheteur avant tout dépôt ({reason}). "
+            "La part de clé que vous avez pu recevoir n'ouvre plus rien : vous pouvez la "
+            "détruire. Si vous êtes désigné(e) dans la nouvelle commission, vous recevrez un "
+            "nouveau courriel."
+        )
+        addresses = [m.user.email for m in members]
+        transaction.on_commit(
+            lambda: _email_each(addresses, f"Commission dissoute — {consultation.reference}", body)
+        )
+
+
 def collect_opening_share(*, actor: User, consultation_pk: int) -> tuple[CommissionMember, str]:
     """Give a member their share, once: it is then erased from the platform.
 

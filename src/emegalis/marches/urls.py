@@ -52,6 +52,11 @@ urlpatterns = [
     path(
         "acheteur/<int:pk>/commission/", views.commission_create, name="marches_commission_create"
     ),
+    path(
+        "acheteur/<int:pk>/commission/dissoudre/",
+        views.commission_dissolve,
+        name="marches_commission_dissolve",
+    ),
     path("acheteur/<int:pk>/pv-ouverture.pdf", views.opening_pv, name="marches_opening_pv"),
     path(
         "acheteur/<int:pk>/ouverts/<int:opened_pk>/", views.opened_file, name="marches_opened_file"

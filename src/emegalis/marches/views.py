@@ -293,8 +293,29 @@ def _buyer_detail_context(request, consultation, **forms):
         "commission_form": forms.get("commission_form")
         or CommissionForm(candidates=selectors.commission_candidates(consultation.organisation)),
         "commission_open": _commission_can_be_named(consultation),
+        "commission_dissolvable": hasattr(consultation, "opening_commission")
+        and not consultation.plis.exists()
+        and clock.now() < consultation.bids_deadline,
         "opening_session": getattr(consultation, "opening_session", None),
     }
+
+
+@login_required
+@require_POST
+def commission_dissolve(request, pk: int):
+    """The buyer undoes the key ceremony (before any pli) to name a new commission."""
+    consultation = selectors.get_buyer_consultation(request.user, pk)
+    try:
+        services.dissolve_opening_commission(
+            actor=request.user, consultation=consultation, reason=request.POST.get("reason", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "Refusé : " + " ".join(error_messages(exc)))
+    else:
+        messages.success(
+            request, "Commission dissoute : désignez la nouvelle commission d'ouverture."
+        )
+    return _back(pk, "commission")
 
 
 def _commission_can_be_named(consultation) -> bool:
