@@ -531,38 +531,30 @@ def send_letters(*, actor: User, decision: AwardDecision) -> list[AwardLetter]:
         for row in decision.ranking:
             pli = bidders[row["pli"]]
             if pli.pk == decision.winner_id:
+                kind, subject = LetterKind.ATTRIBUTION, "Attribution envisagée"
+                body = (
+                    "Votre offre est retenue. Vous trouverez ci-joint la lettre d'attribution et "
+                    f"la liste des documents à fournir avant la signature. {standstill}"
+                )
                 pdf = letters.award_letter(decision, ends_on)
-                sent.append(
-                    _send_letter(
-                        actor=actor,
-                        decision=decision,
-                        pli=pli,
-                        kind=LetterKind.ATTRIBUTION,
-                        subject=f"Attribution envisagée — {consultation.reference}{lot_text}",
-                        body=(
-                            "Votre offre est retenue. Vous trouverez ci-joint la lettre "
-                            "d'attribution et la liste des documents à fournir avant la "
-                            f"signature. {standstill}"
-                        ),
-                        pdf=pdf,
-                    )
-                )
             else:
-                pdf = letters.rejection_letter(decision, row, ends_on)
-                sent.append(
-                    _send_letter(
-                        actor=actor,
-                        decision=decision,
-                        pli=pli,
-                        kind=LetterKind.REJET,
-                        subject=f"Rejet de votre offre — {consultation.reference}{lot_text}",
-                        body=(
-                            "Nous avons le regret de vous informer que votre offre n'a pas été "
-                            f"retenue. Les motifs figurent dans la lettre ci-jointe. {standstill}"
-                        ),
-                        pdf=pdf,
-                    )
+                kind, subject = LetterKind.REJET, "Rejet de votre offre"
+                body = (
+                    "Nous avons le regret de vous informer que votre offre n'a pas été retenue. "
+                    f"Les motifs figurent dans la lettre ci-jointe. {standstill}"
                 )
+                pdf = letters.rejection_letter(decision, row, ends_on)
+            sent.append(
+                _send_letter(
+                    actor=actor,
+                    decision=decision,
+                    pli=pli,
+                    kind=kind,
+                    subject=f"{subject} — {consultation.reference}{lot_text}",
+                    body=body,
+                    pdf=pdf,
+                )
+            )
     else:
         for row in decision.ranking:
             pli = bidders[row["pli"]]
