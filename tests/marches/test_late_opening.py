@@ -17,6 +17,12 @@ from tests.marches.test_plis import company_b_user, deposit, opened  # noqa: F40
 REASON = "L'entreprise a établi que la plateforme était indisponible à 11 h 58 (journaux)."
 
 
+def open_late(member, consultation, pli, shares: dict, reason: str = REASON):
+    return opening.open_late_pli(
+        actor=member, consultation_pk=consultation.pk, pli_pk=pli.pk, shares=shares, reason=reason
+    )
+
+
 @pytest.fixture
 def with_late_pli(opened, members, company_user, company_b_user, monkeypatch):  # noqa: F811
     consultation, shares = opened
@@ -47,49 +53,19 @@ def test_a_late_pli_is_opened_on_decision_with_k_shares_and_joins_the_analysis(
 ):
     consultation, shares, in_time, late = with_late_pli
     with pytest.raises(ValidationError, match="Ouvrez d'abord"):
-        opening.open_late_pli(
-            actor=members[0],
-            consultation_pk=consultation.pk,
-            pli_pk=late.pk,
-            shares={1: shares[0], 2: shares[1]},
-            reason=REASON,
-        )
+        open_late(members[0], consultation, late, {1: shares[0], 2: shares[1]}, REASON)
     opening.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     assert not OpenedFile.objects.filter(pli_file__pli=late).exists()
     assert list(award_selectors.candidate_plis(consultation, None)) == [in_time]
     with pytest.raises(ValidationError, match="Motivez"):
-        opening.open_late_pli(
-            actor=members[0],
-            consultation_pk=consultation.pk,
-            pli_pk=late.pk,
-            shares={1: shares[0], 2: shares[1]},
-            reason="parce que",
-        )
+        open_late(members[0], consultation, late, {1: shares[0], 2: shares[1]}, "parce que")
     with pytest.raises(ValidationError, match="il en faut 2"):
-        opening.open_late_pli(
-            actor=members[0],
-            consultation_pk=consultation.pk,
-            pli_pk=late.pk,
-            shares={1: shares[0]},
-            reason=REASON,
-        )
+        open_late(members[0], consultation, late, {1: shares[0]}, REASON)
     with pytest.raises(ValidationError, match="hors délai"):
-        opening.open_late_pli(
-            actor=members[0],
-            consultation_pk=consultation.pk,
-            pli_pk=in_time.pk,
-            shares={1: shares[0], 2: shares[1]},
-            reason=REASON,
-        )
-    result = opening.open_late_pli(
-        actor=members[1],
-        consultation_pk=consultation.pk,
-        pli_pk=late.pk,
-        shares={2: shares[1], 3: shares[2]},
-        reason=REASON,
-    )
+        open_late(members[0], consultation, in_time, {1: shares[0], 2: shares[1]}, REASON)
+    result = open_late(members[1], consultation, late, {2: shares[1], 3: shares[2]}, REASON)
     opened_file = OpenedFile.objects.get(pli_file__pli=late)
     assert opened_file.intact and opened_file.content.read() == b"offre B"
     text = " ".join(extract_text(result.pv.read()).split())
@@ -98,13 +74,7 @@ def test_a_late_pli_is_opened_on_decision_with_k_shares_and_joins_the_analysis(
     assert entry.payload["pli"] == late.pk and entry.payload["reason"] == REASON
     assert set(award_selectors.candidate_plis(consultation, None)) == {in_time, late}
     with pytest.raises(ValidationError, match="déjà ouvert"):
-        opening.open_late_pli(
-            actor=members[0],
-            consultation_pk=consultation.pk,
-            pli_pk=late.pk,
-            shares={1: shares[0], 2: shares[1]},
-            reason=REASON,
-        )
+        open_late(members[0], consultation, late, {1: shares[0], 2: shares[1]}, REASON)
     assert LateOpening.objects.count() == 1
 
 
