@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from emegalis.core import clock
+from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import add_service_errors
 from emegalis.core.services_catalog import Service
 
@@ -43,16 +44,6 @@ def staff_required(view):
     return wrapped
 
 
-def _stream(field_file, filename: str) -> FileResponse:
-    try:
-        handle = field_file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("Fichier introuvable.") from None
-    return FileResponse(
-        handle, as_attachment=True, filename=filename, content_type="application/pdf"
-    )
-
-
 # --- Organisation pages ---------------------------------------------------------------------------
 
 
@@ -77,7 +68,7 @@ def convention_document(request, pk: int):
     convention = selectors.get_convention(request.user, pk)
     if not convention.signed_document:
         raise Http404("Aucun document signé pour cette convention.")
-    return _stream(convention.signed_document, f"convention-{convention.reference}.pdf")
+    return pdf_attachment(convention.signed_document, f"convention-{convention.reference}.pdf")
 
 
 @login_required
@@ -95,7 +86,7 @@ def organisation_contributions(request, pk: int):
 @require_GET
 def contribution_call_pdf(request, pk: int):
     call = selectors.get_call(request.user, pk)
-    return _stream(call.pdf, f"appel-contribution-{call.number}.pdf")
+    return pdf_attachment(call.pdf, f"appel-contribution-{call.number}.pdf")
 
 
 # --- Operator: members ----------------------------------------------------------------------------

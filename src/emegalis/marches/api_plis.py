@@ -14,13 +14,14 @@ handlers ever read it. Errors are JSON with a French ``detail``.
 import json
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router
 from ninja.errors import HttpError
 
 from emegalis.core import sealing
+from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import error_messages
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -276,9 +277,4 @@ def receipt(request, pli_pk: int):
         return _error("Pli introuvable.", 404)
     if not pli.receipt:
         return _error("Pas encore d'accusé de réception : le dépôt n'est pas terminé.", 409)
-    return FileResponse(
-        pli.receipt.open("rb"),
-        as_attachment=True,
-        filename=f"accuse-reception-{pli.pk}.pdf",
-        content_type="application/pdf",
-    )
+    return pdf_attachment(pli.receipt, f"accuse-reception-{pli.pk}.pdf")

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from emegalis.core import clock, sealing
+from emegalis.core.downloads import attachment, pdf_attachment
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
@@ -1025,13 +1026,10 @@ def pli_confirm(request, pli_pk: int):
 @login_required
 def pli_receipt(request, pli_pk: int):
     pli = selectors.get_company_pli(request.user, pli_pk)
-    if not pli.receipt:
-        raise Http404("Pas encore d'accusé de réception : le dépôt n'est pas terminé.")
-    return FileResponse(
-        pli.receipt.open("rb"),
-        as_attachment=True,
-        filename=f"accuse-reception-{pli.pk}.pdf",
-        content_type="application/pdf",
+    return pdf_attachment(
+        pli.receipt,
+        f"accuse-reception-{pli.pk}.pdf",
+        missing="Pas encore d'accusé de réception : le dépôt n'est pas terminé.",
     )
 
 
@@ -1117,26 +1115,20 @@ def open_late_pli(request, pk: int, pli_pk: int):
 @login_required
 def late_pv(request, pk: int, pli_pk: int):
     late = selectors.get_late_opening(request.user, pk, pli_pk)
-    if not late.pv:
-        raise Http404("Procès-verbal introuvable.")
-    return FileResponse(
-        late.pv.open("rb"),
-        as_attachment=True,
-        filename=f"pv-hors-delai-{late.pli.consultation.reference}-{late.pli_id}.pdf",
-        content_type="application/pdf",
+    return pdf_attachment(
+        late.pv,
+        f"pv-hors-delai-{late.pli.consultation.reference}-{late.pli_id}.pdf",
+        missing="Procès-verbal introuvable.",
     )
 
 
 @login_required
 def opening_pv(request, pk: int):
     session = selectors.get_opening_session(request.user, pk)
-    if not session.pv:
-        raise Http404("Procès-verbal introuvable.")
-    return FileResponse(
-        session.pv.open("rb"),
-        as_attachment=True,
-        filename=f"pv-ouverture-{session.consultation.reference}.pdf",
-        content_type="application/pdf",
+    return pdf_attachment(
+        session.pv,
+        f"pv-ouverture-{session.consultation.reference}.pdf",
+        missing="Procès-verbal introuvable.",
     )
 
 
@@ -1145,6 +1137,6 @@ def opened_file(request, pk: int, opened_pk: int):
     """An opened, intact file, for the buyer (analysis) or the commission."""
     session = selectors.get_opening_session(request.user, pk)
     item = session.files.select_related("pli_file").filter(pk=opened_pk, intact=True).first()
-    if item is None or not item.content:
+    if item is None:
         raise Http404("Fichier introuvable.")
-    return FileResponse(item.content.open("rb"), as_attachment=True, filename=item.pli_file.name)
+    return attachment(item.content, item.pli_file.name)

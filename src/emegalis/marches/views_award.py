@@ -4,10 +4,10 @@ award selectors read, attribution.py writes, forms_award.py validates."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import add_service_errors, error_messages
 
 from . import attribution
@@ -225,13 +225,8 @@ def letters(request, pk: int, lot: int):
 @login_required
 def letter_pdf(request, pk: int, letter_pk: int):
     letter = sel.get_decision_letter(request.user, pk, letter_pk)
-    if not letter.pdf:
-        raise Http404("Lettre introuvable.")
-    return FileResponse(
-        letter.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"{letter.kind}-{letter.pli.company_label}.pdf",
-        content_type="application/pdf",
+    return pdf_attachment(
+        letter.pdf, f"{letter.kind}-{letter.pli.company_label}.pdf", missing="Lettre introuvable."
     )
 
 

@@ -9,10 +9,10 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from emegalis.core.downloads import attachment
 from emegalis.core.forms import add_service_errors
 
 from . import messaging, selectors
@@ -56,13 +56,9 @@ def _private(response):
 
 
 def _attachment(message):
-    if not message.attachment:
-        raise Http404("Ce message n'a pas de pièce jointe.")
-    try:
-        handle = message.attachment.open("rb")
-    except FileNotFoundError:
-        raise Http404("Pièce jointe introuvable.") from None
-    return _private(FileResponse(handle, as_attachment=True, filename=message.attachment_name))
+    return _private(
+        attachment(message.attachment, message.attachment_name, missing="Pièce jointe introuvable.")
+    )
 
 
 # --- Buyer ---------------------------------------------------------------------------------------
