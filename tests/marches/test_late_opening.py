@@ -2,8 +2,6 @@
 the commission opens it with k shares and a motivation, in a complementary session with its
 own signed PV, and it joins the analysis."""
 
-import io
-
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -12,7 +10,7 @@ from emegalis.core.pdf import extract_text
 from emegalis.marches import award_selectors, opening, plis
 from emegalis.marches.models import LateOpening, OpenedFile, PliStatus
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
-from tests.marches.test_plis import company_b_user, deposit, opened  # noqa: F401
+from tests.marches.test_plis import company_b_user, deposit, opened, upload_offer  # noqa: F401
 
 REASON = "L'entreprise a établi que la plateforme était indisponible à 11 h 58 (journaux)."
 
@@ -27,19 +25,7 @@ def open_late(member, consultation, pli, shares: dict, reason: str = REASON):
 def with_late_pli(opened, members, company_user, company_b_user, monkeypatch):  # noqa: F811
     consultation, shares = opened
     in_time = deposit(company_user, consultation, b"offre A", name="offre-a.pdf")
-    late = plis.start_deposit(
-        actor=company_b_user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="tardive.pdf", size=7)],
-    )
-    plis.receive(
-        actor=company_b_user,
-        pli_pk=late.pk,
-        file_pk=late.files.get().pk,
-        offset=0,
-        stream=io.BytesIO(b"offre B"),
-        length=7,
-    )
+    late, _ = upload_offer(company_b_user, consultation, b"offre B", name="tardive.pdf")
     after_deadline(monkeypatch, consultation, 30)
     late = plis.complete_deposit(actor=company_b_user, pli_pk=late.pk)
     assert late.status == PliStatus.HORS_DELAI

@@ -55,21 +55,9 @@ def offer_bytes(size: int) -> bytes:
 
 
 def deposit(user, consultation, content: bytes, *, name="offre.pdf", backup=False) -> Pli:
-    pli = plis.start_deposit(
-        actor=user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name=name, size=len(content))],
-    )
-    pli_file = pli.files.get()
-    offset = plis.receive(
-        actor=user,
-        pli_pk=pli.pk,
-        file_pk=pli_file.pk,
-        offset=0,
-        stream=io.BytesIO(content),
-        length=len(content),
-    )
-    assert offset == len(content)
+    pli, pli_file = upload_offer(user, consultation, content, name=name)
+    pli_file.refresh_from_db()
+    assert pli_file.received == len(content)
     return plis.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=backup)
 
 
@@ -323,12 +311,12 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
 # --- lateness, replacement ---------------------------------------------------------------------
 
 
-def _upload_offer(company_user, consultation, content: bytes):
+def upload_offer(company_user, consultation, content: bytes, *, name="o.pdf"):
     """Start a deposit with one offer file and send all of it in one request."""
     pli = plis.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+        files=[plis.DeclaredFile(kind="offre", name=name, size=len(content))],
     )
     f = pli.files.get()
     plis.receive(
@@ -349,7 +337,7 @@ def _at(monkeypatch, moment):
 def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, opened, monkeypatch):
     consultation, _ = opened
     content = b"offre"
-    pli, f = _upload_offer(company_user, consultation, content)
+    pli, f = upload_offer(company_user, consultation, content)
     _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
     assert pli.status == PliStatus.HORS_DELAI
@@ -359,19 +347,7 @@ def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, op
 
 def test_completion_at_the_deadline_second_is_in_time(company_user, opened, monkeypatch):
     consultation, _ = opened
-    pli = plis.start_deposit(
-        actor=company_user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
-    )
-    plis.receive(
-        actor=company_user,
-        pli_pk=pli.pk,
-        file_pk=pli.files.get().pk,
-        offset=0,
-        stream=io.BytesIO(b"1"),
-        length=1,
-    )
+    pli, _ = upload_offer(company_user, consultation, b"1")
     _at(monkeypatch, consultation.bids_deadline)
     assert plis.complete_deposit(actor=company_user, pli_pk=pli.pk).status == PliStatus.RECU
 
@@ -396,19 +372,7 @@ def test_the_last_complete_deposit_in_time_replaces_the_earlier_ones(
     first.refresh_from_db()
     assert first.status == PliStatus.REMPLACE and second.status == PliStatus.RECU
     _at(monkeypatch, consultation.bids_deadline - timedelta(seconds=5))
-    late = plis.start_deposit(
-        actor=company_user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=2)],
-    )
-    plis.receive(
-        actor=company_user,
-        pli_pk=late.pk,
-        file_pk=late.files.get().pk,
-        offset=0,
-        stream=io.BytesIO(b"v3"),
-        length=2,
-    )
+    late, _ = upload_offer(company_user, consultation, b"v3")
     _at(monkeypatch, consultation.bids_deadline + timedelta(minutes=1))
     late = plis.complete_deposit(actor=company_user, pli_pk=late.pk)
     second.refresh_from_db()
@@ -467,7 +431,7 @@ def test_a_buyer_cannot_deposit(buyer_a, opened):
 def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened):
     consultation, _ = opened
     content = offer_bytes(MiB + 3)
-    pli, f = _upload_offer(company_user, consultation, content)
+    pli, f = upload_offer(company_user, consultation, content)
     path = Path(default_storage.path(f.chunk_name(1)))
     path.write_bytes(b"\0" + path.read_bytes()[1:])
     # Confirmed through another worker: the SHA-256 is recomputed from the stored chunks, which
@@ -486,19 +450,7 @@ def test_the_registre_lists_complete_deposits_only(
     client_for, buyer_a, company_user, company_b_user, opened
 ):
     consultation, _ = opened
-    incomplete = plis.start_deposit(
-        actor=company_b_user,
-        consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="secret-b.pdf", size=2 * MiB)],
-    )
-    plis.receive(
-        actor=company_b_user,
-        pli_pk=incomplete.pk,
-        file_pk=incomplete.files.get().pk,
-        offset=0,
-        stream=io.BytesIO(b"x" * MiB),
-        length=MiB,
-    )
+    incomplete, _ = upload_offer(company_b_user, consultation, b"x" * MiB, name="secret-b.pdf")
     done = deposit(company_user, consultation, b"contenu", name="offre-a-tres-secrete.pdf")
     client = client_for(buyer_a)
     page = client.get(f"/marches/acheteur/{consultation.pk}/depots/").content.decode()
