@@ -20,7 +20,7 @@ def validate(pdf: bytes):
     assert len(reader.embedded_signatures) == 1
     context = ValidationContext(trust_roots=[pki.root], allow_fetching=False)
     # Through the async API: a test thread may already run an event loop (Playwright).
-    return signing._run_async(
+    return signing.run_async(
         lambda: async_validate_pdf_signature(
             reader.embedded_signatures[0],
             signer_validation_context=context,

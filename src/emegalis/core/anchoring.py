@@ -31,7 +31,7 @@ def anchor_head() -> JournalAnchor | None:
     last = JournalAnchor.objects.order_by("-id").first()
     if last is not None and last.entry_id == head.pk:
         return None
-    token = signing._run_async(
+    token = signing.run_async(
         lambda: signing.timestamper().async_timestamp(_imprint(head.entry_hash), "sha256")
     )
     info = _tst_info(token)
@@ -76,7 +76,7 @@ def check_anchor(anchor: JournalAnchor) -> str | None:
         return "le jeton d'horodatage est illisible"
     if bytes(info["message_imprint"]["hashed_message"].native) != _imprint(anchor.entry_hash):
         return "le jeton d'horodatage ne porte pas sur l'empreinte ancrée"
-    status = signing._run_async(
+    status = signing.run_async(
         lambda: validate_tst_signed_data(
             token["content"], _validation_context(), lambda _algorithm: _imprint(anchor.entry_hash)
         )

@@ -228,11 +228,11 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str = "e-mégalis") -> bytes:
         location=location,
     )
     signer = signers.PdfSigner(metadata, signer=_signer(), timestamper=timestamper())
-    output = _run_async(lambda: signer.async_sign_pdf(writer))
+    output = run_async(lambda: signer.async_sign_pdf(writer))
     return output.getvalue()
 
 
-def _run_async(make_coroutine):
+def run_async(make_coroutine):
     """Run pyHanko's async API from sync code, also where an event loop already runs in this
     thread (pyHanko's own sync wrappers call asyncio.run, which refuses that)."""
     try:

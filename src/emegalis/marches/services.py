@@ -1175,6 +1175,20 @@ def create_opening_commission(
 MIN_DISSOLVE_REASON = 10
 
 
+def dissolution_refusal(consultation: Consultation) -> str:
+    """Why the opening commission cannot be dissolved now ("" when it can)."""
+    if not OpeningCommission.objects.filter(consultation=consultation).exists():
+        return "Aucune commission d'ouverture n'est désignée."
+    if clock.now() >= consultation.bids_deadline:
+        return "La date limite de remise des plis est passée : les clés ne changent plus."
+    if consultation.plis.exists():
+        return (
+            "Des plis ont déjà été chiffrés pour cette commission : ses clés ne peuvent plus "
+            "être remplacées."
+        )
+    return ""
+
+
 def dissolve_opening_commission(*, actor: User, consultation: Consultation, reason: str) -> None:
     """Undo the key ceremony so that a new commission can be named (a member left before
     collecting their share, a share was lost): allowed only before the deadline and while no
@@ -1188,20 +1202,10 @@ def dissolve_opening_commission(*, actor: User, consultation: Consultation, reas
         )
     with transaction.atomic():
         consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
-        commission = OpeningCommission.objects.filter(consultation=consultation).first()
-        if commission is None:
-            raise ValidationError("Aucune commission d'ouverture n'est désignée.", code="none")
-        if clock.now() >= consultation.bids_deadline:
-            raise ValidationError(
-                "La date limite de remise des plis est passée : les clés ne changent plus.",
-                code="deadline",
-            )
-        if consultation.plis.exists():
-            raise ValidationError(
-                "Des plis ont déjà été chiffrés pour cette commission : ses clés ne peuvent "
-                "plus être remplacées.",
-                code="plis",
-            )
+        refusal = dissolution_refusal(consultation)
+        if refusal:
+            raise ValidationError(refusal, code="not_now")
+        commission = consultation.opening_commission
         members = list(commission.members.select_related("user").order_by("position"))
         fingerprint = commission.fingerprint
         commission.delete()  # the members' rows and any pending share go with it

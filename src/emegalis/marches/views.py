@@ -294,9 +294,7 @@ def _buyer_detail_context(request, consultation, **forms):
         "commission_form": forms.get("commission_form")
         or CommissionForm(candidates=selectors.commission_candidates(consultation.organisation)),
         "commission_open": _commission_can_be_named(consultation),
-        "commission_dissolvable": hasattr(consultation, "opening_commission")
-        and not consultation.plis.exists()
-        and clock.now() < consultation.bids_deadline,
+        "commission_dissolvable": not services.dissolution_refusal(consultation),
         "opening_session": getattr(consultation, "opening_session", None),
     }
 
@@ -1054,10 +1052,7 @@ def commission_opening(request, pk: int):
     consultation = commission.consultation
     status = 200
     if request.method == "POST":
-        shares = {
-            member.position: request.POST.get(f"share_{member.position}", "")
-            for member in commission.members.all()
-        }
+        shares = _posted_shares(request, commission)
         try:
             opening.open_plis(actor=request.user, consultation_pk=pk, shares=shares)
         except (ValidationError, PermissionDenied) as exc:
@@ -1086,15 +1081,20 @@ def commission_opening(request, pk: int):
     return response
 
 
+def _posted_shares(request, commission) -> dict[int, str]:
+    """The shares typed on an opening form, by member position."""
+    return {
+        member.position: request.POST.get(f"share_{member.position}", "")
+        for member in commission.members.all()
+    }
+
+
 @login_required
 @require_POST
 def open_late_pli(request, pk: int, pli_pk: int):
     """A commission member opens one late pli with k shares and the buyer's motivation."""
     seat = selectors.get_commission_seat(request.user, pk)
-    shares = {
-        member.position: request.POST.get(f"share_{member.position}", "")
-        for member in seat.commission.members.all()
-    }
+    shares = _posted_shares(request, seat.commission)
     try:
         opening.open_late_pli(
             actor=request.user,
