@@ -1,4 +1,5 @@
-"""Refusing an oversized DCE file before it is spooled, for the page and the API alike."""
+"""Refusing an oversized upload before it is spooled: DCE files (page and API) and message
+attachments."""
 
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
@@ -21,7 +22,7 @@ def declared_too_big(request, cap: int) -> bool:
     return length > cap + MULTIPART_OVERHEAD
 
 
-class DceSizeLimitHandler(FileUploadHandler):
+class UploadSizeLimitHandler(FileUploadHandler):
     """Stops reading an upload as soon as one file exceeds the cap (chunked requests without
     a Content-Length included); the caller then reports the limit."""
 
@@ -46,10 +47,10 @@ class DceSizeLimitHandler(FileUploadHandler):
         return None
 
 
-def install_limit(request, cap: int) -> DceSizeLimitHandler | None:
+def install_limit(request, cap: int) -> UploadSizeLimitHandler | None:
     """Put the limit first among the request's upload handlers; None when the body has
     already been parsed (a session's CSRF check reads it), the caller then checks the size."""
-    limiter = DceSizeLimitHandler(request, cap)
+    limiter = UploadSizeLimitHandler(request, cap)
     try:
         request.upload_handlers.insert(0, limiter)
     except AttributeError:

@@ -19,7 +19,7 @@ from . import messaging, selectors
 from . import messaging_selectors as msel
 from .forms_messaging import BuyerMessageForm, CompanyMessageForm, ReplyForm
 from .models import MessageDirection
-from .upload_limits import DceSizeLimitHandler
+from .upload_limits import install_limit
 
 
 def upload_capped(view):
@@ -31,9 +31,7 @@ def upload_capped(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "POST":
-            limiter = DceSizeLimitHandler(request, messaging.attachment_max_bytes())
-            request.upload_handlers.insert(0, limiter)
-            request.attachment_limiter = limiter
+            request.attachment_limiter = install_limit(request, messaging.attachment_max_bytes())
         return protected(request, *args, **kwargs)
 
     return csrf_exempt(wrapper)
