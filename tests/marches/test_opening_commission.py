@@ -306,10 +306,19 @@ def test_the_buyer_dissolves_a_commission_before_any_pli_and_names_a_new_one(
         services.dissolve_opening_commission(
             actor=buyer_b, consultation=consultation, reason="Membre parti sans sa part."
         )
+    url = f"/marches/acheteur/{consultation.pk}/commission/dissoudre/"
+    assert (
+        client_for(buyer_b).post(url, {"reason": "Tentative d'un autre acheteur."}).status_code
+        == 404
+    )
+    assert (
+        client_for(company_user).post(url, {"reason": "Tentative d'une entreprise."}).status_code
+        == 404
+    )
     client = client_for(buyer_a)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/marches/acheteur/{consultation.pk}/commission/dissoudre/",
+            url,
             {"reason": "Membre n° 3 parti en retraite avant de retirer sa part."},
         )
     assert response.status_code == 302
