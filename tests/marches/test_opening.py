@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import opening, plis
+from emegalis.marches import opening, pli_storage, plis
 from emegalis.marches.models import OpenedFile, OpeningSession
 from tests.marches.test_plis import company_b_user, deposit, offer_bytes, opened  # noqa: F401
 
@@ -136,9 +136,10 @@ def test_a_tampered_chunk_is_an_integrity_failure_for_that_file_only(
     pli_a = deposit(company_user, consultation, offer_bytes(3 * MiB), name="offre-a.pdf")
     pli_b = deposit(company_b_user, consultation, b"offre B intacte")
     tampered = pli_a.files.get()
-    path = Path(default_storage.path(tampered.chunk_name(1)))
+    name, at = pli_storage.locate_chunk(tampered, 1)
+    path = Path(default_storage.path(name))
     data = bytearray(path.read_bytes())
-    data[100] ^= 0xFF
+    data[at + 100] ^= 0xFF
     path.write_bytes(bytes(data))
     after_deadline(monkeypatch, consultation)
     session = opening.open_plis(
@@ -162,7 +163,9 @@ def test_a_missing_stored_chunk_is_an_integrity_failure(
 ):
     consultation, shares = opened
     pli = deposit(company_user, consultation, offer_bytes(2 * MiB + 1))
-    default_storage.delete(pli.files.get().chunk_name(2))
+    name, at = pli_storage.locate_chunk(pli.files.get(), 2)
+    path = Path(default_storage.path(name))
+    path.write_bytes(path.read_bytes()[:at])  # the last chunk is gone
     after_deadline(monkeypatch, consultation)
     opening.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}

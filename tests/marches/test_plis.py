@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 
 from emegalis.core import clock, sealing
 from emegalis.core.pdf import extract_text
-from emegalis.marches import plis, services
+from emegalis.marches import pli_storage, plis, services
 from emegalis.marches.models import Pli, PliFile, PliStatus, State
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -432,8 +432,10 @@ def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened)
     consultation, _ = opened
     content = offer_bytes(MiB + 3)
     pli, f = upload_offer(company_user, consultation, content)
-    path = Path(default_storage.path(f.chunk_name(1)))
-    path.write_bytes(b"\0" + path.read_bytes()[1:])
+    name, at = pli_storage.locate_chunk(f, 1)
+    path = Path(default_storage.path(name))
+    data = path.read_bytes()
+    path.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
     # Confirmed through another worker: the SHA-256 is recomputed from the stored chunks, which
     # authenticates them (the running hash path checks presence and sizes only, ADR 0004).
     plis.running_hashes.clear()

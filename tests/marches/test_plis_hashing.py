@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
-from emegalis.marches import opening, plis
+from emegalis.marches import opening, pli_storage, plis
 from emegalis.marches.models import OpenedFile, PliFile, PliStatus
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import offer_bytes, open_file, opened  # noqa: F401
@@ -139,9 +139,11 @@ def test_a_retried_put_at_an_earlier_offset_keeps_the_hash_right(company_user, r
     consultation, _ = room
     content = os.urandom(3 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    assert send(company_user, pli_pk, f, content, 0, 2 * CHUNK) == 2 * CHUNK
-    # The answer was lost after the chunks were stored: the database went back to 1 MiB and
-    # the client sends again from there (the running state covers 2 MiB: it must not be used).
+    assert send(company_user, pli_pk, f, content, 0, CHUNK) == CHUNK
+    assert send(company_user, pli_pk, f, content, CHUNK, CHUNK) == 2 * CHUNK
+    # The second answer was lost after its chunk was stored: the database went back to 1 MiB
+    # (the end of the first request's segment) and the client sends again from there (the
+    # running state covers 2 MiB: it must not be used).
     PliFile.objects.filter(pk=f.pk).update(received=CHUNK)
     assert send(company_user, pli_pk, f, content, CHUNK, 2 * CHUNK) == 3 * CHUNK
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
@@ -184,7 +186,7 @@ def test_a_request_failing_after_storing_chunks_drops_the_state(company_user, ro
             length=len(content),
         )
     f.refresh_from_db()
-    assert f.received == 0 and default_storage.exists(f.chunk_name(1))  # stored, not acked
+    assert f.received == 0 and default_storage.exists(pli_storage.segment_name(f, 0))  # not acked
     assert len(plis.running_hashes) == 0
     send(company_user, pli_pk, f, content, 0, len(content))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
@@ -287,14 +289,13 @@ def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, decrypt
     content = os.urandom(2 * CHUNK + 50)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     send(company_user, pli_pk, f, content, 0, len(content))
-    name = f.chunk_name(1)
-    if damage == "missing":
-        default_storage.delete(name)
-    else:
-        with default_storage.open(name, "rb") as chunk:
-            kept = chunk.read()[:-1]
-        default_storage.delete(name)
-        default_storage.save(name, io.BytesIO(kept))
+    name, at = pli_storage.locate_chunk(f, 1)
+    with default_storage.open(name, "rb") as segment:
+        stored = segment.read()
+    # Chunk 1 and after gone, or the segment one byte short.
+    kept = stored[:at] if damage == "missing" else stored[:-1]
+    default_storage.delete(name)
+    default_storage.save(name, io.BytesIO(kept))
     with pytest.raises(ValidationError, match="intact"):
         plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
     f.refresh_from_db()
@@ -322,9 +323,10 @@ def test_a_chunk_altered_before_a_fast_confirmation_is_caught_at_the_opening(
     content = os.urandom(2 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     send(company_user, pli_pk, f, content, 0, len(content))
-    path = Path(default_storage.path(f.chunk_name(1)))
+    name, at = pli_storage.locate_chunk(f, 1)
+    path = Path(default_storage.path(name))
     altered = bytearray(path.read_bytes())
-    altered[7] ^= 0x01
+    altered[at + 7] ^= 0x01
     path.write_bytes(bytes(altered))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)

@@ -487,9 +487,6 @@ class PliFile(models.Model):
     def storage_prefix(self) -> str:
         return f"marches/plis/{self.pli.consultation_id}/{self.pli_id}/{self.pk}"
 
-    def chunk_name(self, index: int) -> str:
-        return f"{self.storage_prefix}/{index:08d}"
-
 
 class OpeningSession(models.Model):
     """The opening of a consultation's plis, after the deadline, with k shares of its key."""

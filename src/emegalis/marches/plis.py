@@ -7,11 +7,12 @@ A pli's life (explicit, PLI_TRANSITIONS):
 
 Files arrive through a small chunked protocol (views: start, PUT at an offset, HEAD for the
 offset, confirm). Each whole encryption chunk (sealing.CHUNK_SIZE of plaintext, or the
-file's last bytes) is sealed as it arrives and stored as one object; a shorter tail of a
-broken request is dropped, so the acknowledged offset is always a chunk boundary and no
-plaintext is kept between requests. The per-file data key stays sealed with the server
-secret until the deposit is complete, then it is erased: from then on only the opening key
-rebuilt from k shares opens the file (ADR 0004).
+file's last bytes) is sealed as it arrives; the chunks of a request are stored together, one
+object per run of up to 8 (pli_storage). A shorter tail of a broken request is dropped, so
+the acknowledged offset is always a chunk boundary and no plaintext is kept between
+requests. The per-file data key stays sealed with the server secret until the deposit is
+complete, then it is erased: from then on only the opening key rebuilt from k shares opens
+the file (ADR 0004).
 
 The receipt's SHA-256 comes from a running hash kept in this process's memory while the
 file arrives here in order (RunningHashes); when that state is missing (the upload resumed
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
@@ -38,7 +38,7 @@ from django.utils import timezone
 from emegalis.core import clock, journal, sealing, server_secret, signing
 from emegalis.organisations.models import User
 
-from . import conf, selectors
+from . import conf, pli_storage, selectors
 from .models import (
     CandidatureDocument,
     Consultation,
@@ -274,7 +274,9 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
             pli_file.pending_key = server_secret.seal(_key_context(pli_file), data_key)
             pli_file.save(update_fields=["pending_key"])
             if declared.size == 0:  # an empty file is one empty last chunk, stored at once
-                _store_chunk(pli_file, header, data_key, 0, b"", True)
+                empty = pli_storage.SegmentWriter(pli_file, header, data_key)
+                empty.seal(0, b"", True)
+                empty.store()
         journal.record(
             action="marches.pli.started",
             actor=actor,
@@ -344,20 +346,42 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
         digest = running_hashes.take(pli_file, offset)
         hashing = _Hashing(digest) if digest is not None else None
         remaining_body = max(0, length)
-        while pli_file.received < pli_file.size:
-            want = min(header.chunk_size, pli_file.size - pli_file.received)
-            if want > remaining_body:
-                break
-            data = _read_up_to(stream, want)
-            remaining_body -= len(data)
-            if len(data) < want:
-                break
-            index = pli_file.received // header.chunk_size
-            last = pli_file.received + want == pli_file.size
-            if hashing is not None:
-                hashing.update(data)  # exactly the bytes stored (or found identical) below
-            _store_chunk(pli_file, header, data_key, index, data, last)
-            pli_file.received += want
+        writer = pli_storage.SegmentWriter(pli_file, header, data_key)
+        try:
+            while pli_file.received < pli_file.size:
+                want = min(header.chunk_size, pli_file.size - pli_file.received)
+                index = pli_file.received // header.chunk_size
+                if not writer.pending:
+                    orphan = pli_storage.read_orphan(pli_file, header.chunk_size, index)
+                    if orphan is not None:
+                        remaining_body = _take_over(
+                            pli_file,
+                            header,
+                            data_key,
+                            index,
+                            orphan,
+                            stream,
+                            remaining_body,
+                            hashing,
+                        )
+                        continue
+                if want > remaining_body:
+                    break
+                data = _read_up_to(stream, want)
+                remaining_body -= len(data)
+                if len(data) < want:
+                    break
+                last = pli_file.received + want == pli_file.size
+                if hashing is not None:
+                    hashing.update(data)  # exactly the bytes stored below
+                writer.seal(index, data, last)
+                pli_file.received += want
+                if writer.full:
+                    writer.store()
+        finally:
+            # What was sealed is stored even when the client went away or failed midway: it
+            # is acknowledged below, or taken over by the next request at this offset.
+            writer.store()
         pli_file.save(update_fields=["received"])
         if hashing is not None:
             # If this transaction does not commit, the database keeps the older offset and
@@ -366,63 +390,52 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
     return pli_file.received
 
 
-def _store_chunk(pli_file, header, data_key, index: int, data: bytes, last: bool) -> None:
-    name = pli_file.chunk_name(index)
-    if default_storage.exists(name):
-        # Stored by a request that failed before acknowledging it: never encrypt other bytes
-        # under the same nonce; the same bytes give the same object.
-        with default_storage.open(name, "rb") as existing:
-            stored = existing.read()
+def _take_over(
+    pli_file, header, data_key, first, orphan: list[bytes], stream, remaining_body, hashing
+) -> int:
+    """Acknowledge the chunks of a segment stored by a request that failed before its
+    acknowledgement: each one is opened and, where this request carries the same bytes,
+    compared with them. Other bytes at those offsets are refused: they would be sealed under
+    the same nonces. Returns what is left of the request's body."""
+    count = pli_storage.chunk_count(pli_file, header.chunk_size)
+    for index, sealed in enumerate(orphan, start=first):
+        want = min(header.chunk_size, pli_file.size - pli_file.received)
         try:
-            same = sealing.open_chunk(header, data_key, index, stored, last) == data
+            plain = sealing.open_chunk(header, data_key, index, sealed, index == count - 1)
         except sealing.IntegrityError:
-            same = False
-        if same:
-            return
-        raise ValidationError(
-            "Le contenu envoyé diffère de celui déjà reçu à cet endroit : recommencez le dépôt.",
-            code="changed",
-        )
-    sealed = ContentFile(sealing.seal_chunk(header, data_key, index, data, last))
-    sealed.DEFAULT_CHUNK_SIZE = max(1, sealed.size)  # one write, not 64 KiB pieces
-    saved = default_storage.save(name, sealed)
-    if saved != name:  # pragma: no cover - storage renamed: refuse rather than lose the chunk
-        default_storage.delete(saved)
-        raise ValidationError("Stockage indisponible, réessayez.", code="storage")
+            plain = None
+        if plain is not None and want <= remaining_body:
+            sent = _read_up_to(stream, want)
+            remaining_body -= len(sent)
+            if len(sent) == want and sent != plain:
+                plain = None
+            elif len(sent) < want:
+                remaining_body = 0  # the client went away: the stored chunk still counts
+        if plain is None or len(plain) != want:
+            raise ValidationError(
+                "Le contenu envoyé diffère de celui déjà reçu à cet endroit : recommencez le "
+                "dépôt.",
+                code="changed",
+            )
+        if hashing is not None:
+            hashing.update(plain)
+        pli_file.received += want
+    return remaining_body
 
 
 def stored_chunks(pli_file: PliFile) -> Iterable[bytes]:
     """The sealed chunks of a file, in order (what the opening reads)."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    count = max(1, -(-pli_file.size // header.chunk_size))
-    for index in range(count):
-        with default_storage.open(pli_file.chunk_name(index), "rb") as chunk:
-            yield chunk.read()
-
-
-def _chunk_count(pli_file: PliFile, header: sealing.FileHeader) -> int:
-    return max(1, -(-pli_file.size // header.chunk_size))
+    return pli_storage.stored_chunks(pli_file)
 
 
 def _plaintext_sha256(pli_file: PliFile, data_key: bytes) -> str:
     """SHA-256 of the plaintext, recomputed from the stored chunks (the proof path)."""
     header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
     digest = hashlib.sha256()
-    count = _chunk_count(pli_file, header)
+    count = pli_storage.chunk_count(pli_file, header.chunk_size)
     for index, sealed in zip(range(count), stored_chunks(pli_file), strict=True):
         digest.update(sealing.open_chunk(header, data_key, index, sealed, index == count - 1))
     return digest.hexdigest()
-
-
-def _check_stored(pli_file: PliFile) -> None:
-    """Every chunk object is in storage with its sealed size, else OSError."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    for index in range(_chunk_count(pli_file, header)):
-        plain = min(header.chunk_size, pli_file.size - index * header.chunk_size)
-        expected = plain + sealing.TAG_SIZE
-        found = default_storage.size(pli_file.chunk_name(index))
-        if found != expected:
-            raise OSError(f"chunk {index}: {found} bytes stored, {expected} expected")
 
 
 def file_sha256(pli_file: PliFile, data_key: bytes) -> tuple[str, bool]:
@@ -432,7 +445,7 @@ def file_sha256(pli_file: PliFile, data_key: bytes) -> tuple[str, bool]:
     if digest is None or pli_file.received != pli_file.size:
         logger.info("SHA-256 of pli file %s recomputed from its stored chunks", pli_file.pk)
         return _plaintext_sha256(pli_file, data_key), False
-    _check_stored(pli_file)
+    pli_storage.check_stored(pli_file)
     return digest.hexdigest(), True
 
 

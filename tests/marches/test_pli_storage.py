@@ -1,0 +1,180 @@
+"""Storage of a pli file's sealed chunks in segments (one object per run of up to 8 chunks):
+the header followed by the segments is the documented sealed file; a segment left by a
+request that failed before its acknowledgement is taken over, never sealed again with other
+bytes; the layout works on a storage other than the local disk."""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+
+from emegalis.core import sealing
+from emegalis.marches import opening, pli_storage, plis
+from emegalis.marches.models import OpenedFile
+from tests.marches.test_opening import after_deadline
+from tests.marches.test_plis import open_file, opened  # noqa: F401
+from tests.marches.test_plis_hashing import send, sha, start
+
+CHUNK = sealing.CHUNK_SIZE
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hashes():
+    plis.running_hashes.clear()
+    yield
+    plis.running_hashes.clear()
+
+
+def stored_names(pli_file) -> list[str]:
+    _, names = default_storage.listdir(pli_file.storage_prefix)
+    return sorted(names)
+
+
+class Failing(io.BytesIO):
+    """A request body whose connection dies once ``cut`` bytes were read."""
+
+    def __init__(self, data: bytes, cut: int):
+        super().__init__(data)
+        self.cut = cut
+
+    def read(self, size=-1):
+        if self.tell() >= self.cut:
+            raise RuntimeError("worker killed")
+        return super().read(min(size, self.cut - self.tell()) if size >= 0 else -1)
+
+
+def test_one_object_per_run_of_eight_chunks_and_it_is_the_sealed_file(
+    company_user,
+    opened,  # noqa: F811
+):
+    consultation, shares = opened
+    content = os.urandom(19 * CHUNK + 5)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
+    assert stored_names(f) == ["00000000", "00000008", "00000016"]
+    sizes = [default_storage.size(f"{f.storage_prefix}/{n}") for n in stored_names(f)]
+    assert sizes == [8 * (CHUNK + 16), 8 * (CHUNK + 16), 3 * (CHUNK + 16) + 5 + 16]
+    # The header then the segments, byte for byte, is the file of docs/plis-format.md.
+    sealed = bytes(f.header)
+    for name in stored_names(f):
+        with default_storage.open(f"{f.storage_prefix}/{name}", "rb") as segment:
+            sealed += segment.read()
+    key = sealing.combine_shares(shares[:2], 2, consultation.opening_commission.public_key_bytes)
+    out = io.BytesIO()
+    assert sealing.check_stream(io.BytesIO(sealed), key, out).ok
+    assert out.getvalue() == content
+    assert pli_storage.locate_chunk(f, 9) == (f"{f.storage_prefix}/00000008", CHUNK + 16)
+
+
+def test_requests_of_a_few_chunks_make_segments_of_that_size(
+    company_user,
+    opened,  # noqa: F811
+):
+    consultation, shares = opened
+    content = os.urandom(5 * CHUNK)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    for offset in (0, 2 * CHUNK, 4 * CHUNK):
+        send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
+    assert stored_names(f) == ["00000000", "00000002", "00000004"]
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    assert pli.files.get().sha256 == sha(content)
+    assert open_file(pli.files.get(), shares) == content
+
+
+def test_a_segment_left_by_a_failed_request_is_taken_over_beyond_what_is_resent(
+    company_user,
+    opened,  # noqa: F811
+):
+    consultation, shares = opened
+    content = os.urandom(6 * CHUNK)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    with pytest.raises(RuntimeError):
+        plis.receive(
+            actor=company_user,
+            pli_pk=pli_pk,
+            file_pk=f.pk,
+            offset=0,
+            stream=Failing(content, 3 * CHUNK + 10),
+            length=len(content),
+        )
+    f.refresh_from_db()
+    assert f.received == 0  # the transaction failed: nothing acknowledged
+    assert default_storage.size(pli_storage.segment_name(f, 0)) == 3 * (CHUNK + 16)
+    # The client resends one chunk only: it is compared with the stored one, and the two
+    # others it had sent are acknowledged too (sealed by the platform from its bytes).
+    assert send(company_user, pli_pk, f, content, 0, CHUNK) == 3 * CHUNK
+    assert send(company_user, pli_pk, f, content, 3 * CHUNK, 3 * CHUNK) == 6 * CHUNK
+    assert stored_names(f) == ["00000000", "00000003"]
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    assert pli.files.get().sha256 == sha(content)
+    assert open_file(pli.files.get(), shares) == content
+
+
+def test_other_bytes_over_a_stored_segment_are_refused_and_nothing_is_sealed_again(
+    company_user,
+    opened,  # noqa: F811
+):
+    consultation, _ = opened
+    content = os.urandom(4 * CHUNK)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    with pytest.raises(RuntimeError):
+        plis.receive(
+            actor=company_user,
+            pli_pk=pli_pk,
+            file_pk=f.pk,
+            offset=0,
+            stream=Failing(content, 2 * CHUNK),
+            length=len(content),
+        )
+    name = pli_storage.segment_name(f, 0)
+    with default_storage.open(name, "rb") as segment:
+        before = segment.read()
+    changed = content[:CHUNK] + os.urandom(CHUNK) + content[2 * CHUNK :]
+    with pytest.raises(ValidationError, match="diffère"):
+        send(company_user, pli_pk, f, changed, 0, len(changed))
+    with default_storage.open(name, "rb") as segment:
+        assert segment.read() == before
+    assert stored_names(f) == ["00000000"]
+    f.refresh_from_db()
+    assert f.received == 0
+
+
+def test_segments_on_a_storage_that_reads_the_file_rather_than_its_chunks(
+    company_user,
+    opened,  # noqa: F811
+    settings,
+    monkeypatch,
+):
+    """Object storages (S3) read() what they store: the same deposit and opening work on
+    Django's in-memory storage, which reads the file the same way."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }  # Django's setting_changed handler resets default_storage (and again afterwards)
+    consultation, shares = opened
+    content = os.urandom(9 * CHUNK + 77)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
+    assert default_storage.size(pli_storage.segment_name(f, 8)) == CHUNK + 16 + 77 + 16
+    assert not (Path(settings.MEDIA_ROOT) / f.storage_prefix).exists()  # not on disk
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    assert open_file(pli.files.get(), shares) == content
+    after_deadline(monkeypatch, consultation)
+    members = [m.user for m in consultation.opening_commission.members.order_by("position")]
+    opening.open_plis(
+        actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
+    )
+    opened_file = OpenedFile.objects.get(pli_file__pli_id=pli_pk)
+    assert opened_file.intact and opened_file.sha256 == sha(content)
+
+
+def test_a_segment_reads_as_one_file_for_storages_that_read():
+    parts = [os.urandom(1000), os.urandom(10), os.urandom(333)]
+    segment = pli_storage._Segment(parts)
+    assert segment.size == 1343 and list(segment.chunks()) == parts
+    assert segment.read(600) + segment.read(600) + segment.read() == b"".join(parts)
+    segment.seek(0)
+    assert segment.read() == b"".join(parts) and segment.tell() == 1343
