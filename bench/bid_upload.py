@@ -4,8 +4,9 @@ SHA-256 + AES-256-GCM + write limit, and the server's memory.
 Starts the project's HTTP server (`manage.py runserver --noreload`, DEBUG off) on 127.0.0.1
 with a throw-away SQLite database and media folder, prepares a published consultation whose
 opening commission is complete, logs a company user in over HTTP, and deposits a 10 MiB then
-a 1 GiB offer with the deposit protocol (POST, PUT of 8 MiB at an offset, confirm — what
-static/marches/depot.js does). Prints, in the same run:
+a 1 GiB offer with the deposit protocol as static/marches/depot.js runs it (POST; PUTs at
+an offset, 4 MiB first, growing to 32 MiB while each takes under a second; confirm), each body
+streamed from the file as a browser sends a slice of a File. Prints, in the same run:
 
 - the deposit throughput of each size (from the first PUT to the confirmation, receipt
   signed), and the raw limit: SHA-256 + AES-256-GCM seal of 1 MiB chunks + write to disk, on
@@ -51,7 +52,19 @@ from dce_download import (  # noqa: E402
 )
 from sealed_setup import PASSWORD, member, organisation, sealed_consultation  # noqa: E402
 
-REQUEST_BYTES = 8 * MIB
+CHUNK = MIB  # sealing.CHUNK_SIZE
+# The request sizes of static/marches/depot.js: 4 chunks first, doubled while a request takes
+# under a second, up to 32, halved above 4 s.
+REQUEST_CHUNKS_FIRST = 4
+REQUEST_CHUNKS_MAX = 32
+
+
+def next_request_chunks(chunks: int, seconds: float) -> int:
+    if seconds < 1:
+        return min(chunks * 2, REQUEST_CHUNKS_MAX)
+    if seconds > 4:
+        return max(chunks // 2, 1)
+    return chunks
 
 
 def prepare() -> tuple[int, str]:
@@ -95,12 +108,77 @@ def raw_limit(path: Path, workdir: Path) -> float:
     return size / MIB / elapsed
 
 
+class _Uploader:
+    """The PUTs of one file, each body streamed from the file a megabyte at a time (as a
+    browser sends a slice of a File): the client never holds a request's worth of data.
+
+    One connection per request: on a kept-alive connection, runserver's answer (headers and
+    body in two small writes) waits for the client's delayed ACK, ~40 ms per request."""
+
+    def __init__(self, base: str, cookies: str, csrf: str):
+        parsed = urllib.parse.urlsplit(base)
+        self.address = (parsed.hostname, parsed.port)
+        self.cookies = cookies
+        self.csrf = csrf
+        self.connection: http.client.HTTPConnection | None = None
+
+    def put(self, url: str, source, offset: int, length: int) -> tuple[int, bytes]:
+        headers = {
+            "Cookie": self.cookies,
+            "X-CSRFToken": self.csrf,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(length),
+            "Connection": "close",
+        }
+        for attempt in range(6):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(
+                    *self.address, timeout=600, blocksize=MIB
+                )
+            source.seek(offset)
+            try:
+                self.connection.request("PUT", url, body=_Slice(source, length), headers=headers)
+                response = self.connection.getresponse()
+                answer = response.status, response.read()
+                self.close()
+                return answer
+            except (ConnectionError, http.client.HTTPException):
+                self.close()  # safe to repeat: the server answers its offset (409)
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class _Slice:
+    """``length`` bytes of an open file from its current position, read as they are sent."""
+
+    def __init__(self, source, length: int):
+        self.source = source
+        self.left = length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self.source.read(size)
+        self.left -= len(data)
+        return data
+
+
 class Client:
     def __init__(self, base: str):
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.confirm_seconds = 0.0
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
     def csrf(self) -> str:
         return next(c.value for c in self.jar if c.name == "csrftoken")
@@ -165,24 +243,20 @@ class Client:
         target = created["files"][0]
         started = time.perf_counter()
         offset = 0
-        with path.open("rb") as source:
-            while offset < size:
-                source.seek(offset)
-                part = source.read(REQUEST_BYTES)
-                status, answer = self.request(
-                    "PUT",
-                    target["url"],
-                    part,
-                    {
-                        "X-CSRFToken": self.csrf(),
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/octet-stream",
-                    },
-                    retry=True,
-                )
-                if status not in (200, 409):  # 409: resume from the server's offset
-                    raise RuntimeError(f"PUT refused ({status}): {answer[:200]!r}")
-                offset = json.loads(answer)["offset"]
+        uploader = _Uploader(self.base, self._cookie_header(), self.csrf())
+        per_request = REQUEST_CHUNKS_FIRST
+        try:
+            with path.open("rb") as source:
+                while offset < size:
+                    length = min(per_request * CHUNK, size - offset)
+                    began = time.perf_counter()
+                    status, answer = uploader.put(target["url"], source, offset, length)
+                    if status not in (200, 409):  # 409: resume from the server's offset
+                        raise RuntimeError(f"PUT refused ({status}): {answer[:200]!r}")
+                    offset = json.loads(answer)["offset"]
+                    per_request = next_request_chunks(per_request, time.perf_counter() - began)
+        finally:
+            uploader.close()
         confirm_began = time.perf_counter()
         status, answer = self.request("POST", created["confirm_url"], b"{}", headers)
         self.confirm_seconds = time.perf_counter() - confirm_began
