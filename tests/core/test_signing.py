@@ -128,3 +128,35 @@ def test_signing_works_inside_a_running_event_loop():
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
         status = executor.submit(lambda: asyncio.run(inside())).result()
     assert status.intact
+
+
+def test_the_room_for_the_signature_is_sized_once_then_reused(monkeypatch):
+    """One timestamp per document once the room is known (pyHanko would otherwise request a
+    draft timestamp before each signature); a container that outgrows it is sized again."""
+    signing._RESERVED.clear()
+    tokens = []
+    real = signing.timestamper
+
+    def counting():
+        stamper = real()
+        request = stamper.async_request_tsa_response
+
+        async def counted(req):
+            tokens.append(1)
+            return await request(req)
+
+        stamper.async_request_tsa_response = counted
+        return stamper
+
+    monkeypatch.setattr(signing, "timestamper", counting)
+    first = signing.sign_pdf(a_pdf(), reason="Premier")
+    assert len(tokens) == 2  # the draft, then the real one
+    room = signing._RESERVED[signing._identity()]
+    second = signing.sign_pdf(a_pdf("Deuxième"), reason="Deuxième")
+    assert len(tokens) == 3
+    for signed in (first, second):
+        assert validate(signed).bottom_line
+    # Too little room (e.g. a longer certificate chain since): signed anyway, sized again.
+    signing._RESERVED[signing._identity()] = 64
+    assert validate(signing.sign_pdf(a_pdf(), reason="Encore")).bottom_line
+    assert abs(signing._RESERVED[signing._identity()] - room) < room // 10
