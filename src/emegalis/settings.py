@@ -250,6 +250,11 @@ PERIODIC_JOBS = [
         "every_seconds": 60,
     },
     {
+        "name": "marches.issue_missing_receipts",
+        "task": "emegalis.marches.tasks.issue_missing_receipts",
+        "every_seconds": 60,
+    },
+    {
         "name": "marches.send_search_alerts",
         "task": "emegalis.marches.tasks.send_search_alerts",
         "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),

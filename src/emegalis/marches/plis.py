@@ -30,15 +30,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
 
-from emegalis.core import clock, journal, sealing, server_secret, signing
+from emegalis.core import clock, journal, sealing, server_secret
 from emegalis.organisations.models import User
 
-from . import conf, pli_storage, selectors
+from . import conf, pli_storage, receipt_issuance, selectors
 from .models import (
     CandidatureDocument,
     Consultation,
@@ -490,15 +487,13 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
         pli.total_size = sum(f.size for f in files)
         pli.file_count = len(files)
         pli.backup_copy_declared = backup_copy_declared
-        from .receipts import build_receipt
-
-        pdf = signing.sign_pdf(
-            build_receipt(pli, files),
-            reason=f"Accusé de réception du pli n° {pli.pk} ({pli.consultation.reference})",
-        )
+        # Without a receipt now (timestamping service down), the deposit still counts: the
+        # receipt is issued later (receipt_issuance.issue_missing_receipts).
+        pdf = receipt_issuance.signed_receipt(pli, files)
+        if pdf is not None:
+            receipt_issuance.attach(pli, pdf)
         # One UPDATE of the pli row (a second one in the same transaction would make
         # PostgreSQL re-check its foreign keys, with a KEY SHARE lock on the consultation).
-        pli.receipt.save(f"accuse-{pli.pk}.pdf", ContentFile(pdf), save=False)
         pli.save()
         replaced = []
         if not late:
@@ -524,29 +519,9 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 "replaces": replaced,
                 "backup_copy_declared": backup_copy_declared,
                 "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files],
+                "receipt_deferred": pdf is None,
             },
         )
-        transaction.on_commit(lambda: _email_receipt(pli, pdf))
+        if pdf is not None:
+            transaction.on_commit(lambda: receipt_issuance.email_receipt(pli, pdf))
     return pli
-
-
-def _email_receipt(pli: Pli, pdf: bytes) -> None:
-    consultation = pli.consultation
-    when = timezone.localtime(pli.completed_at).strftime("%d/%m/%Y à %H:%M:%S")
-    message = EmailMessage(
-        subject=f"Accusé de réception de votre pli — {consultation.reference}",
-        body=(
-            f"Votre pli pour la consultation {consultation.reference} « {consultation.title} » "
-            f"({consultation.organisation.name}) a été reçu le {when} (heure de Paris), "
-            f"statut : {pli.get_status_display().lower()}.\n\n"
-            "L'accusé de réception, signé et horodaté par la plateforme, est joint ; il liste "
-            "chaque fichier avec sa taille "
-            "et son empreinte SHA-256."
-        ),
-        to=[pli.depositor.email] if pli.depositor else [],
-    )
-    message.attach(f"accuse-reception-{pli.pk}.pdf", pdf, "application/pdf")
-    try:
-        message.send()
-    except Exception:
-        logger.exception("Receipt e-mail of pli %s failed", pli.pk)

@@ -1,12 +1,13 @@
 """Background work of the procurement room (django.tasks).
 
-Both are enqueued by the scheduler (`manage.py run_periodic`, settings.PERIODIC_JOBS):
-`close_due_consultations` every minute, `send_search_alerts` once a day.
+Enqueued by the scheduler (`manage.py run_periodic`, settings.PERIODIC_JOBS):
+`close_due_consultations` and `issue_missing_receipts` every minute, `send_search_alerts`
+once a day.
 """
 
 from django.tasks import task
 
-from . import services
+from . import receipt_issuance, services
 from .models import SavedSearch
 
 
@@ -23,3 +24,8 @@ def send_search_alerts() -> int:
 @task()
 def close_due_consultations() -> int:
     return services.close_due_consultations()
+
+
+@task()
+def issue_missing_receipts() -> int:
+    return receipt_issuance.issue_missing_receipts()

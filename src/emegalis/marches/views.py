@@ -875,7 +875,7 @@ def commission_share(request, pk: int):
 #   PUT   plis/<pli>/fichiers/<file>/            raw bytes from the Upload-Offset header
 #                                                → 200 {offset} (whole chunks only), 409 {offset}
 #   HEAD  plis/<pli>/fichiers/<file>/            → Upload-Offset, Upload-Length
-#   POST  plis/<pli>/confirmer/                  JSON {backup_copy} → {status, receipt_url}
+#   POST  plis/<pli>/confirmer/                  JSON {backup_copy} → {status, receipt_url|null}
 # The body of a PUT is read from the request stream chunk by chunk and sealed at once:
 # request.POST / request.FILES are never touched, so Django's upload handlers never run and
 # no plaintext reaches a temporary file.
@@ -1016,7 +1016,8 @@ def pli_confirm(request, pli_pk: int):
             "status": pli.status,
             "status_label": pli.get_status_display(),
             "completed_at": timezone.localtime(pli.completed_at).isoformat(),
-            "receipt_url": reverse("marches_pli_receipt", args=[pli.pk]),
+            # None while the receipt waits for the timestamping service (sent by e-mail).
+            "receipt_url": reverse("marches_pli_receipt", args=[pli.pk]) if pli.receipt else None,
         }
     )
 
@@ -1027,7 +1028,10 @@ def pli_receipt(request, pli_pk: int):
     return pdf_attachment(
         pli.receipt,
         f"accuse-reception-{pli.pk}.pdf",
-        missing="Pas encore d'accusé de réception : le dépôt n'est pas terminé.",
+        missing=(
+            "Pas encore d'accusé de réception : le dépôt n'est pas terminé, ou son accusé "
+            "signé attend le service d'horodatage (il vous sera envoyé par courriel)."
+        ),
     )
 
 

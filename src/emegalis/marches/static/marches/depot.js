@@ -190,7 +190,14 @@
     const result = await json(confirm);
     if (!confirm.ok) throw new Error(result.detail || "Confirmation refusée.");
     targets.forEach(forgetPrint);
-    say("Pli reçu — " + result.status_label + ". Accusé de réception envoyé par courriel.", result.status === "recu" ? "success" : "warning");
+    const kind = result.status === "recu" ? "success" : "warning";
+    if (!result.receipt_url) {
+      say("Pli reçu — " + result.status_label + ", à l'heure enregistrée par la plateforme. " +
+          "L'accusé de réception signé vous sera envoyé par courriel dès que le service " +
+          "d'horodatage répondra.", kind);
+      return;
+    }
+    say("Pli reçu — " + result.status_label + ". Accusé de réception envoyé par courriel.", kind);
     const link = document.createElement("a");
     link.href = result.receipt_url;
     link.id = "receipt-link";
