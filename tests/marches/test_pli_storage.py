@@ -16,7 +16,7 @@ from emegalis.marches import opening, pli_storage, plis
 from emegalis.marches.models import OpenedFile
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import open_file, opened  # noqa: F401
-from tests.marches.test_plis_hashing import send, sha, start
+from tests.marches.test_plis_hashing import send, send_cut, sha, start
 
 CHUNK = sealing.CHUNK_SIZE
 
@@ -33,17 +33,11 @@ def stored_names(pli_file) -> list[str]:
     return sorted(names)
 
 
-class Failing(io.BytesIO):
-    """A request body whose connection dies once ``cut`` bytes were read."""
-
-    def __init__(self, data: bytes, cut: int):
-        super().__init__(data)
-        self.cut = cut
-
-    def read(self, size=-1):
-        if self.tell() >= self.cut:
-            raise RuntimeError("worker killed")
-        return super().read(min(size, self.cut - self.tell()) if size >= 0 else -1)
+def complete_and_check(user, pli_pk: int, content: bytes, shares) -> None:
+    """Confirm the deposit: the receipt's SHA-256 and the opened file are the content's."""
+    pli = plis.complete_deposit(actor=user, pli_pk=pli_pk)
+    assert pli.files.get().sha256 == sha(content)
+    assert open_file(pli.files.get(), shares) == content
 
 
 def test_one_object_per_run_of_eight_chunks_and_it_is_the_sealed_file(
@@ -79,9 +73,7 @@ def test_requests_of_a_few_chunks_make_segments_of_that_size(
     for offset in (0, 2 * CHUNK, 4 * CHUNK):
         send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
     assert stored_names(f) == ["00000000", "00000002", "00000004"]
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert pli.files.get().sha256 == sha(content)
-    assert open_file(pli.files.get(), shares) == content
+    complete_and_check(company_user, pli_pk, content, shares)
 
 
 def test_a_segment_left_by_a_failed_request_is_taken_over_beyond_what_is_resent(
@@ -91,15 +83,7 @@ def test_a_segment_left_by_a_failed_request_is_taken_over_beyond_what_is_resent(
     consultation, shares = opened
     content = os.urandom(6 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    with pytest.raises(RuntimeError):
-        plis.receive(
-            actor=company_user,
-            pli_pk=pli_pk,
-            file_pk=f.pk,
-            offset=0,
-            stream=Failing(content, 3 * CHUNK + 10),
-            length=len(content),
-        )
+    send_cut(company_user, pli_pk, f, content, 3 * CHUNK + 10)
     f.refresh_from_db()
     assert f.received == 0  # the transaction failed: nothing acknowledged
     assert default_storage.size(pli_storage.segment_name(f, 0)) == 3 * (CHUNK + 16)
@@ -108,9 +92,7 @@ def test_a_segment_left_by_a_failed_request_is_taken_over_beyond_what_is_resent(
     assert send(company_user, pli_pk, f, content, 0, CHUNK) == 3 * CHUNK
     assert send(company_user, pli_pk, f, content, 3 * CHUNK, 3 * CHUNK) == 6 * CHUNK
     assert stored_names(f) == ["00000000", "00000003"]
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert pli.files.get().sha256 == sha(content)
-    assert open_file(pli.files.get(), shares) == content
+    complete_and_check(company_user, pli_pk, content, shares)
 
 
 def test_other_bytes_over_a_stored_segment_are_refused_and_nothing_is_sealed_again(
@@ -120,15 +102,7 @@ def test_other_bytes_over_a_stored_segment_are_refused_and_nothing_is_sealed_aga
     consultation, _ = opened
     content = os.urandom(4 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    with pytest.raises(RuntimeError):
-        plis.receive(
-            actor=company_user,
-            pli_pk=pli_pk,
-            file_pk=f.pk,
-            offset=0,
-            stream=Failing(content, 2 * CHUNK),
-            length=len(content),
-        )
+    send_cut(company_user, pli_pk, f, content, 2 * CHUNK)
     name = pli_storage.segment_name(f, 0)
     with default_storage.open(name, "rb") as segment:
         before = segment.read()

@@ -71,6 +71,33 @@ def send(user, pli_pk: int, f: PliFile, content: bytes, offset: int, length: int
     )
 
 
+class CutStream(io.BytesIO):
+    """A request body whose worker dies once ``cut`` bytes were read."""
+
+    def __init__(self, data: bytes, cut: int):
+        super().__init__(data)
+        self.cut = cut
+
+    def read(self, size=-1):
+        if self.tell() >= self.cut:
+            raise RuntimeError("worker killed")
+        return super().read(min(size, self.cut - self.tell()) if size >= 0 else -1)
+
+
+def send_cut(user, pli_pk: int, f: PliFile, content: bytes, cut: int) -> None:
+    """Send the whole file from 0 in a request whose worker dies after ``cut`` bytes (no
+    answer, no commit)."""
+    with pytest.raises(RuntimeError):
+        plis.receive(
+            actor=user,
+            pli_pk=pli_pk,
+            file_pk=f.pk,
+            offset=0,
+            stream=CutStream(content, cut),
+            length=len(content),
+        )
+
+
 def sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -169,22 +196,7 @@ def test_a_request_failing_after_storing_chunks_drops_the_state(company_user, ro
     consultation, _ = room
     content = os.urandom(3 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-
-    class Failing(io.BytesIO):
-        def read(self, size=-1):
-            if self.tell() >= 2 * CHUNK:
-                raise RuntimeError("worker killed")
-            return super().read(size)
-
-    with pytest.raises(RuntimeError):
-        plis.receive(
-            actor=company_user,
-            pli_pk=pli_pk,
-            file_pk=f.pk,
-            offset=0,
-            stream=Failing(content),
-            length=len(content),
-        )
+    send_cut(company_user, pli_pk, f, content, 2 * CHUNK)
     f.refresh_from_db()
     assert f.received == 0 and default_storage.exists(pli_storage.segment_name(f, 0))  # not acked
     assert len(plis.running_hashes) == 0
