@@ -9,7 +9,8 @@ Measured on uploads of sealed plis (bench/bid_upload.py, ADR 0004):
   more than twice the last freed block, so every new buffer is faulted in again, page by
   page: 20–25 % of an upload's time went there. Keeping up to 32 MiB per heap
   (M_TRIM_THRESHOLD) and serving blocks under 16 MiB from the heaps (M_MMAP_THRESHOLD) ends
-  that; the memory stays bounded (a few heaps, each trimmed above 32 MiB).
+  that. The memory stays bounded: at most 2 heaps (M_ARENA_MAX; threads of a Python
+  process take turns on the GIL anyway), each trimmed above 32 MiB.
 - **The garbage collector skips what lives as long as the process.** ``gc.freeze`` after
   start-up moves the objects of Django, the apps and their modules out of the collector's
   scans: the full collections that request handling triggers no longer walk them.
@@ -26,8 +27,10 @@ logger = logging.getLogger(__name__)
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 TRIM_THRESHOLD = 32 * 1024 * 1024
 MMAP_THRESHOLD = 16 * 1024 * 1024
+ARENA_MAX = 2
 
 
 def keep_freed_memory() -> bool:
@@ -42,8 +45,12 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    done = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
-    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and done
+    settings = (
+        (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+        (M_ARENA_MAX, ARENA_MAX),
+    )
+    return all([mallopt(option, value) == 1 for option, value in settings])
 
 
 def tune_server_process() -> None:
