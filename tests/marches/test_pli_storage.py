@@ -116,6 +116,26 @@ def test_other_bytes_over_a_stored_segment_are_refused_and_nothing_is_sealed_aga
     assert f.received == 0
 
 
+def test_an_empty_object_left_by_a_crash_is_replaced_and_an_empty_segment_is_damage(
+    company_user,
+    opened,  # noqa: F811
+):
+    """A process killed between creating a segment and writing it leaves an empty object: no
+    ciphertext was exposed, so the next request writes the segment; at completion an empty
+    segment is never taken for a run of chunks."""
+    consultation, shares = opened
+    content = os.urandom(2 * CHUNK)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    default_storage.save(pli_storage.segment_name(f, 0), io.BytesIO(b""))
+    assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
+    assert default_storage.size(pli_storage.segment_name(f, 0)) == 2 * (CHUNK + 16)
+    complete_and_check(company_user, pli_pk, content, shares)
+    default_storage.delete(pli_storage.segment_name(f, 0))
+    default_storage.save(pli_storage.segment_name(f, 0), io.BytesIO(b""))
+    with pytest.raises(OSError, match="not a run of whole chunks"):
+        pli_storage.check_stored(f)
+
+
 def test_segments_on_a_storage_that_reads_the_file_rather_than_its_chunks(
     company_user,
     opened,  # noqa: F811

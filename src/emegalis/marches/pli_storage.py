@@ -122,6 +122,9 @@ def read_orphan(pli_file: PliFile, chunk_size: int, first_index: int) -> list[by
         return None
     with default_storage.open(name, "rb") as stored:
         data = stored.read()
+    if not data:  # created, then the process died before writing: no ciphertext to protect
+        default_storage.delete(name)
+        return None
     chunks, at, index = [], 0, first_index
     while at < len(data):
         step = sealed_chunk_size(pli_file, chunk_size, index)
@@ -143,7 +146,7 @@ def _segments(pli_file: PliFile, chunk_size: int) -> Iterator[tuple[int, int]]:
         while covered < size and index < count:
             covered += sealed_chunk_size(pli_file, chunk_size, index)
             index += 1
-        if covered != size:
+        if covered != size or index == first:
             raise OSError(f"segment {first}: {size} bytes stored, not a run of whole chunks")
         yield first, index - first
 
