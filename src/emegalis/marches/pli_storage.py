@@ -17,6 +17,7 @@ that offset (plis.receive), never written again with other bytes under the same 
 import io
 from collections.abc import Iterator
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 
@@ -111,7 +112,7 @@ class SegmentWriter:
         self.parts = []
         if saved != name:  # pragma: no cover - storage renamed: refuse rather than lose data
             default_storage.delete(saved)
-            raise OSError(f"storage stored segment {name} as {saved}")
+            raise ValidationError("Stockage indisponible, réessayez.", code="storage")
 
 
 def read_orphan(pli_file: PliFile, chunk_size: int, first_index: int) -> list[bytes] | None:
