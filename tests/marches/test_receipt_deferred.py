@@ -11,10 +11,11 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import receipt_issuance
+from emegalis.marches import plis, receipt_issuance
 from emegalis.marches.models import Pli, PliStatus
 from tests.marches import test_plis
 from tests.marches.test_deposit_resume import put, start_over_http
+from tests.marches.test_plis import upload_offer
 
 opened = test_plis.opened
 
@@ -94,3 +95,25 @@ def test_a_receipt_signed_at_once_is_never_issued_again(
     assert receipt_issuance.issue_missing_receipts() == 0
     assert len(mailoutbox) == 1
     assert not JournalEntry.objects.filter(action="marches.pli.receipt_issued").exists()
+
+
+def test_a_receipt_that_cannot_be_built_does_not_hold_back_the_others(
+    company_user, opened, tsa_down, monkeypatch
+):
+    consultation, _ = opened
+    first, f = upload_offer(company_user, consultation, b"premiere offre")
+    plis.complete_deposit(actor=company_user, pli_pk=first.pk)
+    second, f = upload_offer(company_user, consultation, b"seconde offre")
+    plis.complete_deposit(actor=company_user, pli_pk=second.pk)
+    assert Pli.objects.filter(receipt="").count() == 2
+    tsa_down.SIGNING_TSA_URL = ""
+    real = receipt_issuance.build_receipt
+
+    def broken_for_the_first(pli, files):
+        if pli.pk == first.pk:
+            raise ValueError("receipt of this pli cannot be built")
+        return real(pli, files)
+
+    monkeypatch.setattr(receipt_issuance, "build_receipt", broken_for_the_first)
+    assert receipt_issuance.issue_missing_receipts() == 1
+    assert list(Pli.objects.filter(receipt="").values_list("pk", flat=True)) == [first.pk]

@@ -22,6 +22,7 @@ from .receipts import build_receipt, local_second
 logger = logging.getLogger(__name__)
 
 ISSUED_STATUSES = (PliStatus.RECU, PliStatus.HORS_DELAI, PliStatus.REMPLACE)
+GIVE_UP_AFTER = 3  # failed signatures in one run before waiting for the next run
 
 
 def signed_receipt(pli: Pli, files) -> bytes | None:
@@ -65,7 +66,7 @@ def issue_missing_receipts() -> int:
     """Sign, store and e-mail the receipts of complete plis that have none; returns how many
     were issued. Safe with several schedulers: each pli is locked (SKIP LOCKED) while its
     receipt is issued, and checked again under the lock."""
-    issued = 0
+    issued = failures = 0
     pending = (
         Pli.objects.filter(status__in=ISSUED_STATUSES, receipt="", completed_at__isnull=False)
         .order_by("completed_at")
@@ -83,7 +84,10 @@ def issue_missing_receipts() -> int:
                 continue
             pdf = signed_receipt(pli, list(pli.files.order_by("pk")))
             if pdf is None:
-                break  # the service still fails: the next run tries again, in order
+                failures += 1
+                if failures >= GIVE_UP_AFTER:
+                    break  # the service still fails: the next run tries again
+                continue  # this pli only, perhaps: the others are not held back by it
             attach(pli, pdf)
             pli.save(update_fields=["receipt"])
             journal.record(
