@@ -17,7 +17,8 @@
   const form = document.getElementById("deposit-form");
   // Encryption chunks per PUT request: 4 at first, doubled while a request takes under a
   // second, up to 32 (fewer requests, each with its fixed cost, on a fast line), halved when
-  // one takes over 4 s (the bars move at least every few seconds on a slow line).
+  // one takes over 4 s (each request stays short on a slow line; the bars follow the bytes
+  // sent within a request, and a cut loses at most the chunk being received).
   const REQUEST_CHUNKS_FIRST = 4;
   const REQUEST_CHUNKS_MAX = 32;
   const RETRIES = 30;
@@ -113,6 +114,27 @@
     return parseInt(response.headers.get("Upload-Offset"), 10);
   }
 
+  // One PUT through XMLHttpRequest rather than fetch: it reports the bytes sent as they go,
+  // so the bars move within a request (a slow line takes tens of seconds for 4 MiB).
+  // Resolves to {ok, status, data} or null when the connection failed.
+  function put(url, offset, body, onSent) {
+    return new Promise(function (resolve) {
+      const xhr = new XMLHttpRequest();
+      xhr.open("PUT", url);
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.setRequestHeader("Upload-Offset", String(offset));
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.onprogress = function (event) { onSent(event.loaded); };
+      xhr.onload = function () {
+        let data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        resolve({ ok: xhr.status >= 200 && xhr.status < 300, status: xhr.status, data: data });
+      };
+      xhr.onerror = xhr.onabort = xhr.ontimeout = function () { resolve(null); };
+      xhr.send(body);
+    });
+  }
+
   async function upload(file, target, chunkSize, onProgress) {
     let offset = target.offset;
     let failures = 0;
@@ -121,20 +143,13 @@
     while (offset < file.size) {
       const end = Math.min(offset + perRequest * chunkSize, file.size);
       const began = Date.now();
-      let response;
-      try {
-        response = await fetch(target.url, {
-          method: "PUT",
-          credentials: "same-origin",
-          headers: { "X-CSRFToken": csrf, "Upload-Offset": String(offset),
-                     "Content-Type": "application/octet-stream" },
-          body: file.slice(offset, end),
-        });
-      } catch (error) {
-        response = null;
-      }
+      const from = offset;
+      // Bytes sent count on the bars at once; the server's answer then gives what it kept.
+      const response = await put(target.url, offset, file.slice(offset, end), function (sent) {
+        onProgress(from + Math.min(sent, end - from));
+      });
       if (response && (response.ok || response.status === 409)) {
-        const data = await json(response);
+        const data = response.data;
         if (typeof data.offset === "number") {
           if (response.ok && data.offset <= offset && end > offset) failures += 1;
           if (response.ok && data.offset > offset) await remember(file, target, chunkSize, data.offset);
@@ -151,13 +166,14 @@
         throw new Error(data.detail || "Erreur du serveur.");
       }
       if (response && response.status < 500) {
-        throw new Error((await json(response)).detail || "Envoi refusé.");
+        throw new Error(response.data.detail || "Envoi refusé.");
       }
       failures += 1;
       if (failures > RETRIES) throw new Error("La connexion est interrompue : réessayez plus tard, le dépôt reprendra où il s'est arrêté.");
       say("Connexion interrompue : reprise de l'envoi de « " + file.name + " »…", "warning");
       await sleep(Math.min(500 * failures, 5000));
       try { offset = await serverOffset(target.url); } catch (e) { /* retry */ }
+      onProgress(offset);
     }
   }
 
