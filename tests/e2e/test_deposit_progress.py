@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from emegalis.marches.models import Pli, PliStatus
 from tests.e2e import test_plis_journey
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +20,7 @@ def test_the_bars_move_within_a_request_on_a_slow_line(page, open_consultation, 
     consultation, company_user, *_ = open_consultation
     offer = tmp_path / "offre.pdf"
     offer.write_bytes(os.urandom(8 * MiB))
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(company_user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    test_plis_journey._log_in(page, company_user)
     expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
     page.goto(f"/marches/consultations/{consultation.pk}/depot/")
     cdp = page.context.new_cdp_session(page)

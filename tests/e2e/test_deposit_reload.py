@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 from emegalis.core.pdf import extract_text
 from emegalis.marches.models import Pli, PliFile, PliStatus
 from tests.e2e import test_plis_journey
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -61,10 +60,7 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "offre.pdf").write_bytes(data)
 
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(company_user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    test_plis_journey._log_in(page, company_user)
     expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
     page.goto(f"/marches/consultations/{consultation.pk}/depot/")
 
@@ -141,10 +137,7 @@ def test_abandon_from_the_page_after_confirming(page, open_consultation):
         consultation=consultation,
         files=[plis.DeclaredFile(kind="offre", name="brouillon.pdf", size=5 * MiB)],
     )
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(company_user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    test_plis_journey._log_in(page, company_user)
     expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
     page.goto(f"/marches/consultations/{consultation.pk}/depot/")
     card = page.locator(f"#resume-{pli.pk}")

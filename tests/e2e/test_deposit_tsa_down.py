@@ -14,7 +14,6 @@ from emegalis.core.pdf import extract_text
 from emegalis.marches import receipt_issuance
 from emegalis.marches.models import Pli, PliStatus
 from tests.e2e import test_plis_journey
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -31,10 +30,7 @@ def test_a_deposit_confirmed_while_the_tsa_is_down(page, open_consultation, sett
     offer = tmp_path / "offre.pdf"
     offer.write_bytes(content)
 
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(company_user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    test_plis_journey._log_in(page, company_user)
     expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
     page.goto(f"/marches/consultations/{consultation.pk}/depot/")
     page.locator("#file-offre").set_input_files(str(offer))
