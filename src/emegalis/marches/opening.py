@@ -111,6 +111,30 @@ def _open_file(session: OpeningSession, pli_file: PliFile, key: bytes) -> Opened
     )
 
 
+class _PvNotSigned(Exception):
+    """The PV could not be signed and timestamped (TSA down): the opening must not stand."""
+
+
+PV_NOT_SIGNED = (
+    "L'ouverture n'a pas eu lieu : le procès-verbal n'a pas pu être signé et horodaté (service "
+    "d'horodatage indisponible). Rien n'a été conservé ; réessayez dans quelques minutes avec "
+    "les mêmes parts."
+)
+
+
+def _signed_pv(pdf: bytes, reason: str, results: dict) -> bytes:
+    """The PV signed, else the opened contents already written are deleted (the transaction
+    of the opening then rolls back: no plaintext stays in storage without its session)."""
+    try:
+        return signing.sign_pdf(pdf, reason=reason)
+    except Exception as exc:  # TSA unreachable or refusing, signing key unreadable…
+        logger.exception("Opening PV not signed: the opening is undone")
+        for opened in results.values():
+            if opened.content:
+                default_storage.delete(opened.content.name)
+        raise _PvNotSigned from exc
+
+
 def _refuse(actor, consultation, reason: str, message: str, **payload) -> None:
     with transaction.atomic():
         journal.record(
@@ -184,6 +208,13 @@ def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> O
             at=now,
         )
     key, valid = _rebuild_key(actor, commission, shares)
+    try:
+        return _open_in_session(actor, consultation, key, valid, now)
+    except _PvNotSigned:
+        _refuse(actor, consultation, "pv_not_signed", PV_NOT_SIGNED)
+
+
+def _open_in_session(actor, consultation, key: bytes, valid, now) -> OpeningSession:
     with transaction.atomic():
         Consultation.objects.select_for_update().get(pk=consultation.pk)
         if OpeningSession.objects.filter(consultation=consultation).exists():
@@ -208,9 +239,10 @@ def open_plis(*, actor: User, consultation_pk: int, shares: dict[int, str]) -> O
         del key
         from .receipts import build_pv
 
-        pdf = signing.sign_pdf(
+        pdf = _signed_pv(
             build_pv(session, plis, results),
-            reason=f"Procès-verbal d'ouverture des plis ({consultation.reference})",
+            f"Procès-verbal d'ouverture des plis ({consultation.reference})",
+            results,
         )
         session.pv.save(f"pv-ouverture-{consultation.pk}.pdf", ContentFile(pdf), save=True)
         failures = [r.pli_file_id for r in results.values() if not r.intact]
@@ -262,6 +294,13 @@ def open_late_pli(
             code="reason",
         )
     key, valid = _rebuild_key(actor, commission, shares)
+    try:
+        return _open_late(actor, consultation, session, pli, key, valid, reason)
+    except _PvNotSigned:
+        _refuse(actor, consultation, "pv_not_signed", PV_NOT_SIGNED, pli=pli.pk)
+
+
+def _open_late(actor, consultation, session, pli, key: bytes, valid, reason) -> LateOpening:
     now = clock.now()
     with transaction.atomic():
         Consultation.objects.select_for_update().get(pk=consultation.pk)
@@ -279,9 +318,10 @@ def open_late_pli(
         del key
         from .receipts import build_late_pv
 
-        pdf = signing.sign_pdf(
+        pdf = _signed_pv(
             build_late_pv(late, results),
-            reason=f"Procès-verbal d'ouverture d'un pli hors délai ({consultation.reference})",
+            f"Procès-verbal d'ouverture d'un pli hors délai ({consultation.reference})",
+            results,
         )
         late.pv.save(f"pv-hors-delai-{consultation.pk}-{pli.pk}.pdf", ContentFile(pdf))
         late.save(update_fields=["pv"])
