@@ -44,10 +44,10 @@ from dce_download import (  # noqa: E402
     MIB,
     ROOT,
     RssSampler,
-    free_port,
     proc_status,
     setup_environment,
-    wait_for_server,
+    start_server,
+    stop_server,
     write_file,
 )
 from sealed_setup import PASSWORD, member, organisation, sealed_consultation  # noqa: E402
@@ -294,23 +294,7 @@ def main() -> int:
 
         django.setup()
         consultation, email = prepare()
-        from django.db import connections
-
-        connections.close_all()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "runserver",
-                "--noreload",
-                f"127.0.0.1:{port}",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "server.log").open("wb"),
-        )
-        wait_for_server(port, server)
+        server, port = start_server(env, workdir / "server.log")
         client = Client(f"http://127.0.0.1:{port}")
         client.login(email)
         warm = workdir / "warm-up.bin"
@@ -371,12 +355,7 @@ def main() -> int:
             print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
         raise
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -187,6 +187,34 @@ def wait_for_server(port: int, process: subprocess.Popen, timeout: float = 60) -
     raise RuntimeError("the server did not start in time")
 
 
+def start_server(env: dict, log: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """The project's HTTP server (`runserver --noreload`) on a free port, once it accepts
+    connections; its errors go to ``log`` if given. The caller's database connections must be
+    closed first (SQLite: the server writes too)."""
+    from django.db import connections
+
+    connections.close_all()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb") if log else subprocess.DEVNULL,
+    )
+    wait_for_server(port, server)
+    return server, port
+
+
+def stop_server(server: subprocess.Popen | None) -> None:
+    if server is None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def download(url: str, keep: bool) -> tuple[int, float, bytes]:
     """Read the whole response in 1 MiB chunks; keep it only if asked (small DCE check)."""
     kept = io.BytesIO() if keep else None
@@ -234,24 +262,7 @@ def main() -> int:
                 f"DCE {size // MIB} MiB generated and stored in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-        from django.db import connections
-
-        connections.close_all()
-
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "runserver",
-                "--noreload",
-                f"127.0.0.1:{port}",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_server(port, server)
+        server, port = start_server(env)
         # Warm up (imports, URL resolver, first DB connection) with small API calls.
         for path in (
             "/api/v1/marches/horloge",
@@ -288,12 +299,7 @@ def main() -> int:
         )
         return 0 if growth < 64 * MIB else 1
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -31,7 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bid_upload import Client  # noqa: E402
-from dce_download import MIB, ROOT, free_port, setup_environment, wait_for_server  # noqa: E402
+from dce_download import (  # noqa: E402
+    MIB,
+    ROOT,
+    setup_environment,
+    start_server,
+    stop_server,
+)
 from sealed_setup import member, organisation, sealed_consultation  # noqa: E402
 
 
@@ -88,23 +94,7 @@ def main() -> int:
 
         django.setup()
         consultation, emails = prepare(args.clients, deadline_in=600)
-        from django.db import connections
-
-        connections.close_all()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "runserver",
-                "--noreload",
-                f"127.0.0.1:{port}",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "server.log").open("wb"),
-        )
-        wait_for_server(port, server)
+        server, port = start_server(env, workdir / "server.log")
         offer = workdir / "offre.bin"
         offer.write_bytes(os.urandom(MIB))
         clients = []
@@ -133,6 +123,8 @@ def main() -> int:
 
         threads = [threading.Thread(target=work, args=(c,)) for c in clients]
         # The deadline falls one minute after the rush begins.
+        from django.db import connections
+
         from emegalis.core import clock
         from emegalis.marches.models import Consultation
 
@@ -174,12 +166,7 @@ def main() -> int:
             print("Server errors (last lines):", *errors[-8:], sep="\n  ")
         return 0 if lost == 0 else 1
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         try:
             from django.db import connections
 
