@@ -252,3 +252,11 @@ def mark_read(*, actor: User, message: Message) -> Message:
         payload={"consultation": message.consultation.reference, "read_at": locked.read_at},
     )
     return locked
+
+
+def mark_thread_read(*, actor: User, consultation, company) -> None:
+    """The buyer opens an exchange: each of the company's unread messages gets its receipt."""
+    for message in messaging_selectors.from_company(consultation, company).filter(
+        read_at__isnull=True
+    ):
+        mark_read(actor=actor, message=message)

@@ -151,6 +151,11 @@ def thread(consultation: Consultation, company: Organisation) -> QuerySet[Messag
     )
 
 
+def from_company(consultation: Consultation, company: Organisation) -> QuerySet[Message]:
+    """The company's messages to the buyer in one exchange, oldest first."""
+    return thread(consultation, company).filter(direction=MessageDirection.TO_BUYER)
+
+
 def get_buyer_message(user: User, consultation_pk: int, message_pk: int) -> Message:
     consultation = selectors.get_buyer_consultation(user, consultation_pk)
     message = consultation_messages(consultation).filter(pk=message_pk).first()

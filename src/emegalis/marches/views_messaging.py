@@ -127,11 +127,7 @@ def buyer_thread(request, pk: int, company_pk: int):
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
         if _valid(request, form):
-            last_reply = (
-                msel.thread(consultation, company)
-                .filter(direction=MessageDirection.TO_BUYER)
-                .last()
-            )
+            last_reply = msel.from_company(consultation, company).last()
             try:
                 messaging.send_message(
                     actor=request.user,
@@ -151,10 +147,7 @@ def buyer_thread(request, pk: int, company_pk: int):
         status = 400
     else:
         form = None
-    for message in msel.thread(consultation, company).filter(
-        direction=MessageDirection.TO_BUYER, read_at__isnull=True
-    ):
-        messaging.mark_read(actor=request.user, message=message)
+    messaging.mark_thread_read(actor=request.user, consultation=consultation, company=company)
     thread = list(msel.thread(consultation, company))
     if form is None:
         form = ReplyForm(replying_to=thread[-1] if thread else None)
