@@ -65,7 +65,7 @@ def open_file(pli_file: PliFile, shares) -> bytes:
     """What the opening will do: rebuild the key from 2 shares, decrypt the stored chunks."""
     commission = pli_file.pli.consultation.opening_commission
     key = sealing.combine_shares(shares[:2], 2, commission.public_key_bytes)
-    sealed = bytes(pli_file.header) + b"".join(plis.stored_chunks(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(pli_storage.stored_chunks(pli_file))
     out = io.BytesIO()
     result = sealing.check_stream(io.BytesIO(sealed), key, out)
     assert result.ok, result.error
@@ -302,7 +302,7 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
     pli_file = pli.files.get()
     assert pli_file.pending_key is None
     # Without the opening key the stored file does not open, whatever key one tries.
-    sealed = bytes(pli_file.header) + b"".join(plis.stored_chunks(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(pli_storage.stored_chunks(pli_file))
     wrong = sealing.generate_opening_key_pair().private_key
     assert not sealing.check_stream(io.BytesIO(sealed), wrong).ok
     assert open_file(pli_file, shares) == content

@@ -30,7 +30,7 @@ from .models import (
     PliFile,
     PliStatus,
 )
-from .plis import stored_chunks
+from .pli_storage import stored_chunks
 
 logger = logging.getLogger(__name__)
 

@@ -420,17 +420,12 @@ def _take_over(
     return remaining_body
 
 
-def stored_chunks(pli_file: PliFile) -> Iterable[bytes]:
-    """The sealed chunks of a file, in order (what the opening reads)."""
-    return pli_storage.stored_chunks(pli_file)
-
-
 def _plaintext_sha256(pli_file: PliFile, data_key: bytes) -> str:
     """SHA-256 of the plaintext, recomputed from the stored chunks (the proof path)."""
     header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
     digest = hashlib.sha256()
     count = pli_storage.chunk_count(pli_file, header.chunk_size)
-    for index, sealed in zip(range(count), stored_chunks(pli_file), strict=True):
+    for index, sealed in zip(range(count), pli_storage.stored_chunks(pli_file), strict=True):
         digest.update(sealing.open_chunk(header, data_key, index, sealed, index == count - 1))
     return digest.hexdigest()
 
