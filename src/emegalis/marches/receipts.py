@@ -58,21 +58,28 @@ def build_receipt(pli, files) -> bytes:
     return doc.build()
 
 
-def build_pv(session, plis, results) -> bytes:
-    """The PV d'ouverture: plis, times, late deposits, integrity of every file."""
-    from .models import PliStatus
-
-    consultation = session.consultation
-    doc = DocumentBuilder(
-        title=f"Procès-verbal d'ouverture des plis — {consultation.reference}",
-        subject=consultation.title,
-    )
-    doc.title_line("Procès-verbal d'ouverture des plis")
+def _pv_start(consultation, title: str, heading: str) -> DocumentBuilder:
+    """A PV's title and the consultation it is about: reference, buyer, deadline."""
+    doc = DocumentBuilder(title=title, subject=consultation.title)
+    doc.title_line(heading)
     doc.paragraph(f"{consultation.reference} — {consultation.title}", bold_label="Consultation :")
     doc.paragraph(consultation.organisation.name, bold_label="Acheteur :")
     doc.paragraph(
         f"{local_second(consultation.bids_deadline)} (heure de Paris)",
         bold_label="Date limite de remise des plis :",
+    )
+    return doc
+
+
+def build_pv(session, plis, results) -> bytes:
+    """The PV d'ouverture: plis, times, late deposits, integrity of every file."""
+    from .models import PliStatus
+
+    consultation = session.consultation
+    doc = _pv_start(
+        consultation,
+        f"Procès-verbal d'ouverture des plis — {consultation.reference}",
+        "Procès-verbal d'ouverture des plis",
     )
     doc.paragraph(f"{local_second(session.opened_at)} (heure de Paris)", bold_label="Ouverture :")
     commission = consultation.opening_commission
@@ -133,16 +140,10 @@ def build_late_pv(late, results) -> bytes:
     """The complementary PV of a pli received after the deadline and opened on decision."""
     pli = late.pli
     consultation = pli.consultation
-    doc = DocumentBuilder(
-        title=f"Procès-verbal d'ouverture d'un pli hors délai — {consultation.reference}",
-        subject=consultation.title,
-    )
-    doc.title_line("Procès-verbal complémentaire : ouverture d'un pli reçu hors délai")
-    doc.paragraph(f"{consultation.reference} — {consultation.title}", bold_label="Consultation :")
-    doc.paragraph(consultation.organisation.name, bold_label="Acheteur :")
-    doc.paragraph(
-        f"{local_second(consultation.bids_deadline)} (heure de Paris)",
-        bold_label="Date limite de remise des plis :",
+    doc = _pv_start(
+        consultation,
+        f"Procès-verbal d'ouverture d'un pli hors délai — {consultation.reference}",
+        "Procès-verbal complémentaire : ouverture d'un pli reçu hors délai",
     )
     doc.paragraph(
         f"{pli.company_label}"
