@@ -98,3 +98,29 @@ def make_convention(
     for service in services:
         ConventionService.objects.create(convention=convention, service=service)
     return convention
+
+
+# Commission members' private keys, as their browsers keep them (user pk → key).
+MEMBER_KEYS: dict = {}
+
+
+def give_member_key(user):
+    """Make ``user`` a key pair as their browser would, and register its public key."""
+    from emegalis.marches import member_side
+
+    MEMBER_KEYS[user.pk] = member_side.create_key(user)
+    return user
+
+
+def make_commission_member(organisation, *extra_roles):
+    """A member with the opening-commission role and a registered member key."""
+    from emegalis.organisations.roles import Role
+
+    return give_member_key(make_member(organisation, Role.COMMISSION, *extra_roles))
+
+
+def collect_share(member, consultation_pk: int) -> str:
+    """The member opens their share with their key (as their browser does) and confirms it."""
+    from emegalis.marches import member_side
+
+    return member_side.collect(member, MEMBER_KEYS[member.pk], consultation_pk)

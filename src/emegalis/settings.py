@@ -34,8 +34,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY doit être défini lorsque DEBUG est désactivé.")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
-# Former keys, comma-separated, while rotating SECRET_KEY (sessions, signed links and the
-# values the platform keeps sealed for a while: core/server_secret.py).
+# Former keys, comma-separated, while rotating SECRET_KEY (sessions, signed links). No pli,
+# share or key is ever sealed with them (ADR 0004).
 SECRET_KEY_FALLBACKS = [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -111,12 +111,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer works; IMMEDIATE takes the write lock at the
-    # start of a transaction so two writers never deadlock half-way.
+    # start of a transaction so two writers never deadlock half-way. secure_delete zeroes what
+    # is deleted or overwritten (defence in depth: nothing secret is stored, ADR 0004).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
             "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+            "PRAGMA secure_delete=ON;"
         ),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -32,6 +32,8 @@ from emegalis.organisations.roles import Role
 from tests.factories import (
     PASSWORD,
     OrganisationFactory,
+    collect_share,
+    make_commission_member,
     make_convention,
     make_member,
     token_for,
@@ -66,14 +68,12 @@ def open_consultation(transactional_db, settings, tmp_path):
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
     services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc, folder="")
-    members = [make_member(commune, Role.COMMISSION) for _ in range(3)]
+    members = [make_commission_member(commune) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     consultation = services.publish(actor=buyer, consultation=consultation)
-    shares = [
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
-    ]
+    shares = [collect_share(m, consultation.pk) for m in members]
     company = OrganisationFactory(
         name="Jardins d'Armor", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
     )

@@ -12,7 +12,12 @@ from emegalis.marches import services
 from emegalis.marches.models import Nature, Procedure
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
-from tests.factories import OrganisationFactory, make_convention, make_member
+from tests.factories import (
+    OrganisationFactory,
+    make_commission_member,
+    make_convention,
+    make_member,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +91,7 @@ def dce_file(name: str = "RC.pdf", content: bytes = b"%PDF-1.4 reglement") -> Co
 
 def name_commission(actor, consultation, count: int = 2, threshold: int = 2) -> list:
     """Name a commission of `count` new members of the consultation's organisation."""
-    members = [make_member(consultation.organisation, Role.COMMISSION) for _ in range(count)]
+    members = [make_commission_member(consultation.organisation) for _ in range(count)]
     services.create_opening_commission(
         actor=actor, consultation=consultation, members=members, threshold=threshold
     )

@@ -11,8 +11,7 @@ from emegalis.core import clock
 from emegalis.marches.models import Consultation, State
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import ApiKey
-from emegalis.organisations.roles import Role
-from tests.factories import make_member
+from tests.factories import make_commission_member
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +88,7 @@ def test_create_update_upload_publish(client, headers, commune_a):
     response = client.post(f"{base}/{pk}/publier", **headers)
     assert response.status_code == 422
     assert "commission d'ouverture" in " ".join(response.json()["errors"])
-    members = [make_member(buyer_org, Role.COMMISSION) for _ in range(3)]
+    members = [make_commission_member(buyer_org) for _ in range(3)]
     response = client.post(
         f"{base}/{pk}/commission",
         {"members": [members[0].email, "inconnu@example.test"], "threshold": 2},

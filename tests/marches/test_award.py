@@ -31,7 +31,7 @@ from emegalis.marches.models import (
 )
 from emegalis.organisations.models import Organisation, OrganisationKind
 from emegalis.organisations.roles import Role
-from tests.factories import OrganisationFactory, make_member
+from tests.factories import OrganisationFactory, collect_share, make_commission_member, make_member
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
 from tests.marches.test_plis import company_b_user, deposit, opened  # noqa: F401
 
@@ -490,15 +490,12 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
         services.add_lot(
             actor=buyer_a, consultation=consultation, number=number, title=f"Secteur {number}"
         )
-    commission_members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
+    commission_members = [make_commission_member(commune_a) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=commission_members, threshold=2
     )
     services.publish(actor=buyer_a, consultation=consultation)
-    shares = [
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1]
-        for m in commission_members
-    ]
+    shares = [collect_share(m, consultation.pk) for m in commission_members]
     consultation.refresh_from_db()
     both = deposit_lots(company_user, consultation, [1, 2])
     only_two = deposit_lots(company_b_user, consultation, [2])

@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from emegalis.core import clock, sealing
 from emegalis.core.pdf import extract_text
@@ -19,7 +20,7 @@ from emegalis.marches import pli_storage, plis, services
 from emegalis.marches.models import Pli, PliFile, PliStatus, State
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
-from tests.factories import OrganisationFactory, make_member
+from tests.factories import OrganisationFactory, collect_share, make_commission_member, make_member
 
 MiB = 1024 * 1024
 CHUNK = sealing.CHUNK_SIZE
@@ -29,13 +30,11 @@ CHUNK = sealing.CHUNK_SIZE
 def opened(make_consultation, buyer_a, commune_a):
     """A published consultation with a complete 2-of-3 commission; returns it and the shares."""
     consultation = make_consultation(publish=False)
-    members = [make_member(commune_a, Role.COMMISSION) for _ in range(3)]
+    members = [make_commission_member(commune_a) for _ in range(3)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
-    shares = [
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)[1] for m in members
-    ]
+    shares = [collect_share(m, consultation.pk) for m in members]
     consultation = services.publish(actor=buyer_a, consultation=consultation)
     consultation.refresh_from_db()
     return consultation, shares
@@ -65,7 +64,7 @@ def open_file(pli_file: PliFile, shares) -> bytes:
     """What the opening will do: rebuild the key from 2 shares, decrypt the stored chunks."""
     commission = pli_file.pli.consultation.opening_commission
     key = sealing.combine_shares(shares[:2], 2, commission.public_key_bytes)
-    sealed = bytes(pli_file.header) + b"".join(pli_storage.stored_chunks(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(pli_storage.sealed_body(pli_file))
     out = io.BytesIO()
     result = sealing.check_stream(io.BytesIO(sealed), key, out)
     assert result.ok, result.error
@@ -216,10 +215,13 @@ def test_a_connection_lost_mid_request_keeps_whole_chunks_only(company_user, ope
     assert open_file(pli.files.get(), shares) == content
 
 
-def test_a_chunk_stored_but_not_acknowledged_is_never_re_encrypted_with_other_bytes(
+def test_a_chunk_stored_but_not_acknowledged_is_sealed_again_under_a_fresh_key(
     company_user, opened
 ):
-    consultation, _ = opened
+    """A segment stored by a request whose transaction did not commit (answer never sent) is
+    replaced by the next request at that offset, with the same or other bytes: each segment
+    has its own data key, so no key and nonce ever seal two plaintexts."""
+    consultation, shares = opened
     content = offer_bytes(2 * MiB)
     pli = plis.start_deposit(
         actor=company_user,
@@ -227,34 +229,35 @@ def test_a_chunk_stored_but_not_acknowledged_is_never_re_encrypted_with_other_by
         files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
     )
     f = pli.files.get()
-    plis.receive(
+    name = pli_storage.segment_name(f, 0)
+    seen = []
+    for body in (content[:CHUNK], b"x" * CHUNK):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            plis.receive(
+                actor=company_user,
+                pli_pk=pli.pk,
+                file_pk=f.pk,
+                offset=0,
+                stream=io.BytesIO(body),
+                length=CHUNK,
+            )
+            raise RuntimeError("the worker dies before its answer")
+        f.refresh_from_db()
+        assert f.received == 0
+        with default_storage.open(name, "rb") as segment:
+            seen.append(sealing.SegmentHeader.from_bytes(segment.read()).ephemeral_public_key)
+    assert seen[0] != seen[1]
+    offset = plis.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=f.pk,
         offset=0,
-        stream=io.BytesIO(content[:CHUNK]),
-        length=CHUNK,
+        stream=io.BytesIO(content),
+        length=len(content),
     )
-    PliFile.objects.filter(pk=f.pk).update(received=0)  # as if the answer was lost
-    same = plis.receive(
-        actor=company_user,
-        pli_pk=pli.pk,
-        file_pk=f.pk,
-        offset=0,
-        stream=io.BytesIO(content[:CHUNK]),
-        length=CHUNK,
-    )
-    assert same == CHUNK
-    PliFile.objects.filter(pk=f.pk).update(received=0)
-    with pytest.raises(ValidationError, match="diffère"):
-        plis.receive(
-            actor=company_user,
-            pli_pk=pli.pk,
-            file_pk=f.pk,
-            offset=0,
-            stream=io.BytesIO(b"x" * CHUNK),
-            length=CHUNK,
-        )
+    assert offset == len(content)
+    done = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    assert open_file(done.files.get(), shares) == content
 
 
 def test_empty_file_and_several_files(company_user, opened):
@@ -300,9 +303,9 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
     for needle in (private_key, private_key.hex().encode(), *(s.encode() for s in shares)):
         assert not any(needle in value for value in everything)
     pli_file = pli.files.get()
-    assert pli_file.pending_key is None
+    assert pli_file.hash_state is None
     # Without the opening key the stored file does not open, whatever key one tries.
-    sealed = bytes(pli_file.header) + b"".join(pli_storage.stored_chunks(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(pli_storage.sealed_body(pli_file))
     wrong = sealing.generate_opening_key_pair().private_key
     assert not sealing.check_stream(io.BytesIO(sealed), wrong).ok
     assert open_file(pli_file, shares) == content
@@ -382,9 +385,9 @@ def test_the_last_complete_deposit_in_time_replaces_the_earlier_ones(
 
 def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune_a, company_user):
     """Published with its commission named, a consultation takes plis only once every member
-    has collected their share (until then the platform still holds sealed shares)."""
+    has collected their share (so that no pli is sealed to a key whose shares may be lost)."""
     consultation = make_consultation(publish=False)
-    members = [make_member(commune_a, Role.COMMISSION) for _ in range(2)]
+    members = [make_commission_member(commune_a) for _ in range(2)]
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
@@ -394,7 +397,7 @@ def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune
         consultation.refresh_from_db()
         with pytest.raises(ValidationError, match="commission d'ouverture"):
             plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
-        services.collect_opening_share(actor=member, consultation_pk=consultation.pk)
+        collect_share(member, consultation.pk)
     consultation.refresh_from_db()
     pli = plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
     assert pli.status == PliStatus.EN_COURS
@@ -435,10 +438,8 @@ def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened)
     name, at = pli_storage.locate_chunk(f, 1)
     path = Path(default_storage.path(name))
     data = path.read_bytes()
-    path.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
-    # Confirmed through another worker: the SHA-256 is recomputed from the stored chunks, which
-    # authenticates them (the running hash path checks presence and sizes only, ADR 0004).
-    plis.running_hashes.clear()
+    path.write_bytes(data[: at + 5])  # the segment cut in its second chunk
+    # Completion checks every segment's presence and size (it cannot decrypt, ADR 0004).
     with pytest.raises(ValidationError, match="intact"):
         plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
     pli.refresh_from_db()

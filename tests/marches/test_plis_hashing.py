@@ -1,7 +1,8 @@
-"""The receipt's SHA-256 of a deposited file: from the running hash kept by the process that
-received the file in order, else recomputed from the stored chunks (ADR 0004). Whatever the
-path (one go, resumed in another worker, retried, cut, interleaved, evicted), the hash on the
-receipt is the SHA-256 of what the company sent, and a missing chunk is never receipted."""
+"""The receipt's SHA-256 of a deposited file: a SHA-256 state saved with the acknowledged
+offset in the same transaction, so any worker goes on with the next request (ADR 0004); the
+platform never decrypts what it stored (it cannot: no key is kept). Whatever the path (one
+go, several workers, retried, cut, killed mid-request, interleaved), the hash on the receipt
+is the SHA-256 of what the company sent, and a missing chunk is never receipted."""
 
 import hashlib
 import io
@@ -10,12 +11,14 @@ import os
 from pathlib import Path
 
 import pytest
+import rehashes
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
 from emegalis.marches import opening, pli_storage, plis
 from emegalis.marches.models import OpenedFile, PliFile, PliStatus
+from emegalis.marches.plis import OffsetMismatch
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import offer_bytes, open_file, opened  # noqa: F401
 
@@ -26,27 +29,6 @@ CHUNK = sealing.CHUNK_SIZE
 def room(request):
     """test_plis's published consultation with a complete commission, and its shares."""
     return request.getfixturevalue("opened")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hashes():
-    plis.running_hashes.clear()
-    yield
-    plis.running_hashes.clear()
-
-
-@pytest.fixture
-def decryptions(monkeypatch):
-    """Counts the chunks the platform decrypts (the real function runs)."""
-    calls: list[int] = []
-    real = sealing.open_chunk
-
-    def counting(header, data_key, counter, ciphertext, last):
-        calls.append(counter)
-        return real(header, data_key, counter, ciphertext, last)
-
-    monkeypatch.setattr(sealing, "open_chunk", counting)
-    return calls
 
 
 def start(user, consultation, *sizes: int) -> tuple[int, list[PliFile]]:
@@ -102,26 +84,29 @@ def sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def test_upload_in_one_process_is_hashed_on_the_way_and_not_decrypted_again(
-    company_user, room, decryptions
-):
+def saved_state_covers(f: PliFile, content: bytes) -> bool:
+    """The state saved with the file's offset is the SHA-256 state of its first bytes."""
+    f.refresh_from_db()
+    state = rehashes.PySha256.deserialize(bytes(f.hash_state))
+    return state.finalize() == sha(content[: f.received])
+
+
+def test_upload_in_several_requests_saves_the_state_with_each_offset(company_user, room):
     consultation, shares = room
     content = os.urandom(3 * CHUNK + 777)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     offset = 0
     while offset < len(content):  # requests of 2 MiB, as depot.js sends several
         offset = send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
-    assert offset == len(content) and decryptions == []
+        assert saved_state_covers(f, content)
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == []  # no chunk decrypted at completion
-    assert pli.files.get().sha256 == sha(content)
-    assert open_file(pli.files.get(), shares) == content
-    assert len(plis.running_hashes) == 0  # the state is gone with the upload
+    stored = pli.files.get()
+    assert stored.sha256 == sha(content)
+    assert stored.hash_state is None  # the state is gone with the upload
+    assert open_file(stored, shares) == content
 
 
-def test_upload_over_http_in_several_puts_uses_the_running_hash(
-    client_for, company_user, room, decryptions
-):
+def test_upload_over_http_in_several_puts(client_for, company_user, room):
     consultation, _ = room
     client = client_for(company_user)
     content = os.urandom(2 * CHUNK + 5)
@@ -141,71 +126,83 @@ def test_upload_over_http_in_several_puts_uses_the_running_hash(
         assert answer.status_code == 200, answer.content
     confirmed = client.post(created["confirm_url"], data=b"{}", content_type="application/json")
     assert confirmed.status_code == 200, confirmed.content
-    assert decryptions == []
     assert PliFile.objects.get(pli_id=created["pli"]).sha256 == sha(content)
 
 
-def test_upload_resumed_in_another_worker_falls_back_to_the_stored_chunks(
-    company_user, room, decryptions
-):
+def test_each_segment_has_its_own_data_key(company_user, room):
+    """No data key outlives the request that sealed its segment: two segments of one file,
+    written by two requests, wrap two different keys with two ephemeral exchanges."""
     consultation, shares = room
-    content = offer_bytes(3 * CHUNK + 10)
+    content = os.urandom(2 * CHUNK + 3)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    offset = send(company_user, pli_pk, f, content, 0, 2 * CHUNK)
-    plis.running_hashes.clear()  # the next request lands in another process
-    offset = send(company_user, pli_pk, f, content, offset, len(content))
-    assert offset == len(content)
-    assert len(plis.running_hashes) == 0  # a state not starting at 0 cannot be rebuilt
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == [0, 1, 2, 3]  # every stored chunk decrypted once, in order
-    assert pli.files.get().sha256 == sha(content)
-    assert open_file(pli.files.get(), shares) == content
+    send(company_user, pli_pk, f, content, 0, CHUNK)
+    send(company_user, pli_pk, f, content, CHUNK, len(content))
+    headers = []
+    for index in (0, 1):
+        with default_storage.open(pli_storage.segment_name(f, index), "rb") as segment:
+            headers.append(sealing.SegmentHeader.from_bytes(segment.read()))
+    assert [h.first_index for h in headers] == [0, 1]
+    assert headers[0].ephemeral_public_key != headers[1].ephemeral_public_key
+    private_key = sealing.combine_shares(
+        shares[:2], 2, consultation.opening_commission.public_key_bytes
+    )
+    header = pli_storage.file_header(f)
+    keys = {sealing.segment_key(header, h, private_key) for h in headers}
+    assert len(keys) == 2
 
 
-def test_a_retried_put_at_an_earlier_offset_keeps_the_hash_right(company_user, room, decryptions):
+def test_a_put_at_an_earlier_offset_is_told_the_offset(company_user, room):
     consultation, _ = room
     content = os.urandom(3 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     assert send(company_user, pli_pk, f, content, 0, CHUNK) == CHUNK
     assert send(company_user, pli_pk, f, content, CHUNK, CHUNK) == 2 * CHUNK
-    # The second answer was lost after its chunk was stored: the database went back to 1 MiB
-    # (the end of the first request's segment) and the client sends again from there (the
-    # running state covers 2 MiB: it must not be used).
-    PliFile.objects.filter(pk=f.pk).update(received=CHUNK)
-    assert send(company_user, pli_pk, f, content, CHUNK, 2 * CHUNK) == 3 * CHUNK
+    # The second answer was lost: the client sends again from 1 MiB and is told 2 MiB.
+    with pytest.raises(OffsetMismatch) as mismatch:
+        send(company_user, pli_pk, f, content, CHUNK, 2 * CHUNK)
+    assert mismatch.value.offset == 2 * CHUNK
+    assert send(company_user, pli_pk, f, content, 2 * CHUNK, CHUNK) == 3 * CHUNK
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
-    assert decryptions.count(1) == 2  # the identical check of the retry, then the fallback
-    assert decryptions[-3:] == [0, 1, 2]
 
 
-def test_a_retry_from_the_start_rebuilds_the_running_hash(company_user, room, decryptions):
-    consultation, _ = room
-    content = os.urandom(2 * CHUNK + 1)
-    pli_pk, (f,) = start(company_user, consultation, len(content))
-    send(company_user, pli_pk, f, content, 0, 2 * CHUNK)
-    PliFile.objects.filter(pk=f.pk).update(received=0)
-    assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
-    assert decryptions == [0, 1]  # the stored chunks checked identical, nothing re-sealed
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == [0, 1]  # the hash restarted at 0 covers the whole file
-    assert pli.files.get().sha256 == sha(content)
-
-
-def test_a_request_failing_after_storing_chunks_drops_the_state(company_user, room, decryptions):
-    consultation, _ = room
+def test_a_request_failing_after_storing_chunks_is_discarded_and_rewritten(company_user, room):
+    """A worker killed after storing segments, before its transaction committed: nothing is
+    acknowledged, the state stays at the old offset, and the next request rewrites what was
+    left (with other bytes if need be: fresh keys, so no nonce is ever reused)."""
+    consultation, shares = room
     content = os.urandom(3 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    send_cut(company_user, pli_pk, f, content, 2 * CHUNK)
+    send_cut(company_user, pli_pk, f, os.urandom(len(content)), 2 * CHUNK)
     f.refresh_from_db()
     assert f.received == 0 and default_storage.exists(pli_storage.segment_name(f, 0))  # not acked
-    assert len(plis.running_hashes) == 0
+    assert saved_state_covers(f, content)
     send(company_user, pli_pk, f, content, 0, len(content))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
+    assert open_file(pli.files.get(), shares) == content
 
 
-def test_a_cut_in_the_middle_of_a_chunk_keeps_the_hash_right(company_user, room, decryptions):
+def test_a_torn_segment_at_the_acknowledged_offset_never_blocks_the_resume(company_user, room):
+    """A process killed while writing a segment leaves it cut at any byte (not a whole number
+    of chunks): the next request at the acknowledged offset replaces it."""
+    consultation, shares = room
+    content = os.urandom(4 * CHUNK + 11)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    offset = send(company_user, pli_pk, f, content, 0, CHUNK)
+    name = pli_storage.segment_name(f, 1)
+    default_storage.save(name, io.BytesIO(os.urandom(CHUNK + 12345)))  # torn, never acked
+    default_storage.save(pli_storage.segment_name(f, 3), io.BytesIO(os.urandom(99)))  # beyond
+    offset = send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
+    assert offset == 3 * CHUNK
+    assert not default_storage.exists(pli_storage.segment_name(f, 3))
+    send(company_user, pli_pk, f, content, offset, len(content))
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    assert pli.files.get().sha256 == sha(content)
+    assert open_file(pli.files.get(), shares) == content
+
+
+def test_a_cut_in_the_middle_of_a_chunk_keeps_the_hash_right(company_user, room):
     consultation, shares = room
     content = os.urandom(3 * CHUNK + 3)
 
@@ -225,14 +222,14 @@ def test_a_cut_in_the_middle_of_a_chunk_keeps_the_hash_right(company_user, room,
         length=len(content),
     )
     assert offset == 2 * CHUNK  # the 100 bytes read past it were neither stored nor hashed
+    assert saved_state_covers(f, content)
     send(company_user, pli_pk, f, content, offset, len(content))
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == []
     assert pli.files.get().sha256 == sha(content)
     assert open_file(pli.files.get(), shares) == content
 
 
-def test_two_files_uploaded_interleaved_keep_their_own_hashes(company_user, room, decryptions):
+def test_two_files_uploaded_interleaved_keep_their_own_hashes(company_user, room):
     consultation, shares = room
     first, second = os.urandom(2 * CHUNK + 9), offer_bytes(3 * CHUNK)
     pli_pk, (a, b) = start(company_user, consultation, len(first), len(second))
@@ -242,61 +239,13 @@ def test_two_files_uploaded_interleaved_keep_their_own_hashes(company_user, room
             if offsets[f.pk] < len(content):
                 offsets[f.pk] = send(company_user, pli_pk, f, content, offsets[f.pk], CHUNK)
     pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == []
     got = {f.pk: f.sha256 for f in pli.files.all()}
     assert got == {a.pk: sha(first), b.pk: sha(second)}
     assert open_file(pli.files.get(pk=b.pk), shares) == second
 
 
-def test_two_requests_for_one_file_never_share_a_state(company_user, room, decryptions):
-    consultation, _ = room
-    content = os.urandom(3 * CHUNK)
-    pli_pk, (f,) = start(company_user, consultation, len(content))
-    send(company_user, pli_pk, f, content, 0, CHUNK)
-    # A first request at 1 MiB holds the state (taken out of the table) while a second one,
-    # at the same offset, runs to the end without it.
-    held = plis.running_hashes.take(f, CHUNK)
-    assert held is not None
-    send(company_user, pli_pk, f, content, CHUNK, len(content))
-    assert len(plis.running_hashes) == 0
-    # The first request then ends and keeps what it covered (its chunks were identical).
-    held.update(content[CHUNK : 2 * CHUNK])
-    plis.running_hashes.keep(f, 2 * CHUNK, held)
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert pli.files.get().sha256 == sha(content)
-    assert decryptions[-3:] == [0, 1, 2]  # that state did not cover the file: fallback
-
-
-def test_a_state_is_bound_to_its_file_not_only_to_its_number(company_user, room, decryptions):
-    consultation, _ = room
-    content = os.urandom(CHUNK + 1)
-    pli_pk, (f,) = start(company_user, consultation, len(content))
-    send(company_user, pli_pk, f, content, 0, len(content))
-    # The same pk with another header (a database where numbers were reused) finds nothing.
-    stranger = PliFile(pk=f.pk, header=sealing.new_file_header(os.urandom(32))[0].to_bytes())
-    assert plis.running_hashes.take(stranger, len(content)) is None
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    assert decryptions == [] and pli.files.get().sha256 == sha(content)
-
-
-def test_evicted_states_fall_back(company_user, room, decryptions, monkeypatch):
-    consultation, _ = room
-    monkeypatch.setattr(plis.running_hashes, "capacity", 1)
-    first, second = os.urandom(2 * CHUNK), os.urandom(2 * CHUNK + 1)
-    pli_pk, (a, b) = start(company_user, consultation, len(first), len(second))
-    send(company_user, pli_pk, a, first, 0, CHUNK)
-    send(company_user, pli_pk, b, second, 0, CHUNK)  # evicts a's state
-    assert len(plis.running_hashes) == 1
-    send(company_user, pli_pk, a, first, CHUNK, CHUNK)  # without a state: none kept
-    send(company_user, pli_pk, b, second, CHUNK, 2 * CHUNK)
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
-    got = {f.pk: f.sha256 for f in pli.files.all()}
-    assert got == {a.pk: sha(first), b.pk: sha(second)}
-    assert decryptions == [0, 1]  # a recomputed from storage, b from its running hash
-
-
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
-def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, decryptions, damage):
+def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, damage):
     consultation, _ = room
     content = os.urandom(2 * CHUNK + 50)
     pli_pk, (f,) = start(company_user, consultation, len(content))
@@ -311,25 +260,14 @@ def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, decrypt
     with pytest.raises(ValidationError, match="intact"):
         plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
     f.refresh_from_db()
-    assert f.pli.status == PliStatus.EN_COURS and f.sha256 == "" and f.pending_key
+    assert f.pli.status == PliStatus.EN_COURS and f.sha256 == "" and f.hash_state
 
 
-def test_the_table_is_bounded():
-    table = plis.RunningHashes(capacity=2)
-    files = [PliFile(pk=i, header=bytes([i]) * sealing.HEADER_SIZE) for i in (1, 2, 3)]
-    for f in files:
-        table.keep(f, 5, hashlib.sha256(b"12345"))
-    assert len(table) == 2
-    assert table.take(files[0], 5) is None  # the oldest went first
-    assert table.take(files[2], 5).hexdigest() == sha(b"12345")
-    assert table.take(files[2], 5) is None  # taken out while in use
-
-
-def test_a_chunk_altered_before_a_fast_confirmation_is_caught_at_the_opening(
+def test_a_chunk_altered_before_the_confirmation_is_caught_at_the_opening(
     company_user, room, monkeypatch
 ):
-    """The running hash path checks presence and sizes, not content: a chunk altered in
-    storage between its upload and the confirmation is receipted with the hash of what was
+    """Completion checks presence and sizes, not content (it cannot decrypt): a chunk altered
+    in storage between its upload and the confirmation is receipted with the hash of what was
     sent, and the opening (which authenticates every chunk) reports that file (ADR 0004)."""
     consultation, shares = room
     content = os.urandom(2 * CHUNK)

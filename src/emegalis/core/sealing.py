@@ -33,26 +33,43 @@ from typing import BinaryIO
 import shamir_mnemonic
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"EMGPLI\r\n"
-VERSION = 1
+VERSION = 2  # written since 2026-12: a data key per segment (issue 9)
+LEGACY_VERSION = 1  # one data key per file, read only
 CHUNK_SIZE = 1024 * 1024
+SEGMENT_CHUNKS = 8  # chunks per segment written by the platform (at most 8 MiB in memory)
 TAG_SIZE = 16
 KEY_SIZE = 32
+FILE_ID_SIZE = 16
 NONCE_PREFIX_SIZE = 7
 WRAP_NONCE_SIZE = 12
 WRAPPED_KEY_SIZE = KEY_SIZE + TAG_SIZE
 MAX_CHUNKS = 2**32
 
-# magic (8) | version (1) | chunk size (4, BE) | ephemeral public key (32)
-_FIXED = struct.Struct(">8sBI32s")
-HEADER_SIZE = _FIXED.size + WRAP_NONCE_SIZE + WRAPPED_KEY_SIZE + NONCE_PREFIX_SIZE  # 112
+# magic (8) | version (1) | chunk size (4, BE) | file id (16)
+_FILE_HEADER = struct.Struct(">8sBI16s")
+FILE_HEADER_SIZE = _FILE_HEADER.size  # 29
+# segment: chunk count (4, framing) | first chunk index (4) | ephemeral public key (32) | …
+_COUNT = struct.Struct(">I")
+_SEGMENT_FIXED = struct.Struct(">I32s")
+SEGMENT_HEADER_SIZE = (
+    _COUNT.size + _SEGMENT_FIXED.size + WRAP_NONCE_SIZE + WRAPPED_KEY_SIZE + NONCE_PREFIX_SIZE
+)  # 107
+# version 1: magic (8) | version (1) | chunk size (4, BE) | ephemeral public key (32) | …
+_LEGACY_FIXED = struct.Struct(">8sBI32s")
+LEGACY_HEADER_SIZE = (
+    _LEGACY_FIXED.size + WRAP_NONCE_SIZE + WRAPPED_KEY_SIZE + NONCE_PREFIX_SIZE
+)  # 112
 
-HKDF_INFO = b"e-megalis pli v1 key wrap"
+HKDF_INFO = b"e-megalis pli v2 segment key wrap"
+LEGACY_HKDF_INFO = b"e-megalis pli v1 key wrap"
 SHARE_COMMITMENT_TAG = b"e-megalis opening share v1\x00"
+MEMBER_SHARE_INFO = b"e-megalis share to member v1\x00"
 
 
 class SealingError(Exception):
@@ -178,88 +195,308 @@ def combine_shares(shares: Iterable[str], threshold: int, public_key: bytes) -> 
     return private_key
 
 
-# --- file header and key wrap ------------------------------------------------------------
+# --- shares handed to the members ------------------------------------------------------------
+#
+# Each commission member has a P-256 key pair made in their own browser (WebCrypto); the
+# platform keeps only its public key. At the key ceremony each share is encrypted to its
+# member's public key (ECIES: an ephemeral ECDH P-256 exchange, HKDF-SHA256, AES-256-GCM), so
+# a share waiting to be collected opens only with its member's private key, never with
+# anything the server holds (issue 9, ADR 0004).
+
+MEMBER_PUBLIC_KEY_SIZE = 65  # SEC 1 uncompressed point: 04 || x || y
+
+
+def check_member_public_key(raw: bytes) -> bytes:
+    """``raw`` if it is an uncompressed P-256 public key on the curve, else FormatError."""
+    if len(raw) != MEMBER_PUBLIC_KEY_SIZE or raw[0] != 4:
+        raise FormatError("Clé publique de membre invalide : point P-256 non compressé attendu.")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError as exc:
+        raise FormatError(
+            "Clé publique de membre invalide : point hors de la courbe P-256."
+        ) from exc
+    return raw
+
+
+def share_context(opening_public_key: bytes, position: int) -> bytes:
+    """What an encrypted share is bound to: the consultation's opening key and its number."""
+    return f"e-megalis share {opening_public_key.hex()} {position}".encode("ascii")
+
+
+def _member_kek(shared: bytes, ephemeral_public: bytes, member_public: bytes, context: bytes):
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=ephemeral_public + member_public,
+        info=MEMBER_SHARE_INFO + context,
+    ).derive(shared)
+
+
+def encrypt_share_to_member(share: str, member_public_key: bytes, context: bytes) -> bytes:
+    """ephemeral public key (65) || nonce (12) || AES-256-GCM(share words, aad = context)."""
+    member = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), check_member_public_key(member_public_key)
+    )
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    ephemeral_public = ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    kek = _member_kek(
+        ephemeral.exchange(ec.ECDH(), member), ephemeral_public, member_public_key, context
+    )
+    nonce = os.urandom(WRAP_NONCE_SIZE)
+    words = normalize_share(share).encode("ascii")
+    return ephemeral_public + nonce + AESGCM(kek).encrypt(nonce, words, context)
+
+
+def decrypt_share_as_member(
+    blob: bytes, member_private_key: ec.EllipticCurvePrivateKey, context: bytes
+) -> str:
+    """What the member's browser does (depot-commission.js), for tests and tools."""
+    ephemeral_public = blob[:MEMBER_PUBLIC_KEY_SIZE]
+    nonce = blob[MEMBER_PUBLIC_KEY_SIZE : MEMBER_PUBLIC_KEY_SIZE + WRAP_NONCE_SIZE]
+    body = blob[MEMBER_PUBLIC_KEY_SIZE + WRAP_NONCE_SIZE :]
+    member_public = member_private_key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), check_member_public_key(ephemeral_public)
+    )
+    kek = _member_kek(
+        member_private_key.exchange(ec.ECDH(), ephemeral), ephemeral_public, member_public, context
+    )
+    try:
+        return AESGCM(kek).decrypt(nonce, body, context).decode("ascii")
+    except InvalidTag as exc:
+        raise IntegrityError("Cette part ne s'ouvre pas avec cette clé de membre.") from exc
+
+
+# --- key wrap ----------------------------------------------------------------------------
+
+
+def _kek(shared_secret: bytes, ephemeral_public: bytes, recipient_public: bytes, info: bytes):
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=ephemeral_public + recipient_public,
+        info=info,
+    ).derive(shared_secret)
+
+
+def _wrap(recipient_public_key: bytes, data_key: bytes, aad_prefix: bytes, info: bytes):
+    """(ephemeral public key, wrap nonce, wrapped key): ``data_key`` wrapped to the opening
+    public key; the associated data is ``aad_prefix`` followed by the ephemeral key."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    recipient = X25519PublicKey.from_public_bytes(recipient_public_key)
+    kek = _kek(ephemeral.exchange(recipient), ephemeral_public, recipient_public_key, info)
+    nonce = os.urandom(WRAP_NONCE_SIZE)
+    wrapped = AESGCM(kek).encrypt(nonce, data_key, aad_prefix + ephemeral_public)
+    return ephemeral_public, nonce, wrapped
+
+
+def _unwrap(
+    private_key: bytes, ephemeral_public: bytes, nonce: bytes, wrapped: bytes, aad: bytes, info
+) -> bytes:
+    private = X25519PrivateKey.from_private_bytes(private_key)
+    recipient_public = private.public_key().public_bytes_raw()
+    ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
+    kek = _kek(private.exchange(ephemeral), ephemeral_public, recipient_public, info)
+    try:
+        return AESGCM(kek).decrypt(nonce, wrapped, aad)
+    except InvalidTag as exc:
+        message = "La clé du fichier ne s'ouvre pas avec cette clé d'ouverture."
+        raise IntegrityError(message) from exc
+
+
+# --- file header (version 2) -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class FileHeader:
-    """The 112-byte header of a sealed file."""
+    """The 29-byte header of a sealed file (version 2): no key in it, only the chunk size and
+    a random file identifier that every segment of the file is bound to."""
+
+    chunk_size: int
+    file_id: bytes
+    version: int = VERSION
+
+    def to_bytes(self) -> bytes:
+        return _FILE_HEADER.pack(MAGIC, VERSION, self.chunk_size, self.file_id)
+
+
+def new_file_header(chunk_size: int = CHUNK_SIZE) -> FileHeader:
+    """The header of a new file. It holds no key: each segment brings its own."""
+    return FileHeader(chunk_size=chunk_size, file_id=os.urandom(FILE_ID_SIZE))
+
+
+def parse_header(data: bytes) -> FileHeader | LegacyFileHeader:
+    """The header at the start of ``data``, of either format version."""
+    if len(data) < 9 or data[:8] != MAGIC:
+        raise FormatError("Ce fichier n'est pas un pli scellé e-mégalis.")
+    version = data[8]
+    if version == LEGACY_VERSION:
+        return LegacyFileHeader.from_bytes(data)
+    if version != VERSION:
+        raise FormatError(f"Version de format {version} inconnue.")
+    if len(data) < FILE_HEADER_SIZE:
+        raise FormatError("En-tête de pli tronqué.")
+    _, _, chunk_size, file_id = _FILE_HEADER.unpack_from(data)
+    _check_chunk_size(chunk_size)
+    return FileHeader(chunk_size=chunk_size, file_id=file_id)
+
+
+def header_size(data: bytes) -> int:
+    """How many bytes the header at the start of ``data`` takes."""
+    return FILE_HEADER_SIZE if parse_header(data).version == VERSION else LEGACY_HEADER_SIZE
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if not 16 <= chunk_size <= 64 * 1024 * 1024:
+        raise FormatError("Taille de bloc invalide.")
+
+
+# --- segments (version 2) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentHeader:
+    """The 107-byte header of a segment: a run of consecutive chunks under a data key of its
+    own, wrapped to the opening public key. ``chunk_count`` only frames the segment (it is
+    written once the segment is complete); everything after it is authenticated."""
+
+    first_index: int
+    ephemeral_public_key: bytes
+    wrap_nonce: bytes
+    wrapped_key: bytes
+    nonce_prefix: bytes
+    chunk_count: int = 0
+
+    def authenticated(self) -> bytes:
+        return (
+            _SEGMENT_FIXED.pack(self.first_index, self.ephemeral_public_key)
+            + self.wrap_nonce
+            + self.wrapped_key
+            + self.nonce_prefix
+        )
+
+    def to_bytes(self) -> bytes:
+        return _COUNT.pack(self.chunk_count) + self.authenticated()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SegmentHeader:
+        if len(data) < SEGMENT_HEADER_SIZE:
+            raise FormatError("En-tête de segment tronqué.")
+        (count,) = _COUNT.unpack_from(data)
+        first, eph = _SEGMENT_FIXED.unpack_from(data, _COUNT.size)
+        at = _COUNT.size + _SEGMENT_FIXED.size
+        nonce = data[at : at + WRAP_NONCE_SIZE]
+        at += WRAP_NONCE_SIZE
+        wrapped = data[at : at + WRAPPED_KEY_SIZE]
+        at += WRAPPED_KEY_SIZE
+        prefix = data[at : at + NONCE_PREFIX_SIZE]
+        return cls(first, eph, nonce, wrapped, prefix, count)
+
+
+class SegmentSealer:
+    """Seals consecutive chunks of one file from ``first_index`` under a fresh data key that
+    exists only in this object: once the segment is stored and the object dropped, nothing
+    the platform keeps opens it but the opening private key."""
+
+    def __init__(self, header: FileHeader, recipient_public_key: bytes, first_index: int):
+        self._file = header
+        data_key = AESGCM.generate_key(bit_length=256)
+        eph, nonce, wrapped = _wrap(
+            recipient_public_key,
+            data_key,
+            header.to_bytes() + struct.pack(">I", first_index),
+            HKDF_INFO,
+        )
+        self._aead: AESGCM | None = AESGCM(data_key)
+        del data_key  # Python cannot wipe memory; the key is at least not kept referenced
+        self.header = SegmentHeader(first_index, eph, nonce, wrapped, os.urandom(NONCE_PREFIX_SIZE))
+        self._aad = header.to_bytes() + self.header.authenticated()
+        self.count = 0
+
+    def seal(self, plaintext: bytes, last: bool) -> bytes:
+        """The next chunk, sealed. Every chunk but the file's last holds exactly chunk size."""
+        size = self._file.chunk_size
+        if len(plaintext) > size or (not last and len(plaintext) != size):
+            raise ValueError("Seul le dernier bloc peut être plus court que la taille de bloc.")
+        index = self.header.first_index + self.count
+        nonce = chunk_nonce(self.header.nonce_prefix, index, last)
+        self.count += 1
+        return self._aead.encrypt(nonce, plaintext, self._aad)
+
+    def framed_header(self) -> bytes:
+        """The segment's header with its chunk count, to store in front of its chunks."""
+        return _COUNT.pack(self.count) + self.header.authenticated()
+
+    def forget(self) -> None:
+        self._aead = None
+
+
+def segment_key(header: FileHeader, segment: SegmentHeader, private_key: bytes) -> bytes:
+    """A segment's data key, with the opening private key."""
+    return _unwrap(
+        private_key,
+        segment.ephemeral_public_key,
+        segment.wrap_nonce,
+        segment.wrapped_key,
+        header.to_bytes() + _SEGMENT_FIXED.pack(segment.first_index, segment.ephemeral_public_key),
+        HKDF_INFO,
+    )
+
+
+# --- legacy file header (version 1, read only) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegacyFileHeader:
+    """The 112-byte header of a version-1 file (deposits made before 2026-12): one data key
+    for the whole file, wrapped in the header. Read only, for the opening of such plis."""
 
     chunk_size: int
     ephemeral_public_key: bytes
     wrap_nonce: bytes
     wrapped_key: bytes
     nonce_prefix: bytes
+    version: int = LEGACY_VERSION
 
     def to_bytes(self) -> bytes:
         return (
-            _FIXED.pack(MAGIC, VERSION, self.chunk_size, self.ephemeral_public_key)
+            _LEGACY_FIXED.pack(MAGIC, LEGACY_VERSION, self.chunk_size, self.ephemeral_public_key)
             + self.wrap_nonce
             + self.wrapped_key
             + self.nonce_prefix
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> FileHeader:
-        if len(data) < HEADER_SIZE:
+    def from_bytes(cls, data: bytes) -> LegacyFileHeader:
+        if len(data) < LEGACY_HEADER_SIZE:
             raise FormatError("En-tête de pli tronqué.")
-        magic, version, chunk_size, eph = _FIXED.unpack_from(data)
-        if magic != MAGIC:
-            raise FormatError("Ce fichier n'est pas un pli scellé e-mégalis.")
-        if version != VERSION:
-            raise FormatError(f"Version de format {version} inconnue.")
-        if not 16 <= chunk_size <= 64 * 1024 * 1024:
-            raise FormatError("Taille de bloc invalide.")
-        offset = _FIXED.size
-        wrap_nonce = data[offset : offset + WRAP_NONCE_SIZE]
-        offset += WRAP_NONCE_SIZE
-        wrapped = data[offset : offset + WRAPPED_KEY_SIZE]
-        offset += WRAPPED_KEY_SIZE
-        prefix = data[offset : offset + NONCE_PREFIX_SIZE]
-        return cls(chunk_size, eph, wrap_nonce, wrapped, prefix)
+        magic, version, chunk_size, eph = _LEGACY_FIXED.unpack_from(data)
+        if magic != MAGIC or version != LEGACY_VERSION:
+            raise FormatError("Ce fichier n'est pas un pli scellé e-mégalis de version 1.")
+        _check_chunk_size(chunk_size)
+        at = _LEGACY_FIXED.size
+        wrap_nonce = data[at : at + WRAP_NONCE_SIZE]
+        at += WRAP_NONCE_SIZE
+        wrapped = data[at : at + WRAPPED_KEY_SIZE]
+        at += WRAPPED_KEY_SIZE
+        return cls(chunk_size, eph, wrap_nonce, wrapped, data[at : at + NONCE_PREFIX_SIZE])
 
-    def wrap_aad(self) -> bytes:
-        """Associated data of the key wrap: magic, version, chunk size, ephemeral key."""
-        return _FIXED.pack(MAGIC, VERSION, self.chunk_size, self.ephemeral_public_key)
-
-
-def _kek(shared_secret: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=KEY_SIZE,
-        salt=ephemeral_public + recipient_public,
-        info=HKDF_INFO,
-    ).derive(shared_secret)
-
-
-def new_file_header(
-    recipient_public_key: bytes, chunk_size: int = CHUNK_SIZE
-) -> tuple[FileHeader, bytes]:
-    """A header for a new file and its data key (which the caller must not store in clear)."""
-    data_key = AESGCM.generate_key(bit_length=256)
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes_raw()
-    recipient = X25519PublicKey.from_public_bytes(recipient_public_key)
-    kek = _kek(ephemeral.exchange(recipient), ephemeral_public, recipient_public_key)
-    draft = FileHeader(chunk_size, ephemeral_public, os.urandom(WRAP_NONCE_SIZE), b"", b"")
-    wrapped = AESGCM(kek).encrypt(draft.wrap_nonce, data_key, draft.wrap_aad())
-    header = FileHeader(
-        chunk_size, ephemeral_public, draft.wrap_nonce, wrapped, os.urandom(NONCE_PREFIX_SIZE)
-    )
-    return header, data_key
-
-
-def unwrap_data_key(header: FileHeader, private_key: bytes) -> bytes:
-    """The file's data key, with the opening private key."""
-    private = X25519PrivateKey.from_private_bytes(private_key)
-    recipient_public = private.public_key().public_bytes_raw()
-    ephemeral = X25519PublicKey.from_public_bytes(header.ephemeral_public_key)
-    kek = _kek(private.exchange(ephemeral), header.ephemeral_public_key, recipient_public)
-    try:
-        return AESGCM(kek).decrypt(header.wrap_nonce, header.wrapped_key, header.wrap_aad())
-    except InvalidTag as exc:
-        message = "La clé du fichier ne s'ouvre pas avec cette clé d'ouverture."
-        raise IntegrityError(message) from exc
+    def data_key(self, private_key: bytes) -> bytes:
+        aad = _LEGACY_FIXED.pack(MAGIC, LEGACY_VERSION, self.chunk_size, self.ephemeral_public_key)
+        return _unwrap(
+            private_key,
+            self.ephemeral_public_key,
+            self.wrap_nonce,
+            self.wrapped_key,
+            aad,
+            LEGACY_HKDF_INFO,
+        )
 
 
 # --- STREAM chunks -----------------------------------------------------------------------
@@ -272,31 +509,25 @@ def chunk_nonce(prefix: bytes, counter: int, last: bool) -> bytes:
     return prefix + struct.pack(">IB", counter, 1 if last else 0)
 
 
-def seal_chunk(
-    header: FileHeader, data_key: bytes, counter: int, plaintext: bytes, last: bool
-) -> bytes:
-    """Encrypt one chunk. Every chunk but the last holds exactly ``header.chunk_size`` bytes."""
-    if len(plaintext) > header.chunk_size or (not last and len(plaintext) != header.chunk_size):
-        raise ValueError("Seul le dernier bloc peut être plus court que la taille de bloc.")
-    nonce = chunk_nonce(header.nonce_prefix, counter, last)
-    return AESGCM(data_key).encrypt(nonce, plaintext, header.to_bytes())
-
-
-def open_chunk(
-    header: FileHeader, data_key: bytes, counter: int, ciphertext: bytes, last: bool
-) -> bytes:
-    """Decrypt and authenticate one chunk, or raise :class:`IntegrityError`."""
-    nonce = chunk_nonce(header.nonce_prefix, counter, last)
+def _open_chunk(key: bytes, prefix: bytes, counter: int, sealed: bytes, last: bool, aad: bytes):
     try:
-        return AESGCM(data_key).decrypt(nonce, ciphertext, header.to_bytes())
+        return AESGCM(key).decrypt(chunk_nonce(prefix, counter, last), sealed, aad)
     except InvalidTag as exc:
         raise IntegrityError(f"Bloc {counter} altéré, déplacé ou tronqué.", chunk=counter) from exc
 
 
-def sealed_size(plaintext_size: int, chunk_size: int = CHUNK_SIZE) -> int:
-    """Size in bytes of the sealed file of a plaintext of ``plaintext_size`` bytes."""
-    chunks = max(1, -(-plaintext_size // chunk_size))
-    return HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
+def chunk_count(plaintext_size: int, chunk_size: int = CHUNK_SIZE) -> int:
+    return max(1, -(-plaintext_size // chunk_size))
+
+
+def sealed_size(
+    plaintext_size: int, chunk_size: int = CHUNK_SIZE, segment_chunks: int = SEGMENT_CHUNKS
+) -> int:
+    """Size of the sealed file of ``plaintext_size`` bytes cut into segments of
+    ``segment_chunks`` chunks (what seal_stream writes)."""
+    chunks = chunk_count(plaintext_size, chunk_size)
+    segments = -(-chunks // segment_chunks)
+    return FILE_HEADER_SIZE + segments * SEGMENT_HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -321,39 +552,96 @@ class SealResult:
 
 
 def seal_stream(
-    source: BinaryIO, target: BinaryIO, recipient_public_key: bytes, chunk_size: int = CHUNK_SIZE
+    source: BinaryIO,
+    target: BinaryIO,
+    recipient_public_key: bytes,
+    chunk_size: int = CHUNK_SIZE,
+    segment_chunks: int = SEGMENT_CHUNKS,
 ) -> SealResult:
-    """Encrypt ``source`` into ``target`` (header then chunks), one chunk in memory at a time."""
-    header, data_key = new_file_header(recipient_public_key, chunk_size)
+    """Encrypt ``source`` into ``target`` (file header, then segments of ``segment_chunks``
+    chunks), one chunk in memory at a time."""
+    header = new_file_header(chunk_size)
     target.write(header.to_bytes())
+    written = FILE_HEADER_SIZE
     digest = hashlib.sha256()
     size = 0
-    written = HEADER_SIZE
-    counter = 0
+    index = 0
     current = _read_exactly(source, chunk_size)
+    sealer = None
+    sealed: list[bytes] = []
     while True:
         following = _read_exactly(source, chunk_size) if len(current) == chunk_size else b""
         last = not following
+        if sealer is None:
+            sealer = SegmentSealer(header, recipient_public_key, index)
+        sealed.append(sealer.seal(current, last))
         digest.update(current)
         size += len(current)
-        sealed = seal_chunk(header, data_key, counter, current, last)
-        target.write(sealed)
-        written += len(sealed)
+        if last or sealer.count == segment_chunks:
+            segment = sealer.framed_header() + b"".join(sealed)
+            target.write(segment)
+            written += len(segment)
+            sealer.forget()
+            sealer, sealed = None, []
         if last:
             break
-        counter += 1
+        index += 1
         current = following
     return SealResult(size=size, sha256=digest.hexdigest(), sealed_size=written)
 
 
 def open_stream(source: BinaryIO, private_key: bytes) -> Iterator[bytes]:
-    """Yield the plaintext chunks of a sealed file; raise at the first altered chunk.
+    """Yield the plaintext chunks of a sealed file (either version); raise at the first
+    altered chunk.
 
     A chunk is yielded only once authenticated; a caller that must not act on a partial
     plaintext (the opening session) writes chunks aside and discards them on error.
     """
-    header = FileHeader.from_bytes(_read_exactly(source, HEADER_SIZE))
-    data_key = unwrap_data_key(header, private_key)
+    start = _read_exactly(source, 9)
+    legacy = len(start) == 9 and start[8] == LEGACY_VERSION
+    size = LEGACY_HEADER_SIZE if legacy else FILE_HEADER_SIZE
+    header = parse_header(start + _read_exactly(source, size - len(start)))
+    if isinstance(header, LegacyFileHeader):
+        yield from _open_legacy(source, header, private_key)
+        return
+    sealed_chunk = header.chunk_size + TAG_SIZE
+    index = 0
+    while True:
+        raw = _read_exactly(source, SEGMENT_HEADER_SIZE)
+        if len(raw) < SEGMENT_HEADER_SIZE:
+            raise IntegrityError(f"Pli tronqué avant le bloc {index}.", chunk=index)
+        segment = SegmentHeader.from_bytes(raw)
+        if segment.first_index != index or segment.chunk_count < 1:
+            raise IntegrityError(f"Segment manquant, déplacé ou altéré au bloc {index}.", index)
+        key = segment_key(header, segment, private_key)
+        aad = header.to_bytes() + segment.authenticated()
+        for _ in range(segment.chunk_count):
+            piece = _read_exactly(source, sealed_chunk)
+            if len(piece) < TAG_SIZE:
+                raise IntegrityError(f"Bloc {index} tronqué.", chunk=index)
+            last = len(piece) < sealed_chunk or not _peek(source)
+            yield _open_chunk(key, segment.nonce_prefix, index, piece, last, aad)
+            index += 1
+            if last:
+                if _peek(source):
+                    raise IntegrityError(f"Données après le dernier bloc ({index}).", index)
+                return
+
+
+def _peek(source: BinaryIO) -> bool:
+    """Whether the stream has more bytes (needs a buffered stream)."""
+    peek = getattr(source, "peek", None)
+    if peek is not None:
+        return bool(peek(1))
+    at = source.tell()
+    more = bool(source.read(1))
+    source.seek(at)
+    return more
+
+
+def _open_legacy(source: BinaryIO, header: LegacyFileHeader, private_key: bytes):
+    data_key = header.data_key(private_key)
+    aad = header.to_bytes()
     sealed_chunk = header.chunk_size + TAG_SIZE
     counter = 0
     current = _read_exactly(source, sealed_chunk)
@@ -364,7 +652,7 @@ def open_stream(source: BinaryIO, private_key: bytes) -> Iterator[bytes]:
         last = not following
         if not last and len(following) < TAG_SIZE:
             raise IntegrityError(f"Bloc {counter + 1} tronqué.", chunk=counter + 1)
-        yield open_chunk(header, data_key, counter, current, last)
+        yield _open_chunk(data_key, header.nonce_prefix, counter, current, last, aad)
         if last:
             return
         counter += 1
@@ -408,33 +696,3 @@ def public_key_pem(public_key: bytes) -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
-
-
-# --- transient sealing with a server secret ------------------------------------------------
-#
-# For values the platform must hold for a short time and then drop (a member's share until
-# they collect it, a file's data key while its upload is in progress). Anyone holding both
-# the database and the server secret during that window could read them: ADR 0004 says so.
-
-TRANSIENT_INFO = b"e-megalis transient v1\x00"
-
-
-def _transient_key(secret: bytes, context: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=TRANSIENT_INFO + context
-    ).derive(secret)
-
-
-def seal_transient(secret: bytes, context: bytes, plaintext: bytes) -> bytes:
-    """nonce (12) || AES-256-GCM(HKDF(secret, context), plaintext, aad = context)."""
-    nonce = os.urandom(WRAP_NONCE_SIZE)
-    return nonce + AESGCM(_transient_key(secret, context)).encrypt(nonce, plaintext, context)
-
-
-def open_transient(secret: bytes, context: bytes, sealed: bytes) -> bytes:
-    """The plaintext of :func:`seal_transient`, or :class:`IntegrityError`."""
-    nonce, body = sealed[:WRAP_NONCE_SIZE], sealed[WRAP_NONCE_SIZE:]
-    try:
-        return AESGCM(_transient_key(secret, context)).decrypt(nonce, body, context)
-    except InvalidTag as exc:
-        raise IntegrityError("Valeur scellée altérée ou d'un autre contexte.") from exc

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from emegalis.core import clock
 from emegalis.core.pdf import DocumentBuilder
+from emegalis.demo import member_keys
 from emegalis.marches import services
 from emegalis.marches.models import Consultation, Nature, Procedure
 from emegalis.organisations.models import Organisation, User
@@ -139,7 +140,9 @@ def load(organisations: dict[str, Organisation]) -> None:
             )
         if publish:
             # Named before publication; the two members collect their shares on
-            # /marches/commission/ (2FA), after which companies may deposit.
+            # /marches/commission/ (2FA) with their demo key files, after which companies
+            # may deposit.
+            member_keys.ensure(COMMISSION_EMAILS)
             services.create_opening_commission(
                 actor=buyer,
                 consultation=consultation,

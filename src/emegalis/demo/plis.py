@@ -17,10 +17,18 @@ from decimal import Decimal
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import attribution, award_selectors, opening, plis, services
+from emegalis.marches import (
+    attribution,
+    award_selectors,
+    member_side,
+    opening,
+    plis,
+    services,
+)
 from emegalis.marches.models import Consultation, CriterionKind, Nature, Procedure
 from emegalis.organisations.models import Organisation, User
 
+from . import member_keys
 from .marches import BUYER_EMAIL, COMMISSION_EMAILS, _pdf
 
 REFERENCE = "DEMO-2026-010"
@@ -111,15 +119,13 @@ def load(organisations: dict[str, Organisation]) -> None:
             content = _pdf(f"{REFERENCE} — {name}", [consultation.object])
             content.name = name
             services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=content)
+        keys = member_keys.ensure(COMMISSION_EMAILS)
         services.create_opening_commission(
             actor=buyer, consultation=consultation, members=members, threshold=2
         )
         shares = {}
-        for member in members:
-            seat, words = services.collect_opening_share(
-                actor=member, consultation_pk=consultation.pk
-            )
-            shares[seat.position] = words
+        for position, member in enumerate(members, start=1):
+            shares[position] = member_side.collect(member, keys[member.email], consultation.pk)
         consultation = services.publish(actor=buyer, consultation=consultation)
     with clock.shifted(timedelta(days=-17)):
         for key, (email, amounts) in OFFERS.items():

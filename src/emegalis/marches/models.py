@@ -307,9 +307,10 @@ class OpeningCommission(models.Model):
     """The commission that opens a consultation's plis: n members, k of them needed.
 
     The key ceremony (services.create_opening_commission) stores the consultation's opening
-    public key and, per member, a commitment to their share. Each member collects their share
-    once; until then it is kept sealed with the server secret, and dropped when collected
-    (ADR 0004). The private key is never stored.
+    public key and, per member, a commitment to their share and the share encrypted to the
+    member's own key (MemberKey), which only the member's browser opens. Each member collects
+    their share once; the encrypted copy is then dropped (ADR 0004). The private key is never
+    stored, nor anything the server's secrets could open.
     """
 
     consultation = models.OneToOneField(
@@ -345,6 +346,45 @@ class OpeningCommission(models.Model):
         return self.completed_at is not None
 
 
+class MemberKey(models.Model):
+    """A commission member's public key (ECDH P-256), made in their browser: the shares of the
+    commissions they sit on are encrypted to it. The private key never reaches the platform.
+    A member has at most one active key; replacing it revokes the previous one (shares still
+    encrypted to it keep needing it)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member_keys"
+    )
+    public_key = models.CharField("clé publique (P-256, hex)", max_length=130)
+    created_at = models.DateTimeField("créée le")
+    revoked_at = models.DateTimeField("remplacée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "clé de membre de commission"
+        verbose_name_plural = "clés de membres de commission"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="member_key_one_active_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Clé {self.fingerprint[:16]} de {self.user}"
+
+    @property
+    def public_key_bytes(self) -> bytes:
+        return bytes.fromhex(self.public_key)
+
+    @property
+    def fingerprint(self) -> str:
+        from emegalis.core.sealing import public_key_fingerprint
+
+        return public_key_fingerprint(self.public_key_bytes)
+
+
 class CommissionMember(models.Model):
     commission = models.ForeignKey(
         OpeningCommission, on_delete=models.CASCADE, related_name="members"
@@ -356,8 +396,13 @@ class CommissionMember(models.Model):
     # Kept for the label of the PV even if the account changes later.
     user_label = models.CharField(max_length=255)
     share_commitment = models.CharField("empreinte de la part", max_length=64)
-    # The share sealed with the server secret until the member collects it, then emptied.
-    pending_share = models.BinaryField(null=True, blank=True, editable=False)
+    # The member's key the share was encrypted to at the ceremony (null: ceremonies before
+    # 2026-12, whose waiting shares were dropped at the change; see ADR 0004).
+    member_key = models.ForeignKey(
+        MemberKey, null=True, blank=True, on_delete=models.PROTECT, related_name="seats"
+    )
+    # The share encrypted to member_key until the member collects it, then emptied.
+    encrypted_share = models.BinaryField(null=True, blank=True, editable=False)
     collected_at = models.DateTimeField("part remise le", null=True, blank=True)
 
     class Meta:
@@ -378,6 +423,12 @@ class CommissionMember(models.Model):
     @property
     def has_collected(self) -> bool:
         return self.collected_at is not None
+
+    @property
+    def share_lost(self) -> bool:
+        """Not collected and no longer on the platform (a ceremony before 2026-12): the
+        commission must be named again."""
+        return self.collected_at is None and self.encrypted_share is None
 
 
 class PliStatus(models.TextChoices):
@@ -444,9 +495,9 @@ class CandidatureDocument(models.TextChoices):
 
 
 class PliFile(models.Model):
-    """One file of a pli, stored only sealed: its header and one storage object per chunk
-    (docs/plis-format.md). The data key is kept sealed with the server secret only while the
-    upload is in progress, then erased (ADR 0004)."""
+    """One file of a pli, stored only sealed: its header and one storage object per segment
+    of chunks, each segment under a data key of its own wrapped to the opening public key
+    (docs/plis-format.md). No key is kept between requests (ADR 0004)."""
 
     pli = models.ForeignKey(Pli, on_delete=models.CASCADE, related_name="files")
     kind = models.CharField("pièce", max_length=20, choices=PliFileKind.choices)
@@ -462,7 +513,9 @@ class PliFile(models.Model):
     size = models.BigIntegerField("taille (octets)")
     received = models.BigIntegerField("octets reçus", default=0)
     header = models.BinaryField("en-tête scellé", editable=False)
-    pending_key = models.BinaryField(null=True, blank=True, editable=False)
+    # SHA-256 state of the plaintext received so far (rehashes), so that any worker can go
+    # on with the next request; emptied at completion. It opens nothing (ADR 0004).
+    hash_state = models.BinaryField(null=True, blank=True, editable=False)
     sha256 = models.CharField("empreinte SHA-256", max_length=64, blank=True)
 
     class Meta:

@@ -30,7 +30,7 @@ from .models import (
     PliFile,
     PliStatus,
 )
-from .pli_storage import stored_chunks
+from .pli_storage import sealed_body
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class _HashingPlaintext(_ChunkReader):
 def _sealed_stream(pli_file: PliFile) -> io.BufferedReader:
     def parts():
         yield bytes(pli_file.header)
-        yield from stored_chunks(pli_file)
+        yield from sealed_body(pli_file)
 
     return io.BufferedReader(_ChunkReader(parts()), buffer_size=sealing.CHUNK_SIZE)
 

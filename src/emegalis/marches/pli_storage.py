@@ -1,17 +1,24 @@
 """Where the sealed chunks of a pli file live: runs of consecutive chunks, one storage object
 per run (a "segment").
 
-A segment is named after the index of its first chunk (``…/<pli file>/00000008``) and holds
-chunks back to back, each ``chunk_size + 16`` bytes but the file's last one, exactly as in the
-sealed file format (docs/plis-format.md): the header followed by the segments in order *is*
-the sealed file. One object per request's worth of chunks instead of one per chunk: creating
-a file costs far more than appending a megabyte to one (ext4 inode allocation, a PUT per
-object on object storage), and it was the first cost of an upload (ADR 0004). The layout of
-earlier deposits, one object per chunk, is the special case of one-chunk segments.
+A segment is named after the index of its first chunk (``…/<pli file>/00000008``). In the
+current format (version 2, docs/plis-format.md) it starts with its own header — a fresh data
+key wrapped to the opening public key — followed by its chunks, each ``chunk_size + 16``
+bytes but the file's last one: the file header (kept in the database) followed by the
+segments in order *is* the sealed file. The data key of a segment lives only in the memory
+of the request that writes it, so a later request never needs it: the platform keeps
+nothing that opens a segment but the opening private key, which it does not have.
 
-Segments never overlap: a segment is written only at the file's acknowledged offset, and one
-left by a request whose transaction failed (an "orphan") is taken over by the next request at
-that offset (plis.receive), never written again with other bytes under the same nonces.
+One object per request's worth of chunks instead of one per chunk: creating a file costs far
+more than appending a megabyte to one (ext4 inode allocation, a PUT per object on object
+storage), and it was the first cost of an upload (ADR 0004).
+
+A segment is written only at the file's acknowledged offset. Whatever lies at or beyond that
+offset was never acknowledged (a request that failed, a process killed mid-write, a torn
+object): it is deleted before the next request writes there, never a reason to refuse it.
+
+Files of format version 1 (deposits before 2026-12) have no segment headers: their segments
+are plain runs of chunks. They are only read (the opening).
 """
 
 import io
@@ -25,15 +32,20 @@ from emegalis.core import sealing
 
 from .models import PliFile
 
-SEGMENT_CHUNKS = 8  # at most 8 MiB of ciphertext held in memory per request
+SEGMENT_CHUNKS = sealing.SEGMENT_CHUNKS  # at most 8 MiB of ciphertext in memory per request
+_READ = 1024 * 1024
 
 
 def segment_name(pli_file: PliFile, first_index: int) -> str:
     return f"{pli_file.storage_prefix}/{first_index:08d}"
 
 
+def file_header(pli_file: PliFile):
+    return sealing.parse_header(bytes(pli_file.header))
+
+
 def chunk_count(pli_file: PliFile, chunk_size: int) -> int:
-    return max(1, -(-pli_file.size // chunk_size))
+    return sealing.chunk_count(pli_file.size, chunk_size)
 
 
 def sealed_chunk_size(pli_file: PliFile, chunk_size: int, index: int) -> int:
@@ -41,8 +53,8 @@ def sealed_chunk_size(pli_file: PliFile, chunk_size: int, index: int) -> int:
 
 
 class _Segment(File):
-    """A segment's sealed chunks handed to the storage as they are: the local storage writes
-    them one by one (no join into one 8 MiB copy); others (S3) ``read()`` it."""
+    """A segment's bytes handed to the storage as they are: the local storage writes them
+    piece by piece (no join into one 8 MiB copy); others (S3) ``read()`` it."""
 
     def __init__(self, parts: list[bytes]):
         super().__init__(None, name="segment")
@@ -80,13 +92,14 @@ class _Segment(File):
 
 class SegmentWriter:
     """Seals the chunks of one request and stores each run of consecutive chunks (up to
-    SEGMENT_CHUNKS) as one segment."""
+    SEGMENT_CHUNKS) as one segment, each under a data key made for it and forgotten once the
+    segment is stored."""
 
-    def __init__(self, pli_file: PliFile, header: sealing.FileHeader, data_key: bytes):
+    def __init__(self, pli_file: PliFile, header: sealing.FileHeader, public_key: bytes):
         self.pli_file = pli_file
         self.header = header
-        self.data_key = data_key
-        self.first_index = 0
+        self.public_key = public_key
+        self._sealer: sealing.SegmentSealer | None = None
         self.parts: list[bytes] = []
 
     @property
@@ -98,88 +111,103 @@ class SegmentWriter:
         return len(self.parts) >= SEGMENT_CHUNKS
 
     def seal(self, index: int, plaintext: bytes, last: bool) -> None:
-        if not self.parts:
-            self.first_index = index
-        elif index != self.first_index + len(self.parts) or self.full:
+        if self._sealer is None:
+            self._sealer = sealing.SegmentSealer(self.header, self.public_key, index)
+        elif index != self._sealer.header.first_index + len(self.parts) or self.full:
             raise ValueError("a segment holds consecutive chunks, at most SEGMENT_CHUNKS")
-        self.parts.append(sealing.seal_chunk(self.header, self.data_key, index, plaintext, last))
+        self.parts.append(self._sealer.seal(plaintext, last))
 
     def store(self) -> None:
-        if not self.parts:
+        if self._sealer is None:
             return
-        name = segment_name(self.pli_file, self.first_index)
-        saved = default_storage.save(name, _Segment(self.parts))
-        self.parts = []
+        sealer, parts = self._sealer, self.parts
+        self._sealer, self.parts = None, []
+        name = segment_name(self.pli_file, sealer.header.first_index)
+        framed = [sealer.framed_header(), *parts]
+        sealer.forget()
+        if default_storage.exists(name):  # never acknowledged: see discard_unacknowledged
+            default_storage.delete(name)
+        saved = default_storage.save(name, _Segment(framed))
         if saved != name:  # pragma: no cover - storage renamed: refuse rather than lose data
             default_storage.delete(saved)
             raise ValidationError("Stockage indisponible, réessayez.", code="storage")
 
 
-def read_orphan(pli_file: PliFile, chunk_size: int, first_index: int) -> list[bytes] | None:
-    """The sealed chunks of a segment already stored at ``first_index`` (left by a request
-    that failed before acknowledging it), split per chunk; None when there is none."""
-    name = segment_name(pli_file, first_index)
-    if not default_storage.exists(name):
-        return None
-    with default_storage.open(name, "rb") as stored:
-        data = stored.read()
-    if not data:  # created, then the process died before writing: no ciphertext to protect
-        default_storage.delete(name)
-        return None
-    chunks, at, index = [], 0, first_index
-    while at < len(data):
-        step = sealed_chunk_size(pli_file, chunk_size, index)
-        chunks.append(data[at : at + step])
-        at += step
-        index += 1
-    return chunks
+def discard_unacknowledged(pli_file: PliFile, first_index: int) -> None:
+    """Delete the segments at or beyond chunk ``first_index`` (the acknowledged offset): left
+    by a request that failed or was killed before its acknowledgement, whole or torn."""
+    try:
+        _, names = default_storage.listdir(pli_file.storage_prefix)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.isdigit() and int(name) >= first_index:
+            default_storage.delete(f"{pli_file.storage_prefix}/{name}")
 
 
-def _segments(pli_file: PliFile, chunk_size: int) -> Iterator[tuple[int, int]]:
-    """(first chunk index, chunk count) of each stored segment, in order, from their sizes;
-    OSError when one is missing or its size is not a whole run of chunks."""
+def _segments(pli_file: PliFile) -> Iterator[tuple[int, int, int]]:
+    """(first chunk index, chunk count, stored size) of each segment, in order; OSError when
+    one is missing or its size is not its header plus a run of whole chunks."""
+    header = file_header(pli_file)
+    chunk_size = header.chunk_size
     count = chunk_count(pli_file, chunk_size)
+    framed = header.version == sealing.VERSION
     index = 0
     while index < count:
         name = segment_name(pli_file, index)
         size = default_storage.size(name)  # FileNotFoundError (an OSError) when missing
-        first, covered = index, 0
-        while covered < size and index < count:
-            covered += sealed_chunk_size(pli_file, chunk_size, index)
-            index += 1
+        first = index
+        if framed:
+            with default_storage.open(name, "rb") as stored:
+                raw = stored.read(sealing.SEGMENT_HEADER_SIZE)
+            try:
+                segment = sealing.SegmentHeader.from_bytes(raw)
+            except sealing.FormatError as exc:
+                raise OSError(f"segment {first}: {exc}") from exc
+            chunks = min(segment.chunk_count, count - first)
+            covered = sealing.SEGMENT_HEADER_SIZE + sum(
+                sealed_chunk_size(pli_file, chunk_size, i) for i in range(first, first + chunks)
+            )
+            index += chunks
+        else:
+            covered = 0
+            while covered < size and index < count:
+                covered += sealed_chunk_size(pli_file, chunk_size, index)
+                index += 1
         if covered != size or index == first:
             raise OSError(f"segment {first}: {size} bytes stored, not a run of whole chunks")
-        yield first, index - first
+        yield first, index - first, size
 
 
 def check_stored(pli_file: PliFile) -> None:
-    """Every chunk is in storage with its sealed size, else OSError."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    for _ in _segments(pli_file, header.chunk_size):
+    """Every segment is in storage with the size its chunks give, else OSError."""
+    for _ in _segments(pli_file):
         pass
 
 
-def stored_chunks(pli_file: PliFile) -> Iterator[bytes]:
-    """The sealed chunks of a file, in order, one in memory at a time (what the opening
-    reads); OSError when a segment is missing or cut."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    for first, count in _segments(pli_file, header.chunk_size):
+def sealed_body(pli_file: PliFile) -> Iterator[bytes]:
+    """The stored segments of a file in order, in pieces of at most 1 MiB: after the file
+    header, the sealed file (what the opening reads); OSError when a segment is missing or
+    cut."""
+    for first, _, size in _segments(pli_file):
         with default_storage.open(segment_name(pli_file, first), "rb") as segment:
-            for index in range(first, first + count):
-                step = sealed_chunk_size(pli_file, header.chunk_size, index)
-                chunk = segment.read(step)
-                if len(chunk) != step:
-                    raise OSError(f"chunk {index}: cut short in storage")
-                yield chunk
+            remaining = size
+            while remaining:
+                piece = segment.read(min(_READ, remaining))
+                if not piece:
+                    raise OSError(f"segment {first}: cut short in storage")
+                remaining -= len(piece)
+                yield piece
 
 
 def locate_chunk(pli_file: PliFile, index: int) -> tuple[str, int]:
     """The storage name of the segment holding chunk ``index`` and the chunk's byte offset in
     it (for tests and for an operator inspecting a damaged file)."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    for first, count in _segments(pli_file, header.chunk_size):
+    header = file_header(pli_file)
+    start = sealing.SEGMENT_HEADER_SIZE if header.version == sealing.VERSION else 0
+    for first, count, _ in _segments(pli_file):
         if first <= index < first + count:
-            offset = sum(
+            offset = start + sum(
                 sealed_chunk_size(pli_file, header.chunk_size, i) for i in range(first, index)
             )
             return segment_name(pli_file, first), offset

@@ -8,31 +8,25 @@ A pli's life (explicit, PLI_TRANSITIONS):
 Files arrive through a small chunked protocol (views: start, PUT at an offset, HEAD for the
 offset, confirm). Each whole encryption chunk (sealing.CHUNK_SIZE of plaintext, or the
 file's last bytes) is sealed as it arrives; the chunks of a request are stored together, one
-object per run of up to 8 (pli_storage). A shorter tail of a broken request is dropped, so
-the acknowledged offset is always a chunk boundary and no plaintext is kept between
-requests. The per-file data key stays sealed with the server secret until the deposit is
-complete, then it is erased: from then on only the opening key rebuilt from k shares opens
-the file (ADR 0004).
+object per run of up to 8 (a segment, pli_storage), each segment under a fresh data key
+wrapped to the opening public key and forgotten once stored. A shorter tail of a broken
+request is dropped, so the acknowledged offset is always a chunk boundary and no plaintext
+is kept between requests; nothing kept between requests opens what was stored (ADR 0004).
 
-The receipt's SHA-256 comes from a running hash kept in this process's memory while the
-file arrives here in order (RunningHashes); when that state is missing (the upload resumed
-in another worker, a restart, an eviction, a retry at an earlier offset) it is recomputed
-from the stored chunks at completion, which is also the proof path (ADR 0004).
+The receipt's SHA-256 is computed as the bytes arrive: the hash state (rehashes, a SHA-256
+whose state can be saved) is stored with the acknowledged offset in the same transaction, so
+any worker process goes on with the next request and the state always matches the offset.
 """
 
-import hashlib
 import logging
-import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import rehashes
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from emegalis.core import clock, journal, sealing, server_secret
+from emegalis.core import clock, journal, sealing
 from emegalis.organisations.models import User
 
 from . import conf, pli_storage, receipt_issuance, selectors
@@ -73,89 +67,6 @@ class DeclaredFile:
     size: int
     lot: int | None = None  # lot number
     document: str = ""  # for a candidature file: dume, dc1, dc2 or autre (default)
-
-
-class RunningHashes:
-    """SHA-256 state of the files being uploaded through this process, each with the offset
-    it covers (hashlib state cannot be saved or sent to another process).
-
-    An entry is taken out while a request uses it, so two requests never share one, and it
-    is used only by a request starting exactly at its offset; anything else drops it. Keyed
-    by the file's pk *and* header (random per file), so a pk reused in another database
-    never matches. Bounded: the least recently used entries go first (a few hundred bytes
-    each). A missing entry only costs the recomputation from the stored chunks.
-    """
-
-    def __init__(self, capacity: int = 1024):
-        self.capacity = capacity
-        self._entries: OrderedDict[tuple[int, bytes], tuple[int, object]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(pli_file: PliFile) -> tuple[int, bytes]:
-        return (pli_file.pk, bytes(pli_file.header))
-
-    def take(self, pli_file: PliFile, offset: int):
-        """The hash of the file's first ``offset`` bytes if this process holds it (a new one
-        at offset 0), else None; the entry leaves the table either way."""
-        with self._lock:
-            entry = self._entries.pop(self.key(pli_file), None)
-        if entry is not None and entry[0] == offset:
-            return entry[1]
-        return hashlib.sha256() if offset == 0 else None
-
-    def keep(self, pli_file: PliFile, offset: int, digest) -> None:
-        with self._lock:
-            self._entries[self.key(pli_file)] = (offset, digest)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every state (what a request landing in another worker process sees)."""
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-running_hashes = RunningHashes()
-
-_hash_pool: tuple[int, ThreadPoolExecutor] | None = None
-_hash_pool_lock = threading.Lock()
-
-
-def _hash_executor() -> ThreadPoolExecutor:
-    """This process's hashing threads (made on first use, again after a fork)."""
-    global _hash_pool
-    with _hash_pool_lock:
-        if _hash_pool is None or _hash_pool[0] != os.getpid():
-            _hash_pool = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="pli-sha256"))
-        return _hash_pool[1]
-
-
-class _Hashing:
-    """Feeds a running hash on a helper thread, chunk after chunk in order, while the request
-    thread seals and writes it: hashlib releases the GIL on large buffers, so the SHA-256 runs
-    on another core beside AES-GCM and the write. ``wait`` before reading the digest."""
-
-    def __init__(self, digest):
-        self.digest = digest
-        self._pending: Future | None = None
-
-    def update(self, data: bytes) -> None:
-        self.wait()
-        self._pending = _hash_executor().submit(self.digest.update, data)
-
-    def wait(self):
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-        return self.digest
-
-
-def _key_context(pli_file: PliFile) -> bytes:
-    return f"pli-file-key:{pli_file.pli_id}:{pli_file.pk}".encode()
 
 
 def _set_status(pli: Pli, to: str) -> None:
@@ -258,7 +169,7 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
             started_at=clock.now(),
         )
         for declared, lot, name, document in checked:
-            header, data_key = sealing.new_file_header(public_key)
+            header = sealing.new_file_header()
             pli_file = PliFile.objects.create(
                 pli=pli,
                 kind=declared.kind,
@@ -267,11 +178,10 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
                 name=name,
                 size=declared.size,
                 header=header.to_bytes(),
+                hash_state=rehashes.PySha256().serialize(),
             )
-            pli_file.pending_key = server_secret.seal(_key_context(pli_file), data_key)
-            pli_file.save(update_fields=["pending_key"])
             if declared.size == 0:  # an empty file is one empty last chunk, stored at once
-                empty = pli_storage.SegmentWriter(pli_file, header, data_key)
+                empty = pli_storage.SegmentWriter(pli_file, header, public_key)
                 empty.seal(0, b"", True)
                 empty.store()
         journal.record(
@@ -312,6 +222,19 @@ def _read_up_to(stream, size: int) -> bytes:
     return b"".join(parts)
 
 
+LEGACY_UPLOAD = (
+    "Ce dépôt a été commencé avant la mise à jour de la plateforme du 5 décembre 2026 et ne "
+    "peut pas être repris : abandonnez-le et recommencez le dépôt."
+)
+
+
+def _hash_of(pli_file: PliFile):
+    """The SHA-256 state of the file's acknowledged bytes, else ValidationError."""
+    if pli_file.hash_state is None:
+        raise ValidationError(LEGACY_UPLOAD, code="legacy")
+    return rehashes.PySha256.deserialize(bytes(pli_file.hash_state))
+
+
 def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, length: int) -> int:
     """Seal and store the whole chunks of ``stream`` (``length`` bytes) from ``offset``.
 
@@ -322,8 +245,8 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
     with transaction.atomic():
         # The company's file, locked, in one query (one per request counts: ADR 0004).
         pli_file = (
-            PliFile.objects.select_for_update()
-            .select_related("pli__consultation")
+            PliFile.objects.select_for_update(of=("self",))
+            .select_related("pli__consultation__opening_commission")
             .filter(pk=file_pk, pli_id=pli_pk, pli__company=company)
             .order_by()  # not the model's ordering, which joins the (nullable) lot
             .first()
@@ -337,31 +260,17 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
             raise ValidationError("La consultation n'accepte plus de pli.")
         if offset != pli_file.received:
             raise OffsetMismatch(pli_file.received)
-        header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-        data_key = server_secret.unseal(_key_context(pli_file), bytes(pli_file.pending_key))
-        # Taken out of the table: an error below leaves no state, the fallback takes over.
-        digest = running_hashes.take(pli_file, offset)
-        hashing = _Hashing(digest) if digest is not None else None
+        header = pli_storage.file_header(pli_file)
+        if header.version != sealing.VERSION:
+            raise ValidationError(LEGACY_UPLOAD, code="legacy")
+        digest = _hash_of(pli_file)
+        public_key = pli.consultation.opening_commission.public_key_bytes
+        pli_storage.discard_unacknowledged(pli_file, pli_file.received // header.chunk_size)
         remaining_body = max(0, length)
-        writer = pli_storage.SegmentWriter(pli_file, header, data_key)
+        writer = pli_storage.SegmentWriter(pli_file, header, public_key)
         try:
             while pli_file.received < pli_file.size:
                 want = min(header.chunk_size, pli_file.size - pli_file.received)
-                index = pli_file.received // header.chunk_size
-                if not writer.pending:
-                    orphan = pli_storage.read_orphan(pli_file, header.chunk_size, index)
-                    if orphan is not None:
-                        remaining_body = _take_over(
-                            pli_file,
-                            header,
-                            data_key,
-                            index,
-                            orphan,
-                            stream,
-                            remaining_body,
-                            hashing,
-                        )
-                        continue
                 if want > remaining_body:
                     break
                 data = _read_up_to(stream, want)
@@ -369,76 +278,25 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
                 if len(data) < want:
                     break
                 last = pli_file.received + want == pli_file.size
-                if hashing is not None:
-                    hashing.update(data)  # exactly the bytes stored below
-                writer.seal(index, data, last)
+                digest.update(data)  # exactly the bytes stored below
+                writer.seal(pli_file.received // header.chunk_size, data, last)
                 pli_file.received += want
                 if writer.full:
                     writer.store()
         finally:
-            # What was sealed is stored even when the client went away or failed midway: it
-            # is acknowledged below, or taken over by the next request at this offset.
+            # What was sealed is stored even when the client went away midway: it is
+            # acknowledged below, or discarded by the next request at this offset.
             writer.store()
-        pli_file.save(update_fields=["received"])
-        if hashing is not None:
-            # If this transaction does not commit, the database keeps the older offset and
-            # the next request, starting there, does not match this entry: it is dropped.
-            running_hashes.keep(pli_file, pli_file.received, hashing.wait())
+        pli_file.hash_state = digest.serialize()
+        pli_file.save(update_fields=["received", "hash_state"])
     return pli_file.received
 
 
-def _take_over(
-    pli_file, header, data_key, first, orphan: list[bytes], stream, remaining_body, hashing
-) -> int:
-    """Acknowledge the chunks of a segment stored by a request that failed before its
-    acknowledgement: each one is opened and, where this request carries the same bytes,
-    compared with them. Other bytes at those offsets are refused: they would be sealed under
-    the same nonces. Returns what is left of the request's body."""
-    count = pli_storage.chunk_count(pli_file, header.chunk_size)
-    for index, sealed in enumerate(orphan, start=first):
-        want = min(header.chunk_size, pli_file.size - pli_file.received)
-        try:
-            plain = sealing.open_chunk(header, data_key, index, sealed, index == count - 1)
-        except sealing.IntegrityError:
-            plain = None
-        if plain is not None and want <= remaining_body:
-            sent = _read_up_to(stream, want)
-            remaining_body -= len(sent)
-            if len(sent) == want and sent != plain:
-                plain = None
-            elif len(sent) < want:
-                remaining_body = 0  # the client went away: the stored chunk still counts
-        if plain is None or len(plain) != want:
-            raise ValidationError(
-                "Le contenu envoyé diffère de celui déjà reçu à cet endroit : recommencez le "
-                "dépôt.",
-                code="changed",
-            )
-        if hashing is not None:
-            hashing.update(plain)
-        pli_file.received += want
-    return remaining_body
-
-
-def _plaintext_sha256(pli_file: PliFile, data_key: bytes) -> str:
-    """SHA-256 of the plaintext, recomputed from the stored chunks (the proof path)."""
-    header = sealing.FileHeader.from_bytes(bytes(pli_file.header))
-    digest = hashlib.sha256()
-    count = pli_storage.chunk_count(pli_file, header.chunk_size)
-    for index, sealed in zip(range(count), pli_storage.stored_chunks(pli_file), strict=True):
-        digest.update(sealing.open_chunk(header, data_key, index, sealed, index == count - 1))
-    return digest.hexdigest()
-
-
-def file_sha256(pli_file: PliFile, data_key: bytes) -> tuple[str, bool]:
-    """The receipt's SHA-256 of a whole file, and whether it came from the running hash
-    (True) or from decrypting the stored chunks again (False)."""
-    digest = running_hashes.take(pli_file, pli_file.size)
-    if digest is None or pli_file.received != pli_file.size:
-        logger.info("SHA-256 of pli file %s recomputed from its stored chunks", pli_file.pk)
-        return _plaintext_sha256(pli_file, data_key), False
+def _file_sha256(pli_file: PliFile) -> str:
+    """The receipt's SHA-256 of a whole file, after checking that every segment is stored
+    with its exact size (a receipt never covers missing or cut data)."""
     pli_storage.check_stored(pli_file)
-    return digest.hexdigest(), True
+    return _hash_of(pli_file).finalize()
 
 
 def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = False) -> Pli:
@@ -463,18 +321,17 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
                 code="incomplete",
             )
         for pli_file in files:
-            data_key = server_secret.unseal(_key_context(pli_file), bytes(pli_file.pending_key))
             try:
-                pli_file.sha256, _ = file_sha256(pli_file, data_key)
-            except (sealing.IntegrityError, OSError) as exc:
+                pli_file.sha256 = _file_sha256(pli_file)
+            except (sealing.FormatError, OSError) as exc:
                 logger.error("Stored chunks of pli file %s unreadable: %s", pli_file.pk, exc)
                 raise ValidationError(
                     f"Le fichier « {pli_file.name} » n'a pas été conservé intact sur la "
                     "plateforme : recommencez le dépôt.",
                     code="damaged",
                 ) from exc
-            pli_file.pending_key = None
-            pli_file.save(update_fields=["sha256", "pending_key"])
+            pli_file.hash_state = None
+            pli_file.save(update_fields=["sha256", "hash_state"])
         now = clock.now()
         late = now > pli.consultation.bids_deadline
         _set_status(pli, PliStatus.HORS_DELAI if late else PliStatus.RECU)

@@ -398,6 +398,19 @@ def commission_candidates(organisation: Organisation) -> QuerySet[User]:
     )
 
 
+def holds_commission_role(user: User) -> bool:
+    """Whether the user is a member of an opening commission in any organisation."""
+    return (
+        user.is_authenticated
+        and User.objects.filter(
+            pk=user.pk,
+            is_active=True,
+            memberships__is_active=True,
+            memberships__roles__role=Role.COMMISSION,
+        ).exists()
+    )
+
+
 def is_commission_member(user: User, organisation: Organisation) -> bool:
     return user.is_authenticated and commission_candidates(organisation).filter(pk=user.pk).exists()
 

@@ -10,10 +10,12 @@ The consultation's life is an explicit state machine (TRANSITIONS):
 """
 
 import hashlib
+import hmac
 import logging
 import posixpath
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -26,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from emegalis.adhesions.access import require_service
-from emegalis.core import clock, journal, sealing, server_secret
+from emegalis.core import clock, db_hygiene, journal, sealing
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
@@ -37,6 +39,7 @@ from .models import (
     DceFile,
     DceVersion,
     Lot,
+    MemberKey,
     Nature,
     OpeningCommission,
     Procedure,
@@ -1055,8 +1058,43 @@ def update_company_profile(*, actor: User, company: Organisation, **fields) -> O
 MAX_COMMISSION_MEMBERS = 16
 
 
-def _share_context(commission: OpeningCommission, position: int, user: User) -> bytes:
-    return f"opening-share:{commission.pk}:{position}:{user.pk}".encode()
+def active_member_key(user: User) -> MemberKey | None:
+    return MemberKey.objects.filter(user=user, revoked_at__isnull=True).first()
+
+
+def register_member_key(*, actor: User, public_key: bytes) -> MemberKey:
+    """Record the public key a commission member made in their browser (ECDH P-256); the
+    shares of the commissions they are named to from now on are encrypted to it. Replaces
+    (revokes) their previous key: shares already encrypted to that one still need it."""
+    if not selectors.holds_commission_role(actor):
+        raise PermissionDenied(
+            "Seuls les membres de commission d'ouverture (rôle avec double authentification) "
+            "ont une clé de membre."
+        )
+    try:
+        public_key = sealing.check_member_public_key(public_key)
+    except sealing.FormatError as exc:
+        raise ValidationError(str(exc), code="public_key") from exc
+    with transaction.atomic():
+        now = clock.now()
+        previous = list(
+            MemberKey.objects.select_for_update().filter(user=actor, revoked_at__isnull=True)
+        )
+        for old in previous:
+            old.revoked_at = now
+            old.save(update_fields=["revoked_at"])
+        key = MemberKey.objects.create(user=actor, public_key=public_key.hex(), created_at=now)
+        journal.record(
+            action="marches.member_key.registered",
+            actor=actor,
+            organisation=None,
+            target=key,
+            payload={
+                "public_key_sha256": key.fingerprint,
+                "replaces": [old.fingerprint for old in previous],
+            },
+        )
+    return key
 
 
 def create_opening_commission(
@@ -1065,9 +1103,10 @@ def create_opening_commission(
     """The key ceremony: name the commission (n members, k needed) and create the opening key.
 
     The X25519 key pair is generated in memory; the private key is split into n SLIP-39
-    shares (any k rebuild it) and dropped. The database keeps the public key, a commitment per
-    share, and each share sealed with the server secret only until its member collects it
-    (collect_opening_share), after which no share or key remains on the platform (ADR 0004).
+    shares (any k rebuild it) and dropped, all in this call. The database keeps the public
+    key, a commitment per share, and each share encrypted to its member's own key (made in
+    the member's browser) until they collect it (confirm_share_collected): nothing the
+    server holds opens a share (ADR 0004).
     """
     require_buyer(actor, consultation.organisation)
     members = list(dict.fromkeys(members))
@@ -1117,6 +1156,14 @@ def create_opening_commission(
                 f"(rôle avec double authentification) : {names}.",
                 code="not_commission",
             )
+        keys = {m.pk: active_member_key(m) for m in members}
+        keyless = [m.email for m in members if keys[m.pk] is None]
+        if keyless:
+            raise ValidationError(
+                "Ces membres n'ont pas encore créé leur clé de membre de commission (page « "
+                "Commission d'ouverture », dans leur navigateur) : " + ", ".join(keyless) + ".",
+                code="no_member_key",
+            )
         now = clock.now()
         pair = sealing.generate_opening_key_pair()
         public_key = pair.public_key
@@ -1131,14 +1178,18 @@ def create_opening_commission(
             created_by=actor,
         )
         for position, (user, share) in enumerate(zip(members, shares, strict=True), start=1):
+            member_key = keys[user.pk]
             CommissionMember.objects.create(
                 commission=commission,
                 user=user,
                 position=position,
                 user_label=f"{user.get_full_name() or user.email} <{user.email}>",
                 share_commitment=sealing.share_commitment(share, public_key),
-                pending_share=server_secret.seal(
-                    _share_context(commission, position, user), share.encode("ascii")
+                member_key=member_key,
+                encrypted_share=sealing.encrypt_share_to_member(
+                    share,
+                    member_key.public_key_bytes,
+                    sealing.share_context(public_key, position),
                 ),
             )
         del shares
@@ -1162,8 +1213,10 @@ def create_opening_commission(
             f"Vous êtes membre de la commission d'ouverture de la consultation "
             f"{consultation.reference} « {consultation.title} » "
             f"({consultation.organisation.name}).\n\n"
-            f"Votre part de la clé d'ouverture des plis est à retirer une seule fois, après "
-            f"connexion avec double authentification :\n{url}\n\n"
+            f"Votre part de la clé d'ouverture des plis, chiffrée pour la clé de membre que "
+            f"vous avez créée dans votre navigateur, est à retirer une seule fois, après "
+            f"connexion avec double authentification, depuis ce navigateur (ou avec votre "
+            f"fichier de clé) :\n{url}\n\n"
             f"Il faudra {threshold} parts sur {count} pour ouvrir les plis après la date limite. "
             "Conservez la vôtre hors de la plateforme : elle ne la garde pas."
         )
@@ -1235,44 +1288,92 @@ def dissolve_opening_commission(*, actor: User, consultation: Consultation, reas
         )
 
 
-def collect_opening_share(*, actor: User, consultation_pk: int) -> tuple[CommissionMember, str]:
-    """Give a member their share, once: it is then erased from the platform.
-
-    Raises ValidationError if it was already collected (the platform no longer has it).
-    """
-    with transaction.atomic():
-        seat = (
-            CommissionMember.objects.select_for_update()
-            .select_related("commission__consultation__organisation")
-            .filter(commission__consultation_id=consultation_pk, user=actor)
-            .first()
+def _own_seat(actor: User, consultation_pk: int, *, lock: bool = False) -> CommissionMember:
+    seats = CommissionMember.objects.select_related(
+        "commission__consultation__organisation", "member_key"
+    )
+    if lock:
+        seats = seats.select_for_update(of=("self",))
+    seat = seats.filter(commission__consultation_id=consultation_pk, user=actor).first()
+    if seat is None:
+        raise PermissionDenied(
+            "Vous n'êtes pas membre de la commission d'ouverture de cette consultation."
         )
-        if seat is None:
-            raise PermissionDenied(
-                "Vous n'êtes pas membre de la commission d'ouverture de cette consultation."
+    organisation = seat.commission.consultation.organisation
+    if not selectors.is_commission_member(actor, organisation):
+        raise PermissionDenied(
+            f"Votre rôle de membre de commission d'ouverture de {organisation.name} n'est plus "
+            "actif."
+        )
+    return seat
+
+
+def share_collection_refusal(seat: CommissionMember) -> str:
+    """Why the member cannot collect their share now ("" when they can)."""
+    if seat.collected_at is not None:
+        return (
+            f"Votre part vous a déjà été remise le {_local(seat.collected_at)}. La plateforme "
+            "ne la conserve pas et ne peut pas la redonner."
+        )
+    if seat.encrypted_share is None:
+        return (
+            "Cette part a été créée avant la mise à jour de la plateforme du 5 décembre 2026 et "
+            "n'y est plus : l'acheteur doit dissoudre la commission et en désigner une nouvelle."
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class EncryptedShare:
+    """What the member's browser needs to open their share."""
+
+    seat: CommissionMember
+    blob: bytes
+    context: bytes
+    opening_public_key: bytes
+    member_public_key: bytes
+
+
+def encrypted_share_of(*, actor: User, consultation_pk: int) -> EncryptedShare:
+    """The member's share, encrypted to their key: only their browser opens it."""
+    seat = _own_seat(actor, consultation_pk)
+    refusal = share_collection_refusal(seat)
+    if refusal:
+        raise ValidationError(refusal, code="not_available")
+    public_key = seat.commission.public_key_bytes
+    return EncryptedShare(
+        seat=seat,
+        blob=bytes(seat.encrypted_share),
+        context=sealing.share_context(public_key, seat.position),
+        opening_public_key=public_key,
+        member_public_key=seat.member_key.public_key_bytes,
+    )
+
+
+def confirm_share_collected(
+    *, actor: User, consultation_pk: int, commitment: str
+) -> CommissionMember:
+    """The member's browser opened the share and sends back its commitment (computed from the
+    words): when it is the one stored, the share is collected and the encrypted copy erased.
+    Once every member has collected, deposits open."""
+    with transaction.atomic():
+        seat = _own_seat(actor, consultation_pk, lock=True)
+        refusal = share_collection_refusal(seat)
+        if refusal:
+            raise ValidationError(refusal, code="not_available")
+        if not hmac.compare_digest((commitment or "").strip().lower(), seat.share_commitment):
+            raise ValidationError(
+                "La part ouverte dans votre navigateur ne correspond pas à celle de la "
+                "cérémonie : rien n'est enregistré. Utilisez la clé de membre à laquelle elle "
+                "a été chiffrée.",
+                code="commitment",
             )
         commission = seat.commission
         consultation = commission.consultation
-        if not selectors.is_commission_member(actor, consultation.organisation):
-            raise PermissionDenied(
-                f"Votre rôle de membre de commission d'ouverture de "
-                f"{consultation.organisation.name} n'est plus actif."
-            )
-        if seat.pending_share is None:
-            raise ValidationError(
-                f"Votre part vous a déjà été remise le {_local(seat.collected_at)}. La plateforme "
-                "ne la conserve pas et ne peut pas la redonner.",
-                code="collected",
-            )
-        share = server_secret.unseal(
-            _share_context(commission, seat.position, actor), bytes(seat.pending_share)
-        ).decode("ascii")
-        if not sealing.verify_share(share, seat.share_commitment, commission.public_key_bytes):
-            raise ValidationError("La part conservée ne correspond pas à son empreinte.")
         now = clock.now()
-        seat.pending_share = None
+        seat.encrypted_share = None
         seat.collected_at = now
-        seat.save(update_fields=["pending_share", "collected_at"])
+        seat.save(update_fields=["encrypted_share", "collected_at"])
         complete = not commission.members.filter(collected_at__isnull=True).exists()
         if complete:
             commission.completed_at = now
@@ -1288,4 +1389,5 @@ def collect_opening_share(*, actor: User, consultation_pk: int) -> tuple[Commiss
                 "all_collected": complete,
             },
         )
-    return seat, share
+        transaction.on_commit(db_hygiene.checkpoint)
+    return seat

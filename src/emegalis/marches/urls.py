@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import urls_award, urls_deposit, urls_messaging, urls_opendata, views
+from . import urls_award, urls_deposit, urls_messaging, urls_opendata, views, views_commission
 
 urlpatterns = [
     path("", views.search, name="marches_search"),
@@ -66,8 +66,13 @@ urlpatterns = [
     path("acheteur/<int:pk>/registre.csv", views.registre_csv, name="marches_registre_csv"),
     path("acheteur/<int:pk>/registre.pdf", views.registre_pdf, name="marches_registre_pdf"),
     # Opening commission members
-    path("commission/", views.commission_home, name="marches_commission_home"),
-    path("commission/<int:pk>/part/", views.commission_share, name="marches_commission_share"),
+    path("commission/", views_commission.commission_home, name="marches_commission_home"),
+    path("commission/cle/", views_commission.commission_key, name="marches_commission_key"),
+    path(
+        "commission/<int:pk>/part/",
+        views_commission.commission_share,
+        name="marches_commission_share",
+    ),
     path(
         "commission/<int:pk>/ouverture/",
         views.commission_opening,

@@ -818,55 +818,6 @@ def commission_create(request, pk: int):
     )
 
 
-@login_required
-def commission_home(request):
-    """A commission member's seats: consultations where they hold (or held) a share."""
-    return render(
-        request, "marches/commission_home.html", {"seats": selectors.commission_seats(request.user)}
-    )
-
-
-@login_required
-def commission_share(request, pk: int):
-    """Collect one's share, once: shown to print, or downloaded as a text file."""
-    seat = selectors.get_commission_seat(request.user, pk)
-    context = {
-        "seat": seat,
-        "commission": seat.commission,
-        "consultation": seat.commission.consultation,
-    }
-    if request.method != "POST":
-        return render(request, "marches/commission_share.html", context)
-    try:
-        seat, share = services.collect_opening_share(actor=request.user, consultation_pk=pk)
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(error_messages(exc)))
-        return redirect("marches_commission_share", pk=pk)
-    consultation = seat.commission.consultation
-    if request.POST.get("format") == "txt":
-        words = share.split()
-        text = (
-            f"e-mégalis — part de clé d'ouverture des plis\n"
-            f"Consultation : {consultation.reference} — {consultation.title}\n"
-            f"Acheteur : {consultation.organisation.name}\n"
-            f"Membre : {seat.user_label}\n"
-            f"Part n° {seat.position} ; {seat.commission.threshold} parts nécessaires sur "
-            f"{seat.commission.members.count()}\n"
-            f"Empreinte de la clé publique (SHA-256) : {seat.commission.fingerprint}\n\n"
-            + "\n".join(f"{i:2d}. {w}" for i, w in enumerate(words, start=1))
-            + "\n"
-        )
-        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="part-{consultation.pk}-{seat.position}.txt"'
-        )
-    else:
-        context.update(seat=seat, words=share.split())
-        response = render(request, "marches/commission_share_once.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 # --- Deposit of plis (companies) -----------------------------------------------------------------
 #
 # A small resumable protocol over fetch (static/marches/depot.js):
