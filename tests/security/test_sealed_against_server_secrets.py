@@ -157,6 +157,7 @@ class Findings:
     shares: dict[str, str] = field(default_factory=dict)  # words -> how it was obtained
     private_keys: dict[bytes, str] = field(default_factory=dict)
     data_keys: dict[bytes, str] = field(default_factory=dict)
+    places: set[tuple[bytes, str]] = field(default_factory=set)
 
 
 # --- the old code's transient sealing, and the helpers the code still offers --------------------
@@ -509,6 +510,11 @@ def _unseal_keys(loot, findings, unsealers, key_contexts, window, where, tried) 
 
 def _record_unsealed(loot, findings, opened, context, where) -> None:
     plaintext, helpers = opened
+    # Windows around neighbouring rows overlap: one line per value and place.
+    place = (plaintext, where.split(" (near the ")[0])
+    if place in findings.places:
+        return
+    findings.places.add(place)
     how = f"{context.decode()!r} with {', '.join(helpers)}, from {where}"
     share = as_share(plaintext)
     if share is not None:
