@@ -1,0 +1,61 @@
+"""The only place where the attacker scenario touches the sealing API of the platform.
+
+When the key ceremony, the collection of shares or the deposit change (issue 9), port these
+four functions to the new API and nothing else: attacker_scenario.py and the attacks in
+test_sealed_against_server_secrets.py only rely on what they return and on the database rows
+and files the platform leaves behind.
+"""
+
+import io
+
+from emegalis.core import sealing
+from emegalis.marches import plis, services
+from emegalis.marches.models import Consultation, PliFileKind
+
+
+def name_commission(*, buyer, consultation, members, threshold) -> None:
+    """The key ceremony: the buyer names the commission (k = threshold of n = len(members))."""
+    services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=threshold
+    )
+
+
+def collect_shares(*, consultation, members) -> list[str]:
+    """Each member collects their share once; the words are returned to the caller only."""
+    return [
+        services.collect_opening_share(actor=member, consultation_pk=consultation.pk)[1]
+        for member in members
+    ]
+
+
+def deposit_pli(*, company_user, consultation, content: bytes) -> str:
+    """Start a deposit of one offer, upload it in two requests through plis.receive, confirm
+    it; returns the SHA-256 of the offer printed on the receipt."""
+    pli = plis.start_deposit(
+        actor=company_user,
+        consultation=consultation,
+        files=[plis.DeclaredFile(kind=PliFileKind.OFFRE, name="offre.pdf", size=len(content))],
+    )
+    pli_file = pli.files.get()
+    # First request: two whole chunks; second request: the rest (whole chunks and the tail).
+    cut = 2 * sealing.CHUNK_SIZE
+    offset = 0
+    for part in (content[:cut], content[cut:]):
+        offset = plis.receive(
+            actor=company_user,
+            pli_pk=pli.pk,
+            file_pk=pli_file.pk,
+            offset=offset,
+            stream=io.BytesIO(part),
+            length=len(part),
+        )
+    assert offset == len(content), (offset, len(content))
+    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli_file.refresh_from_db()
+    return pli_file.sha256
+
+
+def public_key_hex(consultation) -> str:
+    """The consultation's opening public key (raw X25519, hex)."""
+    consultation = Consultation.objects.select_related("opening_commission").get(pk=consultation.pk)
+    return consultation.opening_commission.public_key
