@@ -9,12 +9,19 @@ and files the platform leaves behind.
 import io
 
 from emegalis.core import sealing
-from emegalis.marches import plis, services
+from emegalis.marches import member_side, plis, services
 from emegalis.marches.models import Consultation, PliFileKind
+
+# The members' private keys, as their browsers hold them: in this process's memory only,
+# never written anywhere the attacker copies.
+_MEMBER_KEYS: dict = {}
 
 
 def name_commission(*, buyer, consultation, members, threshold) -> None:
-    """The key ceremony: the buyer names the commission (k = threshold of n = len(members))."""
+    """Each member makes their key (in their browser), then the key ceremony: the buyer
+    names the commission (k = threshold of n = len(members))."""
+    for member in members:
+        _MEMBER_KEYS[member.pk] = member_side.create_key(member)
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=threshold
     )
@@ -23,8 +30,7 @@ def name_commission(*, buyer, consultation, members, threshold) -> None:
 def collect_shares(*, consultation, members) -> list[str]:
     """Each member collects their share once; the words are returned to the caller only."""
     return [
-        services.collect_opening_share(actor=member, consultation_pk=consultation.pk)[1]
-        for member in members
+        member_side.collect(member, _MEMBER_KEYS[member.pk], consultation.pk) for member in members
     ]
 
 

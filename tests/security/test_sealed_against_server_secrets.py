@@ -95,6 +95,10 @@ SHARE_COMMITMENT_TAG = b"e-megalis opening share v1\x00"
 # docs/plis-format.md, version 1: the header, then chunks of C + 16 bytes (last one shorter).
 PLI_MAGIC = b"EMGPLI\r\n"
 PLI_HEADER_SIZE = 112
+# Version 2: a 29-byte file header, then segments: a 107-byte header (chunk count, first
+# index, ephemeral key, wrap nonce, wrapped key, nonce prefix) and its chunks.
+V2_HEADER_SIZE = 29
+V2_SEGMENT_HEADER_SIZE = 107
 
 
 # --- what the attacker copied ------------------------------------------------------------------
@@ -374,6 +378,32 @@ def v1_chunks(header: bytes, body: bytes) -> list[bytes]:
     return [body[i : i + step] for i in range(0, len(body), step)]
 
 
+def v2_probes(header: bytes, body: bytes, file_id) -> list[tuple]:
+    """(nonce, first sealed chunk, aad, label) of each segment of a version-2 file: a data key
+    found anywhere would open its segment's first chunk."""
+    (chunk_size,) = struct.unpack(">I", header[9:13])
+    probes, at = [], 0
+    while at + V2_SEGMENT_HEADER_SIZE <= len(body):
+        segment = body[at : at + V2_SEGMENT_HEADER_SIZE]
+        count, first = struct.unpack(">II", segment[:8])
+        prefix = segment[100:107]
+        chunks_at = at + V2_SEGMENT_HEADER_SIZE
+        remaining = len(body) - chunks_at
+        sizes = []
+        for _ in range(max(count, 0)):
+            size = min(chunk_size + TAG_SIZE, remaining - sum(sizes))
+            sizes.append(size)
+        if not sizes or sizes[0] < TAG_SIZE:
+            break
+        end = chunks_at + sum(sizes)
+        last = end >= len(body) and len(sizes) == 1
+        nonce = prefix + first.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
+        chunk = body[chunks_at : chunks_at + sizes[0]]
+        probes.append((nonce, chunk, header + segment[4:], f"{file_id} (segment {first})"))
+        at = end
+    return probes
+
+
 def v1_decrypt_with_data_key(header: bytes, body: bytes, data_key: bytes) -> bytes:
     """docs/plis-format.md, version 1, from the data key on."""
     prefix, pieces, aead = header[105:112], v1_chunks(header, body), AESGCM(data_key)
@@ -545,10 +575,15 @@ def attack_raw_keys(loot: Loot, findings: Findings) -> None:
         if stored is None or not stored[0].startswith(PLI_MAGIC):
             continue
         header, body = stored
+        if header[8] == 2:  # version 2: a data key per segment
+            probes += v2_probes(header, body, row["id"])
+            continue
         pieces = v1_chunks(header, body)
         last = len(pieces) - 1
         nonce = header[105:112] + last.to_bytes(4, "big") + b"\x01"
         probes.append((nonce, pieces[last], header, row["id"]))
+    # The attack must have chunks to try keys on (the pli's file was found in the media copy).
+    assert probes, "attack c: no sealed chunk of the pli found in the media copy"
     tried: set[bytes] = set()
     targets = needles(loot)
     for source in loot.sources:
