@@ -309,7 +309,8 @@ class CommissionForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
         help_text="Comptes ayant le rôle « membre de commission d'ouverture » (double "
-        "authentification obligatoire). Chacun recevra une part de la clé d'ouverture.",
+        "authentification obligatoire) et leur clé de membre, créée dans leur navigateur. "
+        "Chacun recevra une part de la clé d'ouverture, chiffrée pour sa clé.",
     )
     threshold = forms.IntegerField(
         label="Parts nécessaires pour ouvrir les plis",
@@ -323,6 +324,12 @@ class CommissionForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = candidates
+        with_key = set(
+            candidates.filter(
+                member_keys__revoked_at__isnull=True, member_keys__isnull=False
+            ).values_list("pk", flat=True)
+        )
         self.fields["members"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.email} ({u.email})"
+            + ("" if u.pk in with_key else " — n'a pas encore créé sa clé de membre")
         )
