@@ -88,18 +88,24 @@ def raw_limit(path: Path, workdir: Path) -> float:
     from emegalis.core import sealing
 
     keys = sealing.generate_opening_key_pair()
-    header, key = sealing.new_file_header(keys.public_key)
+    header = sealing.new_file_header()
     size = path.stat().st_size
     digest = hashlib.sha256()
     started = time.perf_counter()
     with path.open("rb") as source, (workdir / "raw.out").open("wb") as target:
         index = 0
         done = 0
+        sealer = None
         while done < size:
             chunk = source.read(sealing.CHUNK_SIZE)
             done += len(chunk)
             digest.update(chunk)
-            target.write(sealing.seal_chunk(header, key, index, chunk, done == size))
+            if sealer is None:  # a data key per segment, as the deposit does
+                sealer = sealing.SegmentSealer(header, keys.public_key, index)
+                target.write(sealer.header.to_bytes())
+            target.write(sealer.seal(chunk, done == size))
+            if sealer.count == sealing.SEGMENT_CHUNKS:
+                sealer = None
             index += 1
         target.flush()
         os.fsync(target.fileno())

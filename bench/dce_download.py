@@ -112,7 +112,7 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches import services
+    from emegalis.marches import member_side, services
     from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
     from emegalis.organisations.models import Membership, Organisation, User
     from emegalis.organisations.roles import Role
@@ -165,6 +165,8 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
         member, _ = User.objects.get_or_create(email=f"commission{index}@bench.test")
         seat, _ = Membership.objects.get_or_create(user=member, organisation=organisation)
         seat.roles.get_or_create(role=Role.COMMISSION)
+        if services.active_member_key(member) is None:
+            member_side.create_key(member)  # as the member's browser does
         members.append(member)
     # Publication needs the opening commission (the DCE download does not need its shares).
     services.create_opening_commission(

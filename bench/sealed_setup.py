@@ -38,7 +38,7 @@ def sealed_consultation(
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches import services
+    from emegalis.marches import member_side, services
     from emegalis.organisations.roles import Role
 
     commune = organisation(prefix, name, "commune", departement="056")
@@ -55,6 +55,7 @@ def sealed_consultation(
     ConventionService.objects.create(convention=convention, service="marches")
     buyer = member(f"acheteur@{domain}", Role.ACHETEUR, commune)
     members = [member(f"commission{i}@{domain}", Role.COMMISSION, commune) for i in (1, 2, 3)]
+    keys = {m.pk: member_side.create_key(m) for m in members}  # as their browsers do
     now = clock.now()
     consultation = services.create_consultation(
         actor=buyer,
@@ -76,7 +77,7 @@ def sealed_consultation(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     for m in members:
-        services.collect_opening_share(actor=m, consultation_pk=consultation.pk)
+        member_side.collect(m, keys[m.pk], consultation.pk)
     services.publish(actor=buyer, consultation=consultation)
     consultation.refresh_from_db()
     return consultation

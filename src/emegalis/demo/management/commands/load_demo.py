@@ -29,4 +29,13 @@ class Command(BaseCommand):
             "ajoutez leur secret TOTP dans une application d'authentification, ou affichez le "
             "code du moment avec : make totp EMAIL=<adresse>"
         )
+        from emegalis.demo.marches import COMMISSION_EMAILS
+        from emegalis.demo.member_keys import key_file_path
+
+        out.write(
+            "Membres de commission d'ouverture de démo : leur part se retire sur "
+            "/marches/commission/ avec leur fichier de clé de membre (à choisir sur la page) :"
+        )
+        for email in COMMISSION_EMAILS:
+            out.write(f"  {email:<45} {key_file_path(email)}")
         out.write("Plateforme : http://127.0.0.1:8000/")
