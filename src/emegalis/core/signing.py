@@ -38,6 +38,8 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from . import witnesses
+
 _LOCK = threading.Lock()
 
 
@@ -239,8 +241,34 @@ def _reserved_in(signed: bytes) -> int:
     return int(byte_range[2]) - int(byte_range[1]) - 2
 
 
-def sign_pdf(pdf: bytes, *, reason: str, location: str = "e-mégalis") -> bytes:
-    """PAdES baseline signature (B-T: with an RFC 3161 signature timestamp) of the PDF."""
+def sign_pdf(
+    pdf: bytes,
+    *,
+    reason: str,
+    location: str = "e-mégalis",
+    kind: str = "document",
+    object_type: str = "",
+    object_id: object = "",
+) -> bytes:
+    """PAdES baseline signature (B-T: with an RFC 3161 signature timestamp) of the PDF.
+
+    Every signed document witnesses the journal's head (core/witnesses.py): the head is printed
+    on its pages and written in its information before signing, and the document is recorded
+    as a witness (`kind`, `object_type`, `object_id` name it). Needs the database."""
+    head = witnesses.current_head()
+    signed = _sign(witnesses.mark_pdf(pdf, head), reason=reason, location=location)
+    witnesses.record_document(
+        head=head,
+        signed_pdf=signed,
+        kind=kind,
+        object_type=object_type,
+        object_id=object_id,
+        description=reason,
+    )
+    return signed
+
+
+def _sign(pdf: bytes, *, reason: str, location: str) -> bytes:
     metadata = signers.PdfSignatureMetadata(
         field_name="SignaturePlateforme",
         subfilter=fields.SigSeedSubFilter.PADES,
