@@ -17,8 +17,13 @@ from emegalis.core.models import JournalAnchor, JournalEntry, JournalWitness
 from emegalis.core.pdf import DocumentBuilder, extract_text
 from emegalis.marches import opening
 from tests.core.test_signing import validate
-from tests.marches.conftest import buyer_a, commune_a, company, company_user  # noqa: F401
-from tests.marches.conftest import make_consultation  # noqa: F401
+from tests.marches.conftest import (  # noqa: F401
+    buyer_a,
+    commune_a,
+    company,
+    company_user,
+    make_consultation,
+)
 from tests.marches.test_plis import deposit, opened  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -137,10 +142,13 @@ def test_every_committed_entry_reaches_the_log_and_a_rolled_back_one_does_not(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = record(1)
-    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            record(2)
-            raise RuntimeError("rolled back")
+    with (
+        pytest.raises(RuntimeError),
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        record(2)
+        raise RuntimeError("rolled back")
     with django_capture_on_commit_callbacks(execute=True):
         third = record(3)
     heads = [(line["entry"], line["hash"]) for line in log_lines() if line["kind"] == "head"]
