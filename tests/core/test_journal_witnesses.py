@@ -348,3 +348,14 @@ def test_witness_text_in_a_pdf_is_plain_readable_text():
     marked = witnesses.mark_pdf(a_pdf(), witnesses.Head(head.pk, head.entry_hash))
     assert head.entry_hash in extract_text(marked)
     assert witnesses.head_of_pdf(io.BytesIO(marked).getvalue()).entry_id == head.pk
+
+
+def test_a_document_checks_against_the_production_signing_certificate(settings, tmp_path, capsys):
+    """With SIGNING_CERT_FILE set, the document's signature is checked against that
+    certificate (no public root needed to read back the head)."""
+    record(1)
+    path = tmp_path / "pv.pdf"
+    path.write_bytes(signing.sign_pdf(a_pdf(), reason="Essai"))
+    settings.SIGNING_CERT_FILE = str(signing.pki_dir() / "signer.pem")
+    call_command("verify_journal", "--document", str(path))
+    assert "témoin du journal retrouvé" in capsys.readouterr().out

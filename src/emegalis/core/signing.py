@@ -133,7 +133,7 @@ def _create_local_pki(folder: Path) -> None:
         os.replace(temporary, folder / name)
 
 
-def _load_cert(path: Path) -> asn1_x509.Certificate:
+def load_certificate(path: Path) -> asn1_x509.Certificate:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
@@ -160,10 +160,10 @@ def local_pki() -> LocalPki:
         if not (folder / "tsa-key.pem").exists():
             _create_local_pki(folder)
         pki = LocalPki(
-            root=_load_cert(folder / "root.pem"),
-            signer_cert=_load_cert(folder / "signer.pem"),
+            root=load_certificate(folder / "root.pem"),
+            signer_cert=load_certificate(folder / "signer.pem"),
             signer_key=_load_key(folder / "signer-key.pem"),
-            tsa_cert=_load_cert(folder / "tsa.pem"),
+            tsa_cert=load_certificate(folder / "tsa.pem"),
             tsa_key=_load_key(folder / "tsa-key.pem"),
         )
         _cache[folder] = pki
