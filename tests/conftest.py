@@ -13,6 +13,13 @@ def _isolated_media(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_journal_witnesses(settings, tmp_path_factory):
+    """Each test has its own head-witness log: the database is emptied between tests, the log
+    outside it would otherwise witness entries of earlier tests."""
+    settings.JOURNAL_WITNESS_DIR = tmp_path_factory.mktemp("journal-witnesses")
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

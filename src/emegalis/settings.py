@@ -264,7 +264,7 @@ PERIODIC_JOBS = [
     {
         "name": "core.anchor_journal",
         "task": "emegalis.core.tasks.anchor_journal",
-        "every_seconds": 3600,
+        "every_seconds": 60,
     },
     {
         "name": "actes.remind_stuck_acts",
@@ -296,6 +296,31 @@ SIGNING_KEY_FILE = os.environ.get("SIGNING_KEY_FILE", "")
 SIGNING_CHAIN_FILE = os.environ.get("SIGNING_CHAIN_FILE", "")
 SIGNING_TSA_URL = os.environ.get("SIGNING_TSA_URL", "")
 SIGNING_LOCAL_TSA = env_bool("SIGNING_LOCAL_TSA", not SIGNING_TSA_URL)
+
+# --- The journal's witnesses and key (ADR 0005, core/witnesses.py, core/journal_key.py) --------
+# The head-witness log: a file outside the database, one fsynced line per committed entry,
+# signed document and anchor. Point it to storage the database's users cannot write.
+JOURNAL_WITNESS_DIR = Path(os.environ.get("JOURNAL_WITNESS_DIR", VAR_DIR / "journal"))
+# The key of the entries' HMAC: the same value on every server; without it, a key file is
+# created on first use (JOURNAL_KEY_FILE). Old keys stay in JOURNAL_KEY_FALLBACKS.
+JOURNAL_KEY = os.environ.get("JOURNAL_KEY", "")
+JOURNAL_KEY_FALLBACKS = [
+    value for value in os.environ.get("JOURNAL_KEY_FALLBACKS", "").split(",") if value.strip()
+]
+JOURNAL_KEY_FILE = Path(os.environ.get("JOURNAL_KEY_FILE", VAR_DIR / "journal" / "journal.key"))
+# The head is timestamped (RFC 3161) right after these events, besides the minute job.
+JOURNAL_ANCHOR_AFTER_ACTIONS = frozenset(
+    {
+        "marches.pli.received",
+        "marches.pli.receipt_issued",
+        "marches.opening.done",
+        "marches.opening.late_pli_opened",
+        "marches.award.decided",
+        "marches.award.contract_notified",
+        "actes.envelope.sent",
+        "actes.acte.published",
+    }
+)
 
 # --- Contrôle de légalité (@CTES) -----------------------------------------------------------------
 # Where archives are posted: the ministry in production; our own prefecture counterpart in DEBUG.

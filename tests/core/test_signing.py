@@ -12,6 +12,9 @@ from pyhanko_certvalidator import ValidationContext
 from emegalis.core import signing
 from emegalis.core.pdf import DocumentBuilder, extract_text
 
+# Signing reads the journal head and records the document as its witness.
+pytestmark = pytest.mark.django_db
+
 
 def validate(pdf: bytes):
     """Validate the only signature of the PDF against the local root."""
@@ -115,8 +118,11 @@ def test_a_configured_tsa_url_is_used(settings, live_server):
     assert status.timestamp_validity.valid and status.timestamp_validity.trusted
 
 
-def test_signing_works_inside_a_running_event_loop():
-    """Playwright's sync API (and ASGI servers) run a loop in the thread: still signs."""
+def test_signing_works_inside_a_running_event_loop(monkeypatch):
+    """Playwright's sync API (and ASGI servers) run a loop in the thread: still signs. Signing
+    reads the journal's head, so the thread must allow Django's database calls there, as the
+    browser tests do (tests/e2e/conftest.py)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     import asyncio
     import concurrent.futures
 

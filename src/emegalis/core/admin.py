@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import JournalEntry
+from .models import JournalEntry, JournalWitness
 
 
 class ReadOnlyAdminMixin:
@@ -22,3 +22,10 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "recorded_at", "action", "actor_label", "organisation_label"]
     list_filter = ["action"]
     search_fields = ["action", "object_id", "actor_label", "organisation_label"]
+
+
+@admin.register(JournalWitness)
+class JournalWitnessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "kind", "object_id", "entry_id", "description"]
+    list_filter = ["kind"]
+    search_fields = ["object_id", "document_sha256", "entry_hash"]

@@ -11,7 +11,7 @@ from django.db import transaction
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
-from . import signing
+from . import signing, witnesses
 from .models import JournalAnchor, JournalEntry
 
 
@@ -36,7 +36,7 @@ def anchor_head() -> JournalAnchor | None:
     )
     info = _tst_info(token)
     with transaction.atomic():
-        return JournalAnchor.objects.create(
+        anchor = JournalAnchor.objects.create(
             entry_id=head.pk,
             entry_hash=head.entry_hash,
             entries=JournalEntry.objects.filter(id__lte=head.pk).count(),
@@ -44,6 +44,17 @@ def anchor_head() -> JournalAnchor | None:
             token=token.dump(),
             authority=_authority(),
         )
+        # The token also goes outside the database: deleting the anchors' rows loses nothing.
+        transaction.on_commit(
+            lambda: witnesses.log_anchor(
+                entry_id=anchor.entry_id,
+                entry_hash=anchor.entry_hash,
+                token=bytes(anchor.token),
+                authority=anchor.authority,
+            ),
+            robust=True,
+        )
+        return anchor
 
 
 def _tst_info(token: cms.ContentInfo) -> tsp.TSTInfo:
@@ -69,6 +80,12 @@ def check_anchor(anchor: JournalAnchor) -> str | None:
         return "l'entrée ancrée a disparu du journal"
     if entry.entry_hash != anchor.entry_hash:
         return "l'entrée ancrée n'a plus l'empreinte horodatée (journal réécrit)"
+    return check_token(anchor)
+
+
+def check_token(anchor: JournalAnchor) -> str | None:
+    """Why the anchor's token does not prove its hash (unreadable, about another imprint, not
+    signed by the authority), or None when it does."""
     try:
         token = cms.ContentInfo.load(bytes(anchor.token))
         info = _tst_info(token)

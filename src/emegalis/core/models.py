@@ -28,6 +28,10 @@ class JournalEntry(models.Model):
     payload_digest = models.CharField("empreinte du contenu (SHA-256)", max_length=64)
     previous_hash = models.CharField("empreinte de l'entrée précédente", max_length=64)
     entry_hash = models.CharField("empreinte de l'entrée", max_length=64, unique=True)
+    # 1: plain SHA-256 of the fields (entries written before keying); 2: HMAC-SHA256 under the
+    # journal key named by key_id (core/journal_key.py). A chain never goes back from 2 to 1.
+    hash_version = models.PositiveSmallIntegerField("version de l'empreinte", default=1)
+    key_id = models.CharField("clé du journal", max_length=16, blank=True)
 
     objects = JournalEntryQuerySet.as_manager()
 
@@ -94,3 +98,38 @@ class JournalAnchor(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Un ancrage du journal ne se supprime pas.")
+
+
+class JournalWitness(models.Model):
+    """A signed document that carries the journal's head (core/witnesses.py): whoever holds
+    the document can prove the journal had reached that entry with that hash.
+
+    This table is a convenience for verify_journal; it lives in the same database as the
+    journal, so the witnesses that count against someone with write access to it are the
+    documents themselves and the head-witness log outside the database."""
+
+    kind = models.CharField("nature du document", max_length=50)
+    object_type = models.CharField("type d'objet", max_length=100, blank=True)
+    object_id = models.CharField("identifiant de l'objet", max_length=100, blank=True)
+    description = models.CharField("description", max_length=255, blank=True)
+    entry_id = models.BigIntegerField("entrée attestée")
+    entry_hash = models.CharField("empreinte attestée", max_length=64)
+    document_sha256 = models.CharField("empreinte du document signé (SHA-256)", max_length=64)
+    created_at = models.DateTimeField("signé le (UTC)")
+
+    class Meta:
+        verbose_name = "témoin du journal"
+        verbose_name_plural = "témoins du journal"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["document_sha256"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} : entrée n° {self.entry_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Un témoin du journal ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Un témoin du journal ne se supprime pas.")

@@ -38,6 +38,8 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from . import witnesses
+
 _LOCK = threading.Lock()
 
 
@@ -131,7 +133,7 @@ def _create_local_pki(folder: Path) -> None:
         os.replace(temporary, folder / name)
 
 
-def _load_cert(path: Path) -> asn1_x509.Certificate:
+def load_certificate(path: Path) -> asn1_x509.Certificate:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
@@ -158,10 +160,10 @@ def local_pki() -> LocalPki:
         if not (folder / "tsa-key.pem").exists():
             _create_local_pki(folder)
         pki = LocalPki(
-            root=_load_cert(folder / "root.pem"),
-            signer_cert=_load_cert(folder / "signer.pem"),
+            root=load_certificate(folder / "root.pem"),
+            signer_cert=load_certificate(folder / "signer.pem"),
             signer_key=_load_key(folder / "signer-key.pem"),
-            tsa_cert=_load_cert(folder / "tsa.pem"),
+            tsa_cert=load_certificate(folder / "tsa.pem"),
             tsa_key=_load_key(folder / "tsa-key.pem"),
         )
         _cache[folder] = pki
@@ -239,8 +241,34 @@ def _reserved_in(signed: bytes) -> int:
     return int(byte_range[2]) - int(byte_range[1]) - 2
 
 
-def sign_pdf(pdf: bytes, *, reason: str, location: str = "e-mégalis") -> bytes:
-    """PAdES baseline signature (B-T: with an RFC 3161 signature timestamp) of the PDF."""
+def sign_pdf(
+    pdf: bytes,
+    *,
+    reason: str,
+    location: str = "e-mégalis",
+    kind: str = "document",
+    object_type: str = "",
+    object_id: object = "",
+) -> bytes:
+    """PAdES baseline signature (B-T: with an RFC 3161 signature timestamp) of the PDF.
+
+    Every signed document witnesses the journal's head (core/witnesses.py): the head is printed
+    on its pages and written in its information before signing, and the document is recorded
+    as a witness (`kind`, `object_type`, `object_id` name it). Needs the database."""
+    head = witnesses.current_head()
+    signed = _sign(witnesses.mark_pdf(pdf, head), reason=reason, location=location)
+    witnesses.record_document(
+        head=head,
+        signed_pdf=signed,
+        kind=kind,
+        object_type=object_type,
+        object_id=object_id,
+        description=reason,
+    )
+    return signed
+
+
+def _sign(pdf: bytes, *, reason: str, location: str) -> bytes:
     metadata = signers.PdfSignatureMetadata(
         field_name="SignaturePlateforme",
         subfilter=fields.SigSeedSubFilter.PADES,

@@ -31,6 +31,9 @@ def signed_receipt(pli: Pli, files) -> bytes | None:
         return signing.sign_pdf(
             build_receipt(pli, files),
             reason=f"Accusé de réception du pli n° {pli.pk} ({pli.consultation.reference})",
+            kind="accuse_reception",
+            object_type="pli",
+            object_id=pli.pk,
         )
     except Exception:  # TSA unreachable or refusing, signing key unreadable…
         logger.exception("Receipt of pli %s not signed now: it will be issued later", pli.pk)
