@@ -122,11 +122,17 @@ PV_NOT_SIGNED = (
 )
 
 
-def _signed_pv(pdf: bytes, reason: str, results: dict) -> bytes:
+def _signed_pv(pdf: bytes, reason: str, results: dict, *, kind: str, target) -> bytes:
     """The PV signed, else the opened contents already written are deleted (the transaction
     of the opening then rolls back: no plaintext stays in storage without its session)."""
     try:
-        return signing.sign_pdf(pdf, reason=reason)
+        return signing.sign_pdf(
+            pdf,
+            reason=reason,
+            kind=kind,
+            object_type=target._meta.label_lower,
+            object_id=target.pk,
+        )
     except Exception as exc:  # TSA unreachable or refusing, signing key unreadable…
         logger.exception("Opening PV not signed: the opening is undone")
         for opened in results.values():
@@ -243,6 +249,8 @@ def _open_in_session(actor, consultation, key: bytes, valid, now) -> OpeningSess
             build_pv(session, plis, results),
             f"Procès-verbal d'ouverture des plis ({consultation.reference})",
             results,
+            kind="pv_ouverture",
+            target=session,
         )
         session.pv.save(f"pv-ouverture-{consultation.pk}.pdf", ContentFile(pdf), save=True)
         failures = [r.pli_file_id for r in results.values() if not r.intact]
@@ -322,6 +330,8 @@ def _open_late(actor, consultation, session, pli, key: bytes, valid, reason) -> 
             build_late_pv(late, results),
             f"Procès-verbal d'ouverture d'un pli hors délai ({consultation.reference})",
             results,
+            kind="pv_hors_delai",
+            target=late,
         )
         late.pv.save(f"pv-hors-delai-{consultation.pk}-{pli.pk}.pdf", ContentFile(pdf))
         late.save(update_fields=["pv"])
