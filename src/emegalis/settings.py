@@ -5,6 +5,7 @@ SECRET_KEY that must be provided); `make run` sets the development values explic
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -141,16 +142,37 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# Login throttling (django-axes): lock a (login, IP address) pair after repeated failures.
+# Reverse proxies in front of the application that append the client's address to
+# X-Forwarded-For (organisations/throttling.py:client_ip). 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get(
+        "TRUSTED_PROXY_COUNT",
+        os.environ.get("AXES_PROXY_COUNT", "1" if env_bool("BEHIND_TLS_PROXY") else "0"),
+    )
+)
+
+# Login throttling (django-axes): a (login, address) pair is locked after AXES_FAILURE_LIMIT
+# failures; an address, whatever the logins tried, after AXES_ADDRESS_FAILURE_LIMIT (higher:
+# a town hall's agents share one address behind its NAT). Both for AXES_COOLOFF_HOURS.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "emegalis.organisations.throttling.AddressAwareAxesHandler"
+AXES_CLIENT_IP_CALLABLE = "emegalis.organisations.throttling.client_ip"
 # The login form passes the address as `email` too (see EmailAuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "email"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+
+# Password reset e-mails (organisations/throttling.py): per account and per client address.
+PASSWORD_RESET_WINDOW = timedelta(hours=1)
+PASSWORD_RESET_PER_ACCOUNT = int(os.environ.get("PASSWORD_RESET_PER_ACCOUNT", "3"))
+PASSWORD_RESET_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_PER_ADDRESS", "20"))
+# Wrong API keys from one address before its key authentications are refused for the window.
+API_KEY_FAILURE_WINDOW = timedelta(minutes=15)
+API_KEY_FAILURES_PER_ADDRESS = int(os.environ.get("API_KEY_FAILURES_PER_ADDRESS", "20"))
 
 OTP_TOTP_ISSUER = "e-mégalis"
 
@@ -258,6 +280,11 @@ PERIODIC_JOBS = [
         "name": "marches.send_search_alerts",
         "task": "emegalis.marches.tasks.send_search_alerts",
         "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),
+    },
+    {
+        "name": "core.purge_rate_counters",
+        "task": "emegalis.core.tasks.purge_rate_counters",
+        "every_seconds": 3600,
     },
     {
         "name": "core.anchor_journal",
