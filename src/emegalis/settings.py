@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from bootstrap_wrapper import get_bootstrap_dir
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -186,6 +188,41 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# HTTPS only outside DEBUG: plain HTTP requests are redirected (behind a TLS proxy, set
+# BEHIND_TLS_PROXY so that its X-Forwarded-Proto says which ones were HTTPS), and browsers are
+# told by HSTS to use HTTPS for a year, subdomains included. Not on the HSTS preload list by
+# default: being listed is hard to undo, the syndicat's domain owner decides
+# (SECURE_HSTS_PRELOAD=1 then submit the domain to hstspreload.org).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Machine endpoints answered over plain HTTP too: the load balancer's health check (it talks
+# to each node directly), the @CTES return endpoint (a redirected POST loses its body: the
+# ministry's returns would be dropped; it is protected by its token) and the RFC 3161
+# timestamping authority (its answers are signed; TSA clients commonly use plain HTTP).
+SECURE_REDIRECT_EXEMPT = [r"^sante/$", r"^actes/retour/$", r"^horodatage/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# `check --deploy` warns (W021) while preload is off: a decision, not an oversight.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (Django's own middleware): scripts, styles, fonts and images from
+# the platform only; no inline script, inline event handler, inline style or eval anywhere
+# (templates load static files; tests/core/test_security_headers.py checks the templates).
+# `data:` images: Bootstrap draws its select arrows and check marks with data: SVGs.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "upgrade-insecure-requests": SECURE_SSL_REDIRECT,
+}
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
