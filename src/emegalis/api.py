@@ -11,6 +11,7 @@ from emegalis.marches.api import router as marches_router
 from emegalis.marches.api_opendata import router as opendata_router
 from emegalis.marches.api_plis import router as plis_router
 from emegalis.organisations.api import router as organisations_router
+from emegalis.organisations.throttling import ApiKeyThrottled
 
 api = NinjaAPI(
     title="e-mégalis",
@@ -37,6 +38,11 @@ def invalid(request, exc):
     return api.create_response(
         request, {"detail": "Données invalides.", "errors": exc.messages}, status=422
     )
+
+
+@api.exception_handler(ApiKeyThrottled)
+def throttled(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=429)
 
 
 api.add_router("/", organisations_router)

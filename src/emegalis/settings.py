@@ -5,11 +5,13 @@ SECRET_KEY that must be provided); `make run` sets the development values explic
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from bootstrap_wrapper import get_bootstrap_dir
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -143,16 +146,37 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# Login throttling (django-axes): lock a (login, IP address) pair after repeated failures.
+# Reverse proxies in front of the application that append the client's address to
+# X-Forwarded-For (organisations/throttling.py:client_ip). 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get(
+        "TRUSTED_PROXY_COUNT",
+        os.environ.get("AXES_PROXY_COUNT", "1" if env_bool("BEHIND_TLS_PROXY") else "0"),
+    )
+)
+
+# Login throttling (django-axes): a (login, address) pair is locked after AXES_FAILURE_LIMIT
+# failures; an address, whatever the logins tried, after AXES_ADDRESS_FAILURE_LIMIT (higher:
+# a town hall's agents share one address behind its NAT). Both for AXES_COOLOFF_HOURS.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "emegalis.organisations.throttling.AddressAwareAxesHandler"
+AXES_CLIENT_IP_CALLABLE = "emegalis.organisations.throttling.client_ip"
 # The login form passes the address as `email` too (see EmailAuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "email"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+
+# Password reset e-mails (organisations/throttling.py): per account and per client address.
+PASSWORD_RESET_WINDOW = timedelta(hours=1)
+PASSWORD_RESET_PER_ACCOUNT = int(os.environ.get("PASSWORD_RESET_PER_ACCOUNT", "3"))
+PASSWORD_RESET_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_PER_ADDRESS", "20"))
+# Wrong API keys from one address before its key authentications are refused for the window.
+API_KEY_FAILURE_WINDOW = timedelta(minutes=15)
+API_KEY_FAILURES_PER_ADDRESS = int(os.environ.get("API_KEY_FAILURES_PER_ADDRESS", "20"))
 
 OTP_TOTP_ISSUER = "e-mégalis"
 
@@ -166,6 +190,41 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# HTTPS only outside DEBUG: plain HTTP requests are redirected (behind a TLS proxy, set
+# BEHIND_TLS_PROXY so that its X-Forwarded-Proto says which ones were HTTPS), and browsers are
+# told by HSTS to use HTTPS for a year, subdomains included. Not on the HSTS preload list by
+# default: being listed is hard to undo, the syndicat's domain owner decides
+# (SECURE_HSTS_PRELOAD=1 then submit the domain to hstspreload.org).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Machine endpoints answered over plain HTTP too: the load balancer's health check (it talks
+# to each node directly), the @CTES return endpoint (a redirected POST loses its body: the
+# ministry's returns would be dropped; it is protected by its token) and the RFC 3161
+# timestamping authority (its answers are signed; TSA clients commonly use plain HTTP).
+SECURE_REDIRECT_EXEMPT = [r"^sante/$", r"^actes/retour/$", r"^horodatage/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# `check --deploy` warns (W021) while preload is off: a decision, not an oversight.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (Django's own middleware): scripts, styles, fonts and images from
+# the platform only; no inline script, inline event handler, inline style or eval anywhere
+# (templates load static files; tests/core/test_security_headers.py checks the templates).
+# `data:` images: Bootstrap draws its select arrows and check marks with data: SVGs.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "upgrade-insecure-requests": SECURE_SSL_REDIRECT,
+}
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -260,6 +319,11 @@ PERIODIC_JOBS = [
         "name": "marches.send_search_alerts",
         "task": "emegalis.marches.tasks.send_search_alerts",
         "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),
+    },
+    {
+        "name": "core.purge_rate_counters",
+        "task": "emegalis.core.tasks.purge_rate_counters",
+        "every_seconds": 3600,
     },
     {
         "name": "core.anchor_journal",

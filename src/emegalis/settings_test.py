@@ -19,6 +19,11 @@ STORAGES = {
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# The test client and the browser journeys' live server speak plain HTTP; the policy
+# (SECURE_CSP) stays as in production, so the journeys run under it.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SECURE_CSP = {**SECURE_CSP, "upgrade-insecure-requests": False}  # noqa: F405
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

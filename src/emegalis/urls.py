@@ -25,6 +25,7 @@ urlpatterns = [
     path("actes/", include(actes_urls.urlpatterns)),
     path("prefecture/", include(prefecture_urls.urlpatterns)),
     path("api/v1/", api.urls),
+    path("sante/", core_views.health, name="health"),
     path("horodatage/", core_views.timestamp_authority, name="timestamp_authority"),
     path("", include(actes_urls.legacy_urlpatterns)),
     path("admin/", admin.site.urls),

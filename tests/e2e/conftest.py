@@ -44,13 +44,47 @@ def browser():
         instance.close()
 
 
+# Every page of every journey reports what the Content-Security-Policy blocked: the
+# `securitypolicyviolation` events (through a binding, so they survive navigations) and
+# Chromium's console messages about the policy. A journey that triggered one fails.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.emegalisCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} `
+    + `on ${event.documentURI} (${event.sourceFile}:${event.lineNumber})`
+  );
+});
+"""
+
+
 @pytest.fixture
-def page(browser, live_server):
+def csp_violations() -> list[str]:
+    """What the browser refused under the Content-Security-Policy during the test."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations):
     context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    context.expose_function("emegalisCspViolation", lambda text: csp_violations.append(text))
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            csp_violations.append(f"console: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.set_default_timeout(10_000)
     yield page
+    if not page.is_closed():
+        page.wait_for_timeout(50)  # let the last reports cross the binding
     context.close()
+    assert csp_violations == [], "Le navigateur a bloqué au titre de la CSP :\n" + "\n".join(
+        csp_violations
+    )
 
 
 @pytest.fixture

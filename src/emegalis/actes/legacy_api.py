@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
-from emegalis.organisations.services import authenticate_api_key
+from emegalis.organisations import throttling
 
 from . import protocol as p
 from . import selectors, services
@@ -68,7 +68,14 @@ def api_view(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         login, password = _credentials(request)
-        found = authenticate_api_key(password, login=login) if login and password else None
+        try:
+            found = (
+                throttling.authenticate_api_key(request, password, login=login)
+                if login and password
+                else None
+            )
+        except throttling.ApiKeyThrottled as exc:
+            return ko(str(exc), status=429)
         if found is None:
             response = ko("Authentification requise (identifiant et clé d'API).", status=401)
             response["WWW-Authenticate"] = 'Basic realm="e-megalis actes", charset="UTF-8"'

@@ -133,3 +133,24 @@ class JournalWitness(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Un témoin du journal ne se supprime pas.")
+
+
+class RateCounter(models.Model):
+    """How many times one action was counted under one key in one fixed window
+    (core/throttle.py): password reset e-mails per account and per address, API key failures
+    per address. Kept in the database so that every web node sees the same counts."""
+
+    key = models.CharField("clé", max_length=200)
+    window_start = models.DateTimeField("début de la fenêtre")
+    count = models.PositiveIntegerField("compte", default=0)
+
+    class Meta:
+        verbose_name = "compteur de limitation"
+        verbose_name_plural = "compteurs de limitation"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_unique")
+        ]
+        indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M} : {self.count}"

@@ -4,7 +4,7 @@ import logging
 
 from django.tasks import task
 
-from . import anchoring
+from . import anchoring, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +28,9 @@ def anchor_journal_after_event() -> int | None:
         logger.exception("Journal not anchored after an event: the minute job will retry")
         return None
     return anchor.entry_id if anchor else None
+
+
+@task()
+def purge_rate_counters() -> int:
+    """Delete expired throttling counters (scheduled every hour by run_periodic)."""
+    return throttle.purge_expired()

@@ -1,13 +1,37 @@
 """Views of the shared kernel."""
 
+import logging
+
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from . import signing
 
 MAX_REQUEST = 64 * 1024
+
+log = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def health(request):
+    """For load balancers and supervisors: « ok » when this node reaches its database.
+
+    Served over plain HTTP too (SECURE_REDIRECT_EXEMPT): a health check talks to each node
+    directly, not through the TLS proxy."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        log.exception("Contrôle de santé : base de données injoignable")
+        return HttpResponse(
+            "base de données injoignable\n", status=503, content_type="text/plain; charset=utf-8"
+        )
+    return HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
 
 
 @csrf_exempt

@@ -17,7 +17,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from emegalis.core import clock
-from emegalis.organisations.services import authenticate_api_key
+from emegalis.organisations import throttling
 
 from . import conf, selectors, services, upload_limits
 from .forms import SearchForm
@@ -30,7 +30,7 @@ class TokenAuth(HttpBearer):
     """A personal API key (organisations.ApiKey); the request then acts for its organisation."""
 
     def authenticate(self, request, token):
-        found = authenticate_api_key(token)
+        found = throttling.authenticate_api_key(request, token)
         if found is None:
             return None
         request.user, request.organisation = found

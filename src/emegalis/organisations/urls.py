@@ -26,7 +26,7 @@ account_urlpatterns = [
     path("cles-api/<int:pk>/revoquer/", views.api_key_revoke, name="api_key_revoke"),
     path(
         "mot-de-passe/oubli/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             form_class=EmailPasswordResetForm,
             extra_email_context={"valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
             success_url=reverse_lazy("password_reset_done"),

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -15,7 +17,7 @@ from emegalis.core.services_catalog import (
     Service,
 )
 
-from . import selectors, services
+from . import selectors, services, throttling
 from .forms import (
     ApiKeyForm,
     MemberAddForm,
@@ -272,3 +274,26 @@ def service_home(request, service: str):
         "organisations/service_home.html",
         {"service": _service_cards(codes=(service,))[0]},
     )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, throttled (organisations/throttling.py).
+
+    A slowed address gets a 429 page that says so, whatever address was typed; an account
+    that already had its e-mails in the hour gets the usual « check your mailbox » page and
+    no e-mail: nobody learns from the answer whether an account exists."""
+
+    def form_valid(self, form):
+        if not throttling.allow_password_reset_request(self.request):
+            return render(
+                self.request,
+                "registration/password_reset_throttled.html",
+                {
+                    "message": throttling.PASSWORD_RESET_SLOWED_MESSAGE,
+                    "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+                },
+                status=429,
+            )
+        if not throttling.allow_password_reset_mail(form.cleaned_data["email"]):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
