@@ -1,5 +1,6 @@
 from django import forms
 
+from emegalis.core.validators import SingleLineValidator
 from emegalis.organisations.forms import StyledFormMixin
 from emegalis.organisations.validators import validate_departement
 
@@ -25,7 +26,10 @@ class DistinctIdsMixin:
 
 class ConsultationForm(StyledFormMixin, forms.Form):
     reference = forms.CharField(
-        label="Référence", max_length=50, help_text="Votre numéro interne, par exemple 2026-015."
+        label="Référence",
+        max_length=50,
+        help_text="Votre numéro interne, par exemple 2026-015.",
+        validators=[SingleLineValidator("La référence")],
     )
     title = forms.CharField(label="Intitulé", max_length=255)
     object = forms.CharField(label="Objet", widget=forms.Textarea(attrs={"rows": 4}))

@@ -28,6 +28,7 @@ from django.urls import reverse
 from emegalis.adhesions.access import require_service
 from emegalis.core import clock, journal, sealing, server_secret
 from emegalis.core.services_catalog import Service
+from emegalis.core.validators import check_single_line
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 from . import conf, cpv, delays, search_backend, selectors
@@ -181,6 +182,20 @@ def _validate(consultation: Consultation, *, publication: datetime) -> None:
             validate_departement(consultation.departement)
         except ValidationError as exc:
             errors.setdefault("departement", []).extend(exc.messages)
+    try:
+        check_single_line(consultation.reference, label="La référence")
+    except ValidationError as exc:
+        errors.setdefault("reference", []).extend(exc.messages)
+    implausible = delays.implausible_deadlines(
+        now=clock.now(),
+        questions_deadline=consultation.questions_deadline,
+        bids_deadline=consultation.bids_deadline,
+    )
+    for name, messages in implausible.items():
+        errors.setdefault(name, []).extend(messages)
+    if implausible:
+        # The legal delays count Paris dates, which a year-9999 deadline may not have.
+        raise ValidationError(errors)
     try:
         delays.check_deadlines(
             procedure=consultation.procedure,

@@ -1,0 +1,243 @@
+"""Bad input found by the outside tester (issue 9, §3 A): references with control characters,
+file names in headers, formulas in the CSV register, implausible deadlines. Each is refused
+with a French reason by the form and the API, and nothing answers 500."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from emegalis.core import clock
+from emegalis.marches import services
+from emegalis.marches.models import Consultation
+from emegalis.organisations import services as account_services
+from emegalis.organisations.models import OrganisationKind
+from emegalis.organisations.roles import Role
+from tests.factories import OrganisationFactory, UserFactory, make_member
+
+from .conftest import consultation_fields
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/marches/acheteur/consultations"
+CONTROL_REFERENCES = ["2026-001\nX", "2026\r\n001", "2026\t001", "2026\x00001", "REF\u202eFDP"]
+
+
+@pytest.fixture
+def headers(buyer_a, commune_a):
+    _, raw = account_services.create_api_key(user=buyer_a, organisation=commune_a, name="Logiciel")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def _payload(**overrides):
+    local = timezone.localtime(clock.now())
+    data = {
+        "reference": "API-1",
+        "title": "Entretien des espaces verts",
+        "object": "Tonte, taille et désherbage des parcs.",
+        "procedure": "ao_ouvert",
+        "nature": "services",
+        "cpv_main": "77000000-0",
+        "questions_deadline": (local + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
+        "bids_deadline": (local + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    data.update(overrides)
+    return data
+
+
+def _form(**overrides):
+    local = timezone.localtime(clock.now())
+    data = {
+        "reference": "2026-042",
+        "title": "Nettoyage des écoles",
+        "object": "Prestations de nettoyage.",
+        "procedure": "ao_ouvert",
+        "nature": "services",
+        "cpv_main": "90910000-9",
+        "questions_deadline": (local + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
+        "bids_deadline": (local + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M"),
+        "electronic_submission": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def _messages(response) -> str:
+    body = response.json()
+    return " ".join(str(x) for x in [body.get("detail"), *body.get("errors", [])])
+
+
+# --- 1. References with control characters --------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", CONTROL_REFERENCES)
+def test_the_api_refuses_a_reference_with_a_control_character(client, headers, reference):
+    response = client.post(
+        API, _payload(reference=reference), content_type="application/json", **headers
+    )
+    assert response.status_code == 422, response.content
+    assert "La référence ne peut contenir aucun caractère de contrôle" in _messages(response)
+    assert not Consultation.objects.exists()
+
+
+def test_the_api_refuses_a_patched_reference_with_a_line_break(client, headers):
+    pk = client.post(API, _payload(), content_type="application/json", **headers).json()["id"]
+    response = client.patch(
+        f"{API}/{pk}", {"reference": "A\nB"}, content_type="application/json", **headers
+    )
+    assert response.status_code == 422
+    assert Consultation.objects.get().reference == "API-1"
+
+
+@pytest.mark.parametrize("reference", CONTROL_REFERENCES[:3])
+def test_the_form_refuses_a_reference_with_a_control_character(client_for, buyer_a, reference):
+    response = client_for(buyer_a).post("/marches/acheteur/nouvelle/", _form(reference=reference))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "La référence ne peut contenir aucun caractère de contrôle" in page
+    assert not Consultation.objects.exists()
+
+
+def test_the_service_refuses_a_reference_with_a_control_character(buyer_a, commune_a):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        services.create_consultation(
+            actor=buyer_a, organisation=commune_a, **consultation_fields(reference="A\nB")
+        )
+    assert "reference" in caught.value.message_dict
+
+
+def test_a_slash_or_accents_stay_allowed_in_a_reference(buyer_a, commune_a):
+    consultation = services.create_consultation(
+        actor=buyer_a, organisation=commune_a, **consultation_fields(reference="2026/015-É")
+    )
+    assert consultation.reference == "2026/015-É"
+
+
+@pytest.fixture
+def awkward(make_consultation, company_user, company):
+    """A consultation stored before the check existed, whose reference holds a line break,
+    quotes, a slash and accents; one identified retrait."""
+    consultation = make_consultation(reference="Réf. 2026/1")
+    Consultation.objects.filter(pk=consultation.pk).update(reference='Réf. "2026"/1\r\nX: y')
+    consultation.refresh_from_db()
+    services.record_retrait(
+        consultation=consultation, user=company_user, organisation=company, kind="zip"
+    )
+    return consultation
+
+
+def _assert_safe_disposition(response, ascii_part: str):
+    value = response["Content-Disposition"]
+    assert "\r" not in value and "\n" not in value
+    assert value.startswith('attachment; filename="')
+    assert ascii_part in value
+    assert "filename*=UTF-8''" in value
+    value.encode("ascii")
+
+
+@pytest.mark.parametrize(("path", "suffix"), [("registre.csv", ".csv"), ("registre.pdf", ".pdf")])
+def test_the_register_downloads_survive_an_awkward_reference(
+    client_for, buyer_a, awkward, path, suffix
+):
+    response = client_for(buyer_a).get(f"/marches/acheteur/{awkward.pk}/{path}")
+    assert response.status_code == 200
+    _assert_safe_disposition(response, f'filename="registre-retraits-Ref. _2026_-1 X_ y{suffix}"')
+    assert "R%C3%A9f." in response["Content-Disposition"]
+
+
+def test_the_public_dce_zip_survives_an_awkward_reference(client, awkward):
+    response = client.get(f"/marches/consultations/{awkward.pk}/dce.zip")
+    assert response.status_code == 200
+    _assert_safe_disposition(response, 'filename="DCE-Ref. _2026_-1 X_ y-v1.zip"')
+    b"".join(response.streaming_content)
+
+
+def test_a_dce_file_with_accents_and_quotes_is_served_with_both_names(client, make_consultation):
+    consultation = make_consultation(files=[("", 'Règlement "RC".pdf', b"%PDF-1.4 rc")])
+    dce_file = consultation.dce_files.get()
+    response = client.get(f"/marches/consultations/{consultation.pk}/dce/fichiers/{dce_file.pk}/")
+    assert response.status_code == 200
+    _assert_safe_disposition(response, 'filename="Reglement _RC_.pdf"')
+    assert "R%C3%A8glement%20%22RC%22.pdf" in response["Content-Disposition"]
+    b"".join(response.streaming_content)
+
+
+# --- 2. CSV injection -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["=cmd|' /C calc'!A0", "+33 SA", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)", "\tTab SA", "\rCR"],
+)
+def test_the_register_csv_neutralises_formulas(client_for, buyer_a, make_consultation, name):
+    consultation = make_consultation()
+    evil = OrganisationFactory(
+        name=name, kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
+    )
+    user = make_member(evil, Role.ENTREPRISE, user=UserFactory(first_name="=HYPERLINK(1)"))
+    services.record_retrait(consultation=consultation, user=user, organisation=evil, kind="zip")
+    response = client_for(buyer_a).get(f"/marches/acheteur/{consultation.pk}/registre.csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    identified = [r for r in rows[1:] if len(r) == 6]
+    assert identified[0][1] == "'" + name
+    assert identified[0][3].startswith("'=HYPERLINK(1)")
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+# --- 3. Plausible deadlines -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bids",
+    ["9999-12-31T18:00", "9999-12-31T23:59:59-05:00", "2099-01-01T12:00"],
+)
+def test_the_api_refuses_a_deadline_years_ahead_with_the_reason(client, headers, bids):
+    response = client.post(
+        API, _payload(bids_deadline=bids), content_type="application/json", **headers
+    )
+    assert response.status_code == 422, response.content
+    assert "plus de 2 ans" in _messages(response)
+    assert not Consultation.objects.exists()
+
+
+def test_the_form_refuses_a_deadline_years_ahead_with_the_reason(client_for, buyer_a):
+    response = client_for(buyer_a).post(
+        "/marches/acheteur/nouvelle/",
+        _form(questions_deadline="9999-12-01T12:00", bids_deadline="9999-12-31T12:00"),
+    )
+    assert response.status_code == 200
+    assert "plus de 2 ans" in response.content.decode()
+    assert not Consultation.objects.exists()
+
+
+def test_a_deadline_just_under_two_years_is_accepted(buyer_a, commune_a):
+    now = clock.now()
+    consultation = services.create_consultation(
+        actor=buyer_a,
+        organisation=commune_a,
+        **consultation_fields(
+            bids_deadline=now + timedelta(days=700),
+            questions_deadline=now + timedelta(days=690),
+        ),
+    )
+    assert consultation.pk
+
+
+def test_a_rectificatif_cannot_push_the_deadline_years_ahead(buyer_a, make_consultation):
+    from django.core.exceptions import ValidationError
+
+    consultation = make_consultation()
+    with pytest.raises(ValidationError) as caught:
+        services.publish_rectificatif(
+            actor=buyer_a,
+            consultation=consultation,
+            reason="Report",
+            bids_deadline=clock.now() + timedelta(days=365 * 5),
+        )
+    assert "plus de 2 ans" in " ".join(caught.value.messages)
