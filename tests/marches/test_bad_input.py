@@ -241,3 +241,21 @@ def test_a_rectificatif_cannot_push_the_deadline_years_ahead(buyer_a, make_consu
             bids_deadline=clock.now() + timedelta(days=365 * 5),
         )
     assert "plus de 2 ans" in " ".join(caught.value.messages)
+
+
+def test_schema_errors_are_french_and_shaped_like_the_services_refusals(client, headers):
+    response = client.post(
+        API,
+        {"title": "Sans référence", "procedure": "inconnue", "bids_deadline": "demain"},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == "Données invalides."
+    assert "reference : champ obligatoire." in body["errors"]
+    assert any(e.startswith("procedure : valeur non admise (attendu : ") for e in body["errors"])
+    assert any(e.startswith("bids_deadline : une date et heure") for e in body["errors"])
+    response = client.post(API, "{pas du json", content_type="application/json", **headers)
+    assert response.status_code in (400, 422)
+    assert not Consultation.objects.exists()

@@ -30,6 +30,21 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 # What stays in the ASCII fallback: letters, digits and a few punctuation marks that no
 # client, shell or spreadsheet treats specially.
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+,=@#&'-]")
+# Letters and marks of French text that Unicode does not decompose into ASCII.
+_ASCII_SPELLING = str.maketrans(
+    {
+        "Œ": "OE",
+        "œ": "oe",
+        "Æ": "AE",
+        "æ": "ae",
+        "ß": "ss",
+        "’": "'",
+        "‘": "'",
+        "–": "-",
+        "—": "-",
+        "€": "EUR",
+    }
+)
 
 
 def clean_filename(name: str, *, default: str = DEFAULT_NAME) -> str:
@@ -52,7 +67,7 @@ def ascii_filename(name: str, *, default: str = DEFAULT_NAME) -> str:
     character outside a short safe list replaced by « _ »."""
     folded = "".join(
         c if c.isascii() else "_"
-        for c in unicodedata.normalize("NFKD", name)
+        for c in unicodedata.normalize("NFKD", name.translate(_ASCII_SPELLING))
         if not unicodedata.combining(c)
     )
     folded = _ASCII_UNSAFE.sub("_", folded)
