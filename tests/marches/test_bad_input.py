@@ -259,3 +259,41 @@ def test_schema_errors_are_french_and_shaped_like_the_services_refusals(client, 
     response = client.post(API, "{pas du json", content_type="application/json", **headers)
     assert response.status_code in (400, 422)
     assert not Consultation.objects.exists()
+
+
+# --- 4. Company names: they go into e-mail subjects (a header) ---------------------------------
+
+
+def test_a_company_name_on_several_lines_is_refused_at_signup(client):
+    from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
+    from emegalis.organisations.models import Organisation
+
+    response = client.post(
+        "/marches/entreprises/inscription/",
+        {
+            "siret": siret_from_siren(siren_from_prefix("52345678")),
+            "company_name": "Kerne\nBcc: tous@exemple.test",
+            "first_name": "Maël",
+            "last_name": "Le Du",
+            "email": "mael@kerne.test",
+            "password": "un-mot-de-passe-solide-42",
+            "password2": "un-mot-de-passe-solide-42",
+        },
+    )
+    assert "La raison sociale ne peut contenir aucun caractère de contrôle" in (
+        response.content.decode()
+    )
+    assert not Organisation.objects.filter(kind=OrganisationKind.ENTREPRISE).exists()
+
+
+def test_a_company_name_on_several_lines_is_refused_in_the_profile(
+    client_for, company, company_user
+):
+    response = client_for(company_user).post(
+        "/marches/entreprise/profil/", {"name": "Armor\r\nBâtiment", "postcode": "56000"}
+    )
+    assert "La raison sociale ne peut contenir aucun caractère de contrôle" in (
+        response.content.decode()
+    )
+    company.refresh_from_db()
+    assert company.name == "Armor Bâtiment"
