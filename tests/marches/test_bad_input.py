@@ -297,3 +297,36 @@ def test_a_company_name_on_several_lines_is_refused_in_the_profile(
     )
     company.refresh_from_db()
     assert company.name == "Armor Bâtiment"
+
+
+# --- 4. Search dates: year 1 or 9999 overflowed when turned into Paris datetimes ---------------
+
+
+@pytest.mark.parametrize(
+    "query", ["deadline_to=9999-12-31", "deadline_from=0001-01-01", "deadline_from=31/12/9999"]
+)
+def test_search_dates_out_of_range_are_refused_with_the_reason(client, query):
+    response = client.get(f"/marches/?{query}")
+    assert response.status_code == 200
+    assert "entre le 01/01/2000 et le 31/12/2100" in response.content.decode()
+    response = client.get(f"/api/v1/marches/consultations?{query}")
+    assert response.status_code == 422
+    assert any("entre le 01/01/2000 et le 31/12/2100" in e for e in response.json()["errors"])
+
+
+def test_an_alert_cannot_be_saved_with_an_out_of_range_date(client_for, company_user):
+    from emegalis.marches.models import SavedSearch
+
+    client = client_for(company_user)
+    client.post("/marches/alertes/", {"name": "Tout", "deadline_to": "9999-12-31"})
+    assert not SavedSearch.objects.exists()
+
+
+def test_an_alert_saved_before_the_rule_still_runs(make_consultation):
+    from datetime import date
+
+    from emegalis.marches import selectors
+
+    consultation = make_consultation()
+    params = selectors.SearchParams(deadline_from=date(1, 1, 1), deadline_to=date(9999, 12, 31))
+    assert list(selectors.search_consultations(params)) == [consultation]
