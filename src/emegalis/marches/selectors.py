@@ -8,6 +8,7 @@ Rules:
 - nothing else: a draft of another organisation is a 404, as if it did not exist.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -232,10 +233,8 @@ def search_consultations(
     # The search form keeps dates within SEARCH_YEARS; an alert saved before that rule may
     # still hold year 1 or 9999, which has no Paris datetime: no bound on that side then.
     if params.deadline_from:
-        try:
+        with contextlib.suppress(OverflowError):
             queryset = queryset.filter(bids_deadline__gte=_start_of(params.deadline_from))
-        except OverflowError:
-            pass
     if params.deadline_to:
         try:
             end = _start_of(params.deadline_to) + timezone.timedelta(days=1)
