@@ -253,6 +253,9 @@ def download_file(request):
         if doc.extension != "pdf" or acte is None or not acte.id_acte:
             return ko("Pas de tampon possible : PDF d'un acte acquitté attendu.")
         published = _date(request.GET.get("date_affichage", "")) or acte.published_on
+        problem = services.publication_date_problem(acte, published) if published else None
+        if problem:
+            return ko(f"date_affichage : {problem}")
         try:
             with doc.file.open("rb") as fh:
                 data = stamp_pdf(

@@ -677,6 +677,16 @@ def confirm_acte(*, actor: User, acte: Transaction) -> Transaction:
     return tx
 
 
+def publication_date_problem(acte: Transaction, published_on: date) -> str | None:
+    """Why a publication (display) date is implausible for this act, or None: it lies
+    between the decision and today."""
+    if published_on > clock.today():
+        return "La date de publication ne peut pas être dans le futur."
+    if acte.decision_date and published_on < acte.decision_date:
+        return "La date de publication précède la date de la décision."
+    return None
+
+
 def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Transaction:
     """Enter the act in the publication register (its stamped PDF then shows the date)."""
     require_agent(actor, acte.organisation)
@@ -684,10 +694,9 @@ def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Trans
         raise ValidationError(
             "Seul un acte dont la préfecture a accusé réception peut être publié."
         )
-    if published_on > clock.today():
-        raise ValidationError("La date de publication ne peut pas être dans le futur.")
-    if acte.decision_date and published_on < acte.decision_date:
-        raise ValidationError("La date de publication précède la date de la décision.")
+    problem = publication_date_problem(acte, published_on)
+    if problem:
+        raise ValidationError(problem)
     with transaction.atomic():
         acte.published_on = published_on
         acte.save(update_fields=["published_on", "updated_at"])
