@@ -330,3 +330,13 @@ def test_an_alert_saved_before_the_rule_still_runs(make_consultation):
     consultation = make_consultation()
     params = selectors.SearchParams(deadline_from=date(1, 1, 1), deadline_to=date(9999, 12, 31))
     assert list(selectors.search_consultations(params)) == [consultation]
+
+
+def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
+    from .conftest import dce_file
+
+    consultation = make_consultation(publish=False)
+    stored = services.add_dce_file(
+        actor=buyer_a, consultation=consultation, uploaded_file=dce_file("plan\u202efdp.exe\x7f")
+    )
+    assert stored.name == "planfdp.exe"

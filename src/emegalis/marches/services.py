@@ -28,7 +28,7 @@ from django.urls import reverse
 from emegalis.adhesions.access import require_service
 from emegalis.core import clock, journal, sealing, server_secret
 from emegalis.core.services_catalog import Service
-from emegalis.core.validators import check_single_line
+from emegalis.core.validators import check_single_line, forbidden_characters
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 from . import conf, cpv, delays, search_backend, selectors
@@ -395,7 +395,9 @@ def clean_folder(folder: str) -> str:
 
 def clean_filename(name: str) -> str:
     base = posixpath.basename((name or "").replace("\\", "/")).strip()
-    base = re.sub(r"[\x00-\x1f]", "", base)[:255]
+    # No control or invisible character (a U+202E would disguise the extension in the zip).
+    bad = set(forbidden_characters(base))
+    base = "".join(c for c in base if c not in bad).strip()[:255]
     if not base or base in (".", ".."):
         raise ValidationError({"file": ["Le fichier n'a pas de nom utilisable."]})
     return base
