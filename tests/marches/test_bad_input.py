@@ -340,3 +340,17 @@ def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
         actor=buyer_a, consultation=consultation, uploaded_file=dce_file("plan\u202efdp.exe\x7f")
     )
     assert stored.name == "planfdp.exe"
+
+
+@pytest.mark.parametrize("folder", ["Plans\u202efdp", "Plans\x7f", "Plans\u2028Lot 2"])
+def test_dce_folders_with_invisible_characters_are_refused(buyer_a, make_consultation, folder):
+    from django.core.exceptions import ValidationError
+
+    from .conftest import dce_file
+
+    consultation = make_consultation(publish=False)
+    with pytest.raises(ValidationError) as caught:
+        services.add_dce_file(
+            actor=buyer_a, consultation=consultation, uploaded_file=dce_file(), folder=folder
+        )
+    assert "Nom de dossier invalide" in caught.value.message_dict["folder"][0]

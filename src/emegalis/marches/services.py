@@ -381,7 +381,9 @@ def remove_lot(*, actor: User, lot: Lot) -> None:
 def clean_folder(folder: str) -> str:
     """« Pièces techniques/Plans » — no empty, dot or reserved parts, at most 5 levels."""
     parts = [p.strip() for p in (folder or "").replace("\\", "/").split("/") if p.strip()]
-    if len(parts) > 5 or any(p in (".", "..") or not _FOLDER_PART.fullmatch(p) for p in parts):
+    if len(parts) > 5 or any(
+        p in (".", "..") or not _FOLDER_PART.fullmatch(p) or forbidden_characters(p) for p in parts
+    ):
         raise ValidationError(
             {
                 "folder": [
