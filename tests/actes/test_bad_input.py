@@ -233,3 +233,82 @@ def test_every_format_error_shows_at_once(agent_client, settings):
     assert "caractères interdits" in page and "postérieure à aujourd" in page
     assert "Ce champ est obligatoire" in page
     assert Transaction.objects.count() == 0
+
+
+# --- Outside tester's findings (issue 9, §3 A) -------------------------------------------------
+
+
+@pytest.mark.parametrize("decision_date", ["1800-01-01", "1982-03-01", "0001-01-01"])
+def test_a_decision_date_before_1982_is_refused_with_the_reason(
+    agent_client, wire, settings, decision_date
+):
+    response = post_form(agent_client, decision_date=decision_date)
+    assert_refused(response, "loi n° 82-213 du 2 mars 1982", settings)
+
+
+def test_a_decision_date_on_the_floor_is_accepted(agent_client, wire, run_commits):
+    with run_commits():
+        response = post_form(agent_client, decision_date="1982-03-02")
+    assert response.status_code == 302
+    assert Transaction.objects.get(type=1).decision_date.isoformat() == "1982-03-02"
+
+
+def _api_create(api_client, **overrides):
+    data = {
+        "nature_code": "1",
+        "classif1": "5",
+        "classif2": "2",
+        "number": "DEL01",
+        "decision_date": "2026-01-15",
+        "subject": "Objet",
+        "type_acte": "99_DE",
+        "acte_pdf_file": SimpleUploadedFile("a.pdf", pdf_bytes()),
+    }
+    data.update(overrides)
+    return api_client.post("/modules/actes/actes_transac_create.php", data)
+
+
+@pytest.mark.parametrize("decision_date", ["1800-01-01", "01/01/1800"])
+def test_the_legacy_api_refuses_a_decision_date_before_1982(api_client, settings, decision_date):
+    response = _api_create(api_client, decision_date=decision_date)
+    lines = response.content.decode("iso-8859-1").splitlines()
+    assert lines[0] == "KO"
+    assert "decision_date" in lines[1] and "2 mars 1982" in lines[1]
+    assert Transaction.objects.count() == 0 and media_files(settings) == []
+
+
+def test_the_service_refuses_a_decision_date_before_1982(agent, commune):
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from emegalis.actes import services
+
+    from .helpers import pdf_upload
+
+    data = services.ActeInput(
+        nature=1,
+        numero_interne="DEL01",
+        decision_date=date(1800, 1, 1),
+        objet="Objet",
+        matieres=[5, 2],
+        document=services.Upload.of(pdf_upload(), "99_DE"),
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.create_acte(actor=agent, organisation=commune, data=data)
+    assert "2 mars 1982" in " ".join(caught.value.message_dict["decision_date"])
+
+
+@pytest.mark.parametrize("number", ["DEL01\n", "DEL01\r\n", "DEL\n01"])
+def test_a_number_with_a_line_break_is_refused(number):
+    from emegalis.actes import protocol as p
+
+    with pytest.raises(p.NamingError):
+        p.check_numero_interne(number)
+
+
+def test_the_legacy_api_refuses_a_number_with_a_line_break(api_client, settings):
+    response = _api_create(api_client, number="DEL\n01")
+    lines = response.content.decode("iso-8859-1").splitlines()
+    assert lines[0] == "KO" and "number" not in lines[0]
+    assert Transaction.objects.count() == 0

@@ -222,3 +222,21 @@ def test_json_api_is_scoped_to_the_agent_organisation(acte_a, agent_client, agen
     client_b = new_client(agent_b)
     assert client_b.get("/api/v1/actes/").json() == []
     assert client_b.get(f"/api/v1/actes/{acte_a.pk}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("date_affichage", "reason"),
+    [("1800-01-01", "précède la date de la décision"), ("9999-12-31", "dans le futur")],
+)
+def test_the_stamp_refuses_an_implausible_display_date(
+    client, agent, commune, acte_a, date_affichage, reason
+):
+    _, key = create_api_key(user=agent, organisation=commune, name="Logiciel")
+    doc = acte_a.documents.get(kind="main")
+    r = client.get(
+        f"/modules/actes/actes_download_file.php?file={doc.pk}&tampon=true"
+        f"&date_affichage={date_affichage}",
+        **basic(agent, key),
+    )
+    lines = r.content.decode("iso-8859-1").splitlines()
+    assert lines[0] == "KO" and reason in lines[1]

@@ -445,3 +445,31 @@ def test_a_bidder_writes_first_to_the_buyer_and_only_where_it_has_a_pli(
     message = Message.objects.get(direction=MessageDirection.TO_BUYER)
     assert (message.consultation, message.company, message.in_reply_to) == (bidding, company, None)
     assert "Pouvez-vous préciser" not in " ".join(m.body for m in mailoutbox)
+
+
+# --- one-line subjects and clean attachment names (issue 9, §3 A, part 4) -----------------------
+
+
+def test_a_subject_on_several_lines_is_refused_and_names_are_cleaned(
+    bidding, buyer_a, company, company_user, client_for
+):
+    with pytest.raises(ValidationError) as refused:
+        buyer_message(buyer_a, bidding, company, subject="Objet\r\nBcc: x@y.test")
+    assert (
+        "L'objet ne peut contenir aucun caractère de contrôle"
+        in (refused.value.message_dict["subject"][0])
+    )
+    message = buyer_message(
+        buyer_a,
+        bidding,
+        company,
+        subject="Lettre",
+        attachment_name="rejet\u202efdp.exe\n",
+        attachment_content=b"x",
+        check_permission=False,
+    )
+    assert message.attachment_name == "rejet fdp.exe"
+    download = client_for(company_user).get(
+        f"/marches/entreprise/messages/{message.pk}/piece-jointe/"
+    )
+    assert download["Content-Disposition"] == 'attachment; filename="rejet fdp.exe"'

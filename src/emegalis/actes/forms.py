@@ -3,7 +3,6 @@ classification, typologies, files) are the service's, whose errors land on these
 
 from django import forms
 
-from emegalis.core import clock
 from emegalis.organisations.forms import StyledFormMixin
 
 from . import protocol as p
@@ -98,13 +97,12 @@ class ActeForm(StyledFormMixin, forms.Form):
         return value
 
     def clean_decision_date(self):
+        from .services import decision_date_problem
+
         value = self.cleaned_data["decision_date"]
-        today = clock.today()
-        if value > today:
-            raise forms.ValidationError(
-                f"La date de la décision ({value:%d/%m/%Y}) ne peut pas être postérieure à "
-                f"aujourd'hui ({today:%d/%m/%Y})."
-            )
+        problem = decision_date_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
     def clean(self):

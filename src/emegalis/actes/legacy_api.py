@@ -17,11 +17,12 @@ from functools import wraps
 from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from emegalis.core.downloads import name_download, stored_file_response
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
 from emegalis.organisations import throttling
@@ -253,11 +254,15 @@ def download_file(request):
         doc = selectors.get_document(request.user, request.organisation, pk)
     except Exception:  # noqa: BLE001 — any bad id is « introuvable »
         return ko("Fichier introuvable.")
+    name = doc.wire_name or doc.original_name
     if request.GET.get("tampon", "") in ("true", "1", "on"):
         acte = doc.transaction if doc.transaction.type == 1 else doc.transaction.acte
         if doc.extension != "pdf" or acte is None or not acte.id_acte:
             return ko("Pas de tampon possible : PDF d'un acte acquitté attendu.")
         published = _date(request.GET.get("date_affichage", "")) or acte.published_on
+        problem = services.publication_date_problem(acte, published) if published else None
+        if problem:
+            return ko(f"date_affichage : {problem}")
         try:
             with doc.file.open("rb") as fh:
                 data = stamp_pdf(
@@ -271,9 +276,12 @@ def download_file(request):
             return ko(str(exc))
         response = HttpResponse(data, content_type="application/pdf")
     else:
-        response = FileResponse(doc.file.open("rb"), content_type=_mimetype(doc.extension))
-    response["Content-Disposition"] = f'attachment; filename="{doc.wire_name}"'
-    return response
+        try:
+            handle = doc.file.open("rb")
+        except OSError:
+            return ko("Fichier introuvable.")
+        response = stored_file_response(handle, name, content_type=_mimetype(doc.extension))
+    return name_download(response, name)
 
 
 @api_view
@@ -398,7 +406,7 @@ def bordereau(request):
     if tx.date_reception:
         doc.paragraph(f"{tx.date_reception:%d/%m/%Y}", bold_label="Reçu en préfecture le :")
     response = HttpResponse(doc.build(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="bordereau-{tx.pk}.pdf"'
+    name_download(response, f"bordereau-{tx.pk}.pdf")
     return response
 
 

@@ -400,6 +400,33 @@ class ActeInput:
     annexes: list[Upload] = field(default_factory=list)
 
 
+# The contrôle de légalité of local authorities' acts — transmission to the State's
+# representative — dates from the loi n° 82-213 du 2 mars 1982 (droits et libertés des
+# communes, des départements et des régions); before it, acts were under the prior
+# « tutelle ». No older act is transmitted: an earlier date is a typing mistake (1800 for
+# 2018). Acts of the 1980s and 1990s are still accepted: an act never transmitted is not
+# enforceable, and a collectivité may transmit it late to regularise it.
+DECISION_DATE_FLOOR = date(1982, 3, 2)
+
+
+def decision_date_problem(value: date) -> str | None:
+    """Why an act's decision date is implausible (French), or None: in the future, or
+    before the law that created the contrôle de légalité."""
+    today = clock.today()
+    if value > today:
+        return (
+            f"La date de la décision ({value:%d/%m/%Y}) ne peut pas être postérieure à "
+            f"aujourd'hui ({today:%d/%m/%Y})."
+        )
+    if value < DECISION_DATE_FLOOR:
+        return (
+            f"La date de la décision ({value:%d/%m/%Y}) est antérieure au 2 mars 1982 : le "
+            "contrôle de légalité des actes des collectivités date de la loi n° 82-213 du "
+            "2 mars 1982, aucun acte plus ancien ne lui est transmis. Vérifiez l'année saisie."
+        )
+    return None
+
+
 def _collect_acte_errors(
     organisation: Organisation, data: ActeInput
 ) -> tuple[dict[str, list[str]], ClassificationVersion | None]:
@@ -422,15 +449,12 @@ def _collect_acte_errors(
                 "(même pour un acte en erreur ou annulé, comme l'exige la préfecture) : "
                 "choisissez un autre numéro.",
             )
-    today = clock.today()
     if data.decision_date is None:
         add("decision_date", "La date de la décision est obligatoire.")
-    elif data.decision_date > today:
-        add(
-            "decision_date",
-            f"La date de la décision ({data.decision_date:%d/%m/%Y}) ne peut pas être "
-            f"postérieure à aujourd'hui ({today:%d/%m/%Y}).",
-        )
+    else:
+        problem = decision_date_problem(data.decision_date)
+        if problem:
+            add("decision_date", problem)
     objet = (data.objet or "").strip()
     if not objet:
         add("objet", "L'objet de l'acte est obligatoire.")
@@ -653,6 +677,16 @@ def confirm_acte(*, actor: User, acte: Transaction) -> Transaction:
     return tx
 
 
+def publication_date_problem(acte: Transaction, published_on: date) -> str | None:
+    """Why a publication (display) date is implausible for this act, or None: it lies
+    between the decision and today."""
+    if published_on > clock.today():
+        return "La date de publication ne peut pas être dans le futur."
+    if acte.decision_date and published_on < acte.decision_date:
+        return "La date de publication précède la date de la décision."
+    return None
+
+
 def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Transaction:
     """Enter the act in the publication register (its stamped PDF then shows the date)."""
     require_agent(actor, acte.organisation)
@@ -660,10 +694,9 @@ def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Trans
         raise ValidationError(
             "Seul un acte dont la préfecture a accusé réception peut être publié."
         )
-    if published_on > clock.today():
-        raise ValidationError("La date de publication ne peut pas être dans le futur.")
-    if acte.decision_date and published_on < acte.decision_date:
-        raise ValidationError("La date de publication précède la date de la décision.")
+    problem = publication_date_problem(acte, published_on)
+    if problem:
+        raise ValidationError(problem)
     with transaction.atomic():
         acte.published_on = published_on
         acte.save(update_fields=["published_on", "updated_at"])
@@ -895,7 +928,7 @@ def build_envelope(*, tx: Transaction) -> Envelope:
     creator = tx.created_by
     emails = [conf.return_email()]
     referent = None
-    if creator is not None and creator.email and p.naming.EMAIL_RE.match(creator.email):
+    if creator is not None and creator.email and p.naming.EMAIL_RE.fullmatch(creator.email):
         emails.append(creator.email)
         referent = p.Referent(
             nom=p.latin1_safe(creator.get_full_name() or creator.email)[:100],

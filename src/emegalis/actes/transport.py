@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from emegalis.core.downloads import ascii_filename, clean_filename
+
 SUCCESS_CODES = (200, 201)
 
 
@@ -120,7 +122,9 @@ def post_archive(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TransportError(f"Adresse de transmission invalide : {config.url}", permanent=True)
     boundary = "emegalis-" + secrets.token_hex(12)
-    safe_name = name.replace('"', "")
+    # Archive names are built by the codec (ARCHIVE_NAME_RE), but this is a header: keep it
+    # to one line of plain ASCII whatever the settings (trigramme) hold.
+    safe_name = ascii_filename(clean_filename(name))
     head = (
         f"--{boundary}\r\n"
         f'Content-Disposition: form-data; name="{config.field}"; filename="{safe_name}"\r\n'

@@ -5,13 +5,14 @@ import hmac
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from emegalis.core import clock
+from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import error_messages
 from emegalis.organisations.models import Organisation
 
@@ -45,7 +46,7 @@ def _apply_errors(form, exc) -> None:
 
 def _pdf_response(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    name_download(response, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -254,9 +255,7 @@ def mark_read(request, pk):
 def document(request, pk):
     organisation = _agent_org(request)
     doc = selectors.get_document(request.user, organisation, pk)
-    return FileResponse(
-        doc.file.open("rb"), as_attachment=True, filename=doc.wire_name or doc.original_name
-    )
+    return attachment(doc.file, doc.wire_name or doc.original_name)
 
 
 def stamped_response(acte, published_on=None) -> HttpResponse:
@@ -295,7 +294,7 @@ def ar_xml(request, pk):
     if not acte.ar_xml:
         return HttpResponse("Aucun accusé de réception.", status=404, content_type="text/plain")
     response = HttpResponse(bytes(acte.ar_xml), content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="ARActe-{acte.id_acte}.xml"'
+    name_download(response, f"ARActe-{acte.id_acte}.xml")
     return response
 
 

@@ -6,10 +6,11 @@ from django import forms
 
 from emegalis.core import clock
 from emegalis.core.services_catalog import Service
+from emegalis.core.validators import SingleLineValidator
 from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Organisation, OrganisationKind
 
 from .models import ConventionKind, ConventionStatus
-from .services import MAX_YEAR, MIN_YEAR
+from .services import MAX_YEAR, MIN_YEAR, date_problem
 
 
 class FrenchDateField(forms.DateField):
@@ -18,6 +19,12 @@ class FrenchDateField(forms.DateField):
     widget = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
     input_formats = ["%Y-%m-%d", "%d/%m/%Y"]
     default_error_messages = {"invalid": "Saisissez une date valide (jj/mm/aaaa)."}
+
+    def validate(self, value):
+        super().validate(value)
+        problem = date_problem(value)
+        if problem:
+            raise forms.ValidationError(problem, code="implausible_date")
 
 
 class YearField(forms.IntegerField):
@@ -156,6 +163,7 @@ class ConventionCreateForm(forms.Form):
         label="Référence",
         max_length=50,
         widget=forms.TextInput(attrs={"class": "form-control"}),
+        validators=[SingleLineValidator("La référence")],
     )
     start_date = FrenchDateField(label="Début")
     end_date = FrenchDateField(
@@ -168,6 +176,7 @@ class ConventionCreateForm(forms.Form):
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"class": "form-control"}),
+        validators=[SingleLineValidator("La référence de la délibération")],
     )
     services = ServicesField()
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from emegalis.core import clock, journal
 from emegalis.core.pdf import DocumentBuilder, check_pdf, format_date, format_euros, to_cents
 from emegalis.core.services_catalog import Service
+from emegalis.core.validators import check_single_line
 from emegalis.organisations.models import (
     PUBLIC_BUYER_KINDS,
     Organisation,
@@ -50,6 +51,9 @@ PAYMENT_DELAY_DAYS = 30
 # one lock per (constant, year).
 _CALL_NUMBERING_LOCK_CLASS = 0x6163
 MIN_YEAR, MAX_YEAR = 2000, 2100
+# Every adhésions date lies in the years the adhésions accept: a date outside them is a typing
+# mistake (1800 for 2018, 9999 as « no end ») that would skew who may use which service.
+EARLIEST_DATE, LATEST_DATE = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
 
 
 def _require_staff(actor: User | None, what: str) -> None:
@@ -67,6 +71,39 @@ def _clean_services(services: Iterable[str]) -> list[str]:
     if unknown:
         raise ValidationError(f"Service inconnu : {', '.join(unknown)}.", code="unknown_service")
     return services
+
+
+def date_problem(value: date | None, *, label: str = "La date") -> str | None:
+    """Why an adhésions date is implausible (French), or None."""
+    if value is None or EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return (
+        f"{label} ({value:%d/%m/%Y}) doit être comprise entre le {EARLIEST_DATE:%d/%m/%Y} et "
+        f"le {LATEST_DATE:%d/%m/%Y}, les années que gèrent les adhésions : vérifiez l'année "
+        "saisie (laissez la date de fin vide pour une convention sans terme)."
+    )
+
+
+def _check_dates(**labelled: tuple[date | None, str]) -> None:
+    """Raise the field errors of every implausible date (`name=(value, label)`)."""
+    errors = {
+        name: [problem]
+        for name, (value, label) in labelled.items()
+        if (problem := date_problem(value, label=label))
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_single_lines(**labelled: tuple[str, str]) -> None:
+    errors = {}
+    for name, (value, label) in labelled.items():
+        try:
+            check_single_line(value, label=label)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_year(year: int) -> None:
@@ -101,6 +138,12 @@ def create_convention(
         )
     if kind not in ConventionKind.values:
         raise ValidationError("Type de convention inconnu.", code="bad_kind")
+    # The reference names the convention's PDF download and is quoted in e-mails.
+    _check_single_lines(
+        reference=(reference or "", "La référence"),
+        deliberation_reference=(deliberation_reference or "", "La référence de la délibération"),
+    )
+    _check_dates(start_date=(start_date, "La date de début"), end_date=(end_date, "La date de fin"))
     if end_date is not None and end_date < start_date:
         raise ValidationError(
             "La date de fin de la convention précède sa date de début.", code="end_before_start"
@@ -196,6 +239,7 @@ def change_convention_status(
             f"« {_status_label(status)} ».{hint}",
             code="illegal_transition",
         )
+    _check_dates(effective_on=(effective_on, "La date d'effet"))
     if latest is not None and effective_on < latest.effective_on:
         raise ValidationError(
             "La date d'effet ne peut pas précéder celle du dernier changement de statut "
@@ -272,6 +316,7 @@ def attach_signed_document(
     """Store the signed convention (a real PDF only); nothing is stored if anything fails."""
     _require_staff(actor, "déposer le document signé d'une convention")
     check_pdf(file)  # raises a French ValidationError before anything is written
+    _check_dates(signed_on=(signed_on, "La date de signature"))
     if signed_on is not None and signed_on > clock.today():
         raise ValidationError("La date de signature ne peut pas être dans le futur.")
     sha256 = _sha256(file)
@@ -416,6 +461,7 @@ def generate_calls(
     _require_staff(actor, "émettre les appels de contribution")
     _check_year(year)
     issued_on = issued_on or clock.today()
+    _check_dates(issued_on=(issued_on, "La date d'émission"))
     stored: list[str] = []
     try:
         with transaction.atomic():
@@ -585,6 +631,7 @@ def mark_call_paid(
             f"L'appel {call.number} est déjà payé (le {call.paid_on:%d/%m/%Y}).",
             code="already_paid",
         )
+    _check_dates(paid_on=(paid_on, "La date de paiement"))
     if paid_on < call.issued_on:
         raise ValidationError(
             "La date de paiement ne peut pas précéder l'émission de l'appel "

@@ -9,14 +9,16 @@ organisation; same rules as the pages (services check the buyer role and the con
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
+from pydantic import AfterValidator
 
 from emegalis.core import clock
+from emegalis.core.validators import pydantic_single_line
 from emegalis.organisations import throttling
 
 from . import conf, selectors, services, upload_limits
@@ -157,6 +159,10 @@ ProcedureCode = Literal[tuple(Procedure.values)]  # type: ignore[valid-type]
 NatureCode = Literal[tuple(Nature.values)]  # type: ignore[valid-type]
 
 
+# A reference names files (register, DCE zip) and goes into e-mail subjects: one line only.
+Reference = Annotated[str, AfterValidator(pydantic_single_line("La référence"))]
+
+
 class LotIn(Schema):
     number: int
     title: str
@@ -165,7 +171,7 @@ class LotIn(Schema):
 
 
 class ConsultationIn(Schema):
-    reference: str
+    reference: Reference
     title: str
     object: str
     procedure: ProcedureCode
@@ -189,7 +195,7 @@ class ConsultationIn(Schema):
 
 
 class ConsultationPatch(Schema):
-    reference: str | None = None
+    reference: Reference | None = None
     title: str | None = None
     object: str | None = None
     procedure: ProcedureCode | None = None

@@ -21,6 +21,12 @@ relying on them in a dispute):
   R2123-4 and the general rule on delays, R2143-1 [unconfirmed]); no figure in the code.
   Practitioners advise at least 20 days: the platform warns, it does not refuse.
 - Marché sans publicité ni mise en concurrence préalable — no notice, no minimum.
+- Plausible deadlines (a platform rule, not the code's): a deadline more than
+  MAX_DEADLINE_YEARS (2) years ahead is refused. The code sets no maximum, but no
+  consultation stays open that long: the longest real delays (competitive dialogue, large
+  works with a prior information notice) are a few months. Two years leave every real case
+  through and stop a mistyped year (9999, 2062 for 2026), which would otherwise keep the
+  consultation « open » in every search and alert for decades.
 - Additional information — CCP R2132-6: in formalised procedures the buyer sends additional
   information at least 6 days before the bids deadline (4 days in urgency), so questions must
   close early enough for the answer to reach every company in time.
@@ -35,6 +41,11 @@ from django.utils import timezone
 MAPA_RECOMMENDED_DAYS = 20
 ANSWER_LEAD_DAYS = 6  # CCP R2132-6
 ANSWER_LEAD_DAYS_URGENCY = 4  # CCP R2132-6, urgency
+MAX_DEADLINE_YEARS = 2  # plausibility, see the module's docstring
+_DEADLINE_LABELS = {
+    "questions_deadline": "La date limite des questions",
+    "bids_deadline": "La date limite de remise des plis",
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,37 @@ def _local_date(moment: datetime):
 def calendar_days(start: datetime, end: datetime) -> int:
     """Whole calendar days between two moments, counted on Europe/Paris dates."""
     return (_local_date(end) - _local_date(start)).days
+
+
+def latest_plausible_deadline(now: datetime) -> datetime:
+    """MAX_DEADLINE_YEARS years after `now`, same day and time (28 February for the 29th)."""
+    try:
+        return now.replace(year=now.year + MAX_DEADLINE_YEARS)
+    except ValueError:
+        return now.replace(year=now.year + MAX_DEADLINE_YEARS, day=28)
+
+
+def _shown(moment: datetime) -> str:
+    try:
+        return f"{timezone.localtime(moment):%d/%m/%Y}"
+    except (OverflowError, ValueError):  # 31/12/9999 at -05:00 has no Paris date
+        return f"{moment:%d/%m/%Y}"
+
+
+def implausible_deadlines(*, now: datetime, **deadlines: datetime | None) -> dict[str, list[str]]:
+    """Errors (by field, in French, with the reason) for deadlines too far ahead to be real;
+    see the module's docstring for the limit."""
+    latest = latest_plausible_deadline(now)
+    errors: dict[str, list[str]] = {}
+    for name, value in deadlines.items():
+        if value is not None and value > latest:
+            errors[name] = [
+                f"{_DEADLINE_LABELS.get(name, 'La date limite')} ({_shown(value)}) est à plus "
+                f"de {MAX_DEADLINE_YEARS} ans d'aujourd'hui : aucune consultation ne reste "
+                "ouverte aussi longtemps, vérifiez l'année saisie. Date possible au plus tard "
+                f"le {_shown(latest)}."
+            ]
+    return errors
 
 
 def check_deadlines(

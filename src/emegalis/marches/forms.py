@@ -1,5 +1,6 @@
 from django import forms
 
+from emegalis.core.validators import SingleLineValidator
 from emegalis.organisations.forms import StyledFormMixin
 from emegalis.organisations.validators import validate_departement
 
@@ -11,6 +12,10 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+# Search dates: every consultation's deadline lies in these years (deadlines at most 2 years
+# ahead, the test consultation's in 2099); beyond them a date has no Paris datetime (year 1,
+# 9999) and would only be a typing mistake.
+SEARCH_YEARS = (2000, 2100)
 
 
 class DistinctIdsMixin:
@@ -25,7 +30,10 @@ class DistinctIdsMixin:
 
 class ConsultationForm(StyledFormMixin, forms.Form):
     reference = forms.CharField(
-        label="Référence", max_length=50, help_text="Votre numéro interne, par exemple 2026-015."
+        label="Référence",
+        max_length=50,
+        help_text="Votre numéro interne, par exemple 2026-015.",
+        validators=[SingleLineValidator("La référence")],
     )
     title = forms.CharField(label="Intitulé", max_length=255)
     object = forms.CharField(label="Objet", widget=forms.Textarea(attrs={"rows": 4}))
@@ -207,6 +215,22 @@ class SearchForm(StyledFormMixin, forms.Form):
     )
     include_closed = forms.BooleanField(label="Inclure les consultations closes", required=False)
     sort = forms.ChoiceField(label="Trier par", required=False, choices=list(SORT_LABELS.items()))
+
+    def _clean_search_date(self, name):
+        value = self.cleaned_data.get(name)
+        first, last = SEARCH_YEARS
+        if value is not None and not first <= value.year <= last:
+            raise forms.ValidationError(
+                f"La date ({value:%d/%m/%Y}) doit être comprise entre le 01/01/{first} et le "
+                f"31/12/{last} : les consultations de la plateforme sont toutes dans ces années."
+            )
+        return value
+
+    def clean_deadline_from(self):
+        return self._clean_search_date("deadline_from")
+
+    def clean_deadline_to(self):
+        return self._clean_search_date("deadline_to")
 
     def clean(self):
         data = super().clean()

@@ -21,6 +21,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from emegalis.core import clock, journal
+from emegalis.core.downloads import clean_filename
+from emegalis.core.validators import forbidden_characters, single_line_message
 from emegalis.organisations.models import Organisation, User
 
 from . import conf, messaging_selectors, selectors
@@ -55,7 +57,7 @@ def is_bidder(consultation: Consultation, company: Organisation) -> bool:
 def _clean_attachment_name(name: str) -> str:
     """The file name without any directory part (a client may send « ..\\x » or « a/b »)."""
     base = posixpath.basename((name or "").replace("\\", "/")).strip().lstrip(".")
-    return base[:200] or "piece-jointe"
+    return clean_filename(base, default="piece-jointe")
 
 
 def _clean_text(subject: str, body: str) -> tuple[str, str]:
@@ -65,6 +67,8 @@ def _clean_text(subject: str, body: str) -> tuple[str, str]:
         errors["subject"] = "Indiquez l'objet du message."
     elif len(subject) > MAX_SUBJECT:
         errors["subject"] = f"L'objet ne peut pas dépasser {MAX_SUBJECT} caractères."
+    elif found := forbidden_characters(subject):
+        errors["subject"] = single_line_message("L'objet", found)
     if not body:
         errors["body"] = "Le message est vide."
     elif len(body) > MAX_BODY:

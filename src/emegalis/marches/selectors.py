@@ -8,8 +8,9 @@ Rules:
 - nothing else: a draft of another organisation is a 404, as if it did not exist.
 """
 
+import contextlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
@@ -202,7 +203,8 @@ class SearchParams:
 
 
 def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """Midnight in Paris, as UTC (OverflowError when that falls outside years 1 to 9999)."""
+    return timezone.make_aware(datetime.combine(day, time.min)).astimezone(UTC)
 
 
 def search_consultations(
@@ -228,12 +230,18 @@ def search_consultations(
         queryset = queryset.filter(nature=params.nature)
     if params.departement:
         queryset = queryset.filter(departement=params.departement)
+    # The search form keeps dates within SEARCH_YEARS; an alert saved before that rule may
+    # still hold year 1 or 9999, which has no Paris datetime: no bound on that side then.
     if params.deadline_from:
-        queryset = queryset.filter(bids_deadline__gte=_start_of(params.deadline_from))
+        with contextlib.suppress(OverflowError):
+            queryset = queryset.filter(bids_deadline__gte=_start_of(params.deadline_from))
     if params.deadline_to:
-        queryset = queryset.filter(
-            bids_deadline__lt=_start_of(params.deadline_to) + timezone.timedelta(days=1)
-        )
+        try:
+            end = _start_of(params.deadline_to) + timezone.timedelta(days=1)
+        except OverflowError:
+            pass
+        else:
+            queryset = queryset.filter(bids_deadline__lt=end)
     return queryset.order_by(*SORTS.get(params.sort, SORTS["echeance"]))
 
 

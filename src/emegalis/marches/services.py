@@ -30,6 +30,7 @@ from django.urls import reverse
 from emegalis.adhesions.access import require_service
 from emegalis.core import clock, db_hygiene, journal, sealing
 from emegalis.core.services_catalog import Service
+from emegalis.core.validators import check_single_line, forbidden_characters
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 from . import conf, cpv, delays, search_backend, selectors
@@ -184,6 +185,20 @@ def _validate(consultation: Consultation, *, publication: datetime) -> None:
             validate_departement(consultation.departement)
         except ValidationError as exc:
             errors.setdefault("departement", []).extend(exc.messages)
+    try:
+        check_single_line(consultation.reference, label="La référence")
+    except ValidationError as exc:
+        errors.setdefault("reference", []).extend(exc.messages)
+    implausible = delays.implausible_deadlines(
+        now=clock.now(),
+        questions_deadline=consultation.questions_deadline,
+        bids_deadline=consultation.bids_deadline,
+    )
+    for name, messages in implausible.items():
+        errors.setdefault(name, []).extend(messages)
+    if implausible:
+        # The legal delays count Paris dates, which a year-9999 deadline may not have.
+        raise ValidationError(errors)
     try:
         delays.check_deadlines(
             procedure=consultation.procedure,
@@ -369,7 +384,9 @@ def remove_lot(*, actor: User, lot: Lot) -> None:
 def clean_folder(folder: str) -> str:
     """« Pièces techniques/Plans » — no empty, dot or reserved parts, at most 5 levels."""
     parts = [p.strip() for p in (folder or "").replace("\\", "/").split("/") if p.strip()]
-    if len(parts) > 5 or any(p in (".", "..") or not _FOLDER_PART.fullmatch(p) for p in parts):
+    if len(parts) > 5 or any(
+        p in (".", "..") or not _FOLDER_PART.fullmatch(p) or forbidden_characters(p) for p in parts
+    ):
         raise ValidationError(
             {
                 "folder": [
@@ -383,7 +400,9 @@ def clean_folder(folder: str) -> str:
 
 def clean_filename(name: str) -> str:
     base = posixpath.basename((name or "").replace("\\", "/")).strip()
-    base = re.sub(r"[\x00-\x1f]", "", base)[:255]
+    # No control or invisible character (a U+202E would disguise the extension in the zip).
+    bad = set(forbidden_characters(base))
+    base = "".join(c for c in base if c not in bad).strip()[:255]
     if not base or base in (".", ".."):
         raise ValidationError({"file": ["Le fichier n'a pas de nom utilisable."]})
     return base

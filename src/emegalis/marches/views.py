@@ -1,6 +1,5 @@
 """Pages of the procurement room. Thin: selectors read, services write, forms validate."""
 
-import csv
 import json
 from urllib.parse import urlencode
 
@@ -9,7 +8,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import (
-    FileResponse,
     Http404,
     HttpResponse,
     JsonResponse,
@@ -21,8 +19,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from emegalis.core import clock, sealing
-from emegalis.core.downloads import attachment, pdf_attachment
+from emegalis.core import clock, csv_export, sealing
+from emegalis.core.downloads import attachment, name_download, pdf_attachment
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.organisations.services import register_company
@@ -143,8 +141,7 @@ def dce_zip(request, pk: int):
         return redirect("marches_notice", pk=pk)
     version = selectors.latest_version(consultation)
     response = StreamingHttpResponse(stream_zip(files), content_type="application/zip")
-    filename = f"DCE-{consultation.reference}-v{version.number}.zip".replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    name_download(response, f"DCE-{consultation.reference}-v{version.number}.zip")
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -160,7 +157,7 @@ def dce_file(request, pk: int, file_pk: int):
         kind=Retrait.Kind.FILE,
         dce_file=dce_file,
     )
-    return FileResponse(dce_file.file.open("rb"), as_attachment=True, filename=dce_file.name)
+    return attachment(dce_file.file, dce_file.name)
 
 
 @require_POST
@@ -459,7 +456,7 @@ def dce_buyer_file(request, pk: int, file_pk: int):
         from django.http import Http404
 
         raise Http404("Fichier introuvable.")
-    return FileResponse(dce_file.file.open("rb"), as_attachment=True, filename=dce_file.name)
+    return attachment(dce_file.file, dce_file.name)
 
 
 @login_required
@@ -593,11 +590,9 @@ def _registre_rows(data):
 def registre_csv(request, pk: int):
     data = selectors.registre(request.user, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="registre-retraits-{data.consultation.reference}.csv"'
-    )
+    name_download(response, f"registre-retraits-{data.consultation.reference}.csv")
     response.write("\ufeff")  # BOM: spreadsheet software then reads UTF-8 correctly
-    writer = csv.writer(response, delimiter=";")
+    writer = csv_export.writer(response, delimiter=";")
     writer.writerow(REGISTRE_HEADER)
     for row in _registre_rows(data):
         writer.writerow(row)
@@ -635,9 +630,7 @@ def registre_pdf(request, pk: int):
     for number, count in sorted(data.anonymous_by_version.items()):
         doc.paragraph(f"Version {number} : {count}")
     response = HttpResponse(doc.build(), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="registre-retraits-{consultation.reference}.pdf"'
-    )
+    name_download(response, f"registre-retraits-{consultation.reference}.pdf")
     return response
 
 

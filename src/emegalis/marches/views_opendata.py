@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from emegalis.core.downloads import name_download
+
 from . import decp, ocds
 from . import opendata_selectors as od
 
@@ -21,8 +23,7 @@ def _json_file(data: dict, filename: str) -> HttpResponse:
         json.dumps(data, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return name_download(response, filename)
 
 
 def _bad_filters(exc: ValidationError) -> JsonResponse:

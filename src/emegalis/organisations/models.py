@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from emegalis.core.validators import check_single_line
+
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
 from .validators import (
     validate_departement,
@@ -104,6 +106,12 @@ class Organisation(models.Model):
     def clean(self) -> None:
         """Rules that tie several fields together (each field's own format is checked first)."""
         errors = {}
+        # The name goes into e-mail subjects (a header) and file names: one line only.
+        label = "La raison sociale" if self.kind == OrganisationKind.ENTREPRISE else "Le nom"
+        try:
+            check_single_line(self.name, label=label)
+        except ValidationError as exc:
+            errors["name"] = exc.error_list
         # A SIRET is the SIREN followed by the establishment's NIC: it must start with it.
         # Only checked on well-formed numbers: a malformed one already has its own message.
         well_formed = re.fullmatch(r"[0-9]{14}", self.siret or "") and re.fullmatch(

@@ -5,11 +5,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from emegalis.core.downloads import attachment
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.organisations.forms import StyledFormMixin
 
@@ -167,4 +168,4 @@ def received_file(request, pk: int, file_pk: int):
         from .models import ReceivedFile
 
         f = get_object_or_404(ReceivedFile, pk=file_pk, reply__letter__act=act)
-    return FileResponse(f.file.open("rb"), as_attachment=True, filename=f.name)
+    return attachment(f.file, f.name)

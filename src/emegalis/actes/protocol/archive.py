@@ -102,7 +102,7 @@ _SUFFIX_RE = re.compile(r"_[0-9]+\.[A-Za-z0-9]+$")
 
 def _transaction_key(name: str) -> str:
     """``{stem}-{code}`` of a message or document name (typology prefix and ``_k.ext`` cut)."""
-    m = naming.DOCUMENT_NAME_RE.match(name)
+    m = naming.DOCUMENT_NAME_RE.fullmatch(name)
     if m and m["typologie"]:
         name = name[len(m["typologie"]) + 1 :]
     return _SUFFIX_RE.sub("", name)
@@ -140,9 +140,9 @@ def write_archive(
     files = dict(files or {})
     env_name, env_value = envelope
     outgoing = True
-    if naming.ENVELOPE_NAME_RE.match(env_name):
+    if naming.ENVELOPE_NAME_RE.fullmatch(env_name):
         outgoing = True
-    elif naming.RETURN_ENVELOPE_NAME_RE.match(env_name):
+    elif naming.RETURN_ENVELOPE_NAME_RE.fullmatch(env_name):
         outgoing = False
     else:
         naming.parse_envelope_name(env_name)  # raises the French message

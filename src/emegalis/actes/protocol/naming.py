@@ -89,7 +89,7 @@ DOCUMENT_NAME_RE = re.compile(
 
 def check_departement(value: str, *, field: str = "departement") -> str:
     """Return the département code if it is valid (``034``, ``02A``, ``974``…)."""
-    if not isinstance(value, str) or not DEPARTEMENT_RE.match(value):
+    if not isinstance(value, str) or not DEPARTEMENT_RE.fullmatch(value):
         raise NamingError(
             f"Code département invalide : « {value} ». Il faut 3 caractères : 0 ou 9, un "
             "chiffre, puis un chiffre, A ou B (ex. 034, 02A, 974).",
@@ -99,7 +99,7 @@ def check_departement(value: str, *, field: str = "departement") -> str:
 
 
 def check_siren(value: str, *, field: str = "siren") -> str:
-    if not isinstance(value, str) or not SIREN_RE.match(value):
+    if not isinstance(value, str) or not SIREN_RE.fullmatch(value):
         raise NamingError(
             f"SIREN invalide : « {value} ». Il doit comporter exactement 9 chiffres.",
             field=field,
@@ -108,7 +108,7 @@ def check_siren(value: str, *, field: str = "siren") -> str:
 
 
 def check_arrondissement(value: str, *, field: str = "arrondissement") -> str:
-    if not isinstance(value, str) or not ARRONDISSEMENT_RE.match(value):
+    if not isinstance(value, str) or not ARRONDISSEMENT_RE.fullmatch(value):
         raise NamingError(
             f"Arrondissement invalide : « {value} ». Il doit comporter 1 chiffre.", field=field
         )
@@ -116,7 +116,7 @@ def check_arrondissement(value: str, *, field: str = "arrondissement") -> str:
 
 
 def check_authority_nature(value: str, *, field: str = "nature_collectivite") -> str:
-    if not isinstance(value, str) or not AUTHORITY_NATURE_RE.match(value):
+    if not isinstance(value, str) or not AUTHORITY_NATURE_RE.fullmatch(value):
         raise NamingError(
             f"Code nature de la collectivité invalide : « {value} ». Il doit comporter "
             "2 chiffres (ex. 31 pour une commune).",
@@ -133,7 +133,7 @@ def check_numero_interne(value: str, *, field: str = "numero_interne") -> str:
         raise NamingError(
             f"Le numéro interne « {value} » dépasse 15 caractères ({len(value)}).", field=field
         )
-    if not NUMERO_INTERNE_RE.match(value):
+    if not NUMERO_INTERNE_RE.fullmatch(value):
         bad = sorted({c for c in value if not re.match(r"[A-Z0-9_]", c)})
         if bad:
             shown = " ".join(f"« {c} »" for c in bad)
@@ -151,7 +151,7 @@ def check_numero_interne(value: str, *, field: str = "numero_interne") -> str:
 
 
 def check_typologie(value: str, *, field: str = "typologie") -> str:
-    if not isinstance(value, str) or not TYPOLOGIE_RE.match(value):
+    if not isinstance(value, str) or not TYPOLOGIE_RE.fullmatch(value):
         raise NamingError(
             f"Code de typologie invalide : « {value} ». Il doit comporter 5 caractères parmi "
             "A–Z, 0–9 et _ (ex. 99_DE).",
@@ -162,7 +162,7 @@ def check_typologie(value: str, *, field: str = "typologie") -> str:
 
 def check_email(value: str, *, field: str = "email") -> str:
     """The XSD's e-mail type: no ``+`` nor apostrophe, a top-level domain of 2 to 6 letters."""
-    if not isinstance(value, str) or not EMAIL_RE.match(value):
+    if not isinstance(value, str) or not EMAIL_RE.fullmatch(value):
         raise NamingError(
             f"Adresse électronique refusée par le protocole @CTES : « {value} ». Seuls les "
             "lettres sans accent, chiffres, points, tirets et tirets bas sont admis, avec une "
@@ -173,7 +173,7 @@ def check_email(value: str, *, field: str = "email") -> str:
 
 
 def check_trigramme(value: str) -> str:
-    if not isinstance(value, str) or not TRIGRAMME_RE.match(value):
+    if not isinstance(value, str) or not TRIGRAMME_RE.fullmatch(value):
         raise NamingError(
             f"Trigramme d'opérateur invalide : « {value} » (3 lettres ou chiffres).",
             field="trigramme",
@@ -182,7 +182,7 @@ def check_trigramme(value: str) -> str:
 
 
 def check_quadrigramme(value: str) -> str:
-    if not isinstance(value, str) or not QUADRIGRAMME_RE.match(value):
+    if not isinstance(value, str) or not QUADRIGRAMME_RE.fullmatch(value):
         raise NamingError(
             f"Quadrigramme d'application invalide : « {value} » (4 lettres ou chiffres).",
             field="quadrigramme",
@@ -250,7 +250,7 @@ def _day(text: str, what: str, field: str) -> date:
 
 def parse_id_acte(value: str, *, field: str = "id_acte") -> ActeId:
     """Split an ``IDActe`` into its parts; raise :class:`NamingError` if it is malformed."""
-    m = ID_ACTE_RE.match(value) if isinstance(value, str) else None
+    m = ID_ACTE_RE.fullmatch(value) if isinstance(value, str) else None
     if not m:
         raise NamingError(
             f"Identifiant d'acte invalide : « {value} ». Format attendu : "
@@ -330,7 +330,7 @@ def return_envelope_name(
 ) -> str:
     """``{APPLI}--{SERVICE}-{SIREN}-{YYYYMMDD}-{n}.xml`` (root ``EnveloppeMISILLCL``)."""
     check_quadrigramme(application)
-    if not SERVICE_RE.match(service):
+    if not SERVICE_RE.fullmatch(service):
         raise NamingError(
             f"Code de service préfectoral invalide : « {service} » (PREF034, SPREF0341, SGAR035…).",
             field="service",
@@ -365,7 +365,7 @@ class TransactionStem:
             )
         # Names of incoming messages may carry numbers that S²LOW's stricter rule refuses; the
         # name itself only needs the IDActe form (the stricter check gives the French message).
-        if self.numero_interne is not None and not re.match(rf"^{_NUMERO}$", self.numero_interne):
+        if self.numero_interne is not None and not re.fullmatch(_NUMERO, self.numero_interne):
             check_numero_interne(self.numero_interne)
         if self.code_nature is not None:
             nature_abbreviation(self.code_nature)
@@ -434,7 +434,7 @@ class EnvelopeName:
 
 
 def parse_envelope_name(name: str) -> EnvelopeName:
-    m = ENVELOPE_NAME_RE.match(name)
+    m = ENVELOPE_NAME_RE.fullmatch(name)
     if not m:
         raise NamingError(
             f"Nom d'enveloppe invalide : « {name} ». Format attendu : "
@@ -451,7 +451,7 @@ def parse_envelope_name(name: str) -> EnvelopeName:
 
 def parse_archive_name(name: str) -> tuple[str, EnvelopeName]:
     """Return ``(trigramme, envelope name parts)`` of an archive name."""
-    m = ARCHIVE_NAME_RE.match(name)
+    m = ARCHIVE_NAME_RE.fullmatch(name)
     if not m:
         raise NamingError(
             f"Nom d'archive invalide : « {name} ». Format attendu : "
@@ -463,7 +463,7 @@ def parse_archive_name(name: str) -> tuple[str, EnvelopeName]:
 
 
 def check_message_name(name: str) -> re.Match[str]:
-    m = MESSAGE_NAME_RE.match(name)
+    m = MESSAGE_NAME_RE.fullmatch(name)
     if not m:
         raise NamingError(
             f"Nom de message métier invalide : « {name} ». Format attendu : "
@@ -474,7 +474,7 @@ def check_message_name(name: str) -> re.Match[str]:
 
 
 def check_document_name(name: str, *, require_typologie: bool = False) -> re.Match[str]:
-    m = DOCUMENT_NAME_RE.match(name)
+    m = DOCUMENT_NAME_RE.fullmatch(name)
     if not m:
         raise NamingError(
             f"Nom de pièce invalide : « {name} ». Format attendu : "
