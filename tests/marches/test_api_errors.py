@@ -166,8 +166,8 @@ def test_unknown_consultation_is_a_documented_404(client, openapi):
 
 def test_every_operation_documents_its_errors(openapi):
     """401/403 wherever a key or session is needed, 404 wherever an id is in the path, 422
-    wherever there are parameters or a JSON body, 400 wherever a body is read; each with the
-    one error schema."""
+    wherever there are parameters or a body, 400 and 413 wherever a body is read; each with
+    the one error schema."""
     missing = []
     for path, operations in openapi["paths"].items():
         for method, operation in operations.items():
@@ -180,7 +180,7 @@ def test_every_operation_documents_its_errors(openapi):
             if parameters:
                 expected.add("422")
             if "requestBody" in operation:
-                expected |= {"400", "422"}
+                expected |= {"400", "413", "422"}
             responses = operation["responses"]
             for status in sorted(expected):
                 declared = responses.get(status, {}).get("content", {})
@@ -190,3 +190,12 @@ def test_every_operation_documents_its_errors(openapi):
     assert not missing, "\n".join(missing)
     error_out = openapi["components"]["schemas"]["ErrorOut"]
     assert sorted(error_out["required"]) == ["detail", "errors"]
+
+
+def test_json_body_over_the_memory_limit_is_a_documented_413(client, openapi, buyer_headers):
+    """A JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused with the error body."""
+    path = "/marches/acheteur/consultations"
+    big = b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    response = client.post(PREFIX + path, big, content_type="application/json", **buyer_headers)
+    assert response.status_code == 413
+    assert_error_body(assert_documented(openapi, response, path, "post"))

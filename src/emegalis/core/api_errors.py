@@ -35,6 +35,7 @@ def errors(*codes: int) -> dict[int, type[ErrorOut]]:
 
 AUTH = (401, 403)  # authenticated operations
 READ = (*AUTH, 404, 422)  # an authenticated operation on an object named by its id
+BODY = (400, 413)  # an operation that reads a request body (unreadable, too big)
 
 
 def body(detail: str, details: list[str] | tuple[str, ...] = ()) -> dict:

@@ -17,7 +17,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from emegalis.core import clock
-from emegalis.core.api_errors import AUTH, READ, errors
+from emegalis.core.api_errors import AUTH, BODY, READ, errors
 from emegalis.organisations.services import authenticate_api_key
 
 from . import conf, selectors, services, upload_limits
@@ -285,7 +285,7 @@ def buyer_read(request, pk: int):
 
 @router.post(
     "/acheteur/consultations",
-    response={201: ConsultationDetailOut, **errors(400, *AUTH, 422)},
+    response={201: ConsultationDetailOut, **errors(*BODY, *AUTH, 422)},
     auth=BUYER_AUTH,
 )
 def buyer_create(request, payload: ConsultationIn):
@@ -305,7 +305,7 @@ def buyer_create(request, payload: ConsultationIn):
 
 @router.patch(
     "/acheteur/consultations/{pk}",
-    response={200: ConsultationDetailOut, **errors(400, *READ)},
+    response={200: ConsultationDetailOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
 )
 def buyer_update(request, pk: int, payload: ConsultationPatch):
@@ -318,7 +318,7 @@ def buyer_update(request, pk: int, payload: ConsultationPatch):
 
 @router.post(
     "/acheteur/consultations/{pk}/lots",
-    response={201: LotOut, **errors(400, *READ)},
+    response={201: LotOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
 )
 def buyer_add_lot(request, pk: int, payload: LotIn):
@@ -348,7 +348,7 @@ DCE_UPLOAD_BODY = {
 
 @router.post(
     "/acheteur/consultations/{pk}/dce",
-    response={201: DceFileOut, **errors(400, *READ, 413)},
+    response={201: DceFileOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
     openapi_extra=DCE_UPLOAD_BODY,
 )
@@ -407,7 +407,7 @@ def _commission_out(commission) -> dict:
 
 @router.post(
     "/acheteur/consultations/{pk}/commission",
-    response={201: CommissionOut, **errors(400, *READ)},
+    response={201: CommissionOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
 )
 def buyer_name_commission(request, pk: int, payload: CommissionIn):

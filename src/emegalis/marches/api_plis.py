@@ -22,7 +22,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from emegalis.core import sealing
-from emegalis.core.api_errors import READ, error_response, errors
+from emegalis.core.api_errors import BODY, READ, error_response, errors
 from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import error_messages
 from emegalis.organisations.models import OrganisationKind
@@ -238,7 +238,7 @@ def _declared(body: bytes) -> list[plis.DeclaredFile]:
 
 @router.post(
     "/entreprise/consultations/{pk}/plis",
-    response={201: PliOut, **errors(400, *READ, 409, 413)},
+    response={201: PliOut, **errors(*BODY, *READ, 409)},
     auth=COMPANY_AUTH,
     url_name="plis_start",
     openapi_extra=START_BODY,
@@ -335,7 +335,7 @@ def pli_file_offset(request, pli_pk: int, file_pk: int):
 
 @router.put(
     "/entreprise/plis/{pli_pk}/fichiers/{file_pk}",
-    response={200: OffsetOut, **errors(400, *READ, 409, 413)},
+    response={200: OffsetOut, **errors(*BODY, *READ, 409)},
     auth=COMPANY_AUTH,
     url_name="plis_file",
     openapi_extra=CHUNK_BODY,
@@ -379,7 +379,7 @@ def pli_file(request, pli_pk: int, file_pk: int):
 
 @router.post(
     "/entreprise/plis/{pli_pk}/confirmer",
-    response={200: PliOut, **errors(400, *READ, 409)},
+    response={200: PliOut, **errors(*BODY, *READ, 409)},
     auth=COMPANY_AUTH,
     url_name="plis_confirm",
     openapi_extra=CONFIRM_BODY,
