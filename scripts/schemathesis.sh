@@ -106,6 +106,8 @@ for _ in $(seq 1 100); do
 done
 
 status=0
+passed=0
+failed=0
 while read -r label secret; do
   echo "== schemathesis with the $label key (${SECONDS_PER_KEY}s, ${MAX_EXAMPLES} examples per operation and phase)"
   if ! $ST --no-color --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
@@ -118,19 +120,26 @@ while read -r label secret; do
       --workers 2 \
       --generation-database none \
       --suppress-health-check all \
-      --report junit --report-junit-path "$work/junit-$label.xml"; then
+      --report junit --report-junit-path "$work/junit-$label.xml" \
+      </dev/null | tee "$work/st-$label.log"; then
     status=1
   fi
-  $PY - "$work/junit-$label.xml" "$label" <<'EOF'
+  # Operations passed and failing, from the JUnit report.
+  read -r ok bad < <($PY - "$work/junit-$label.xml" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
 tests = sum(int(s.get("tests", 0)) for s in suites)
-failures = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-print(f"== {sys.argv[2]}: {tests} operations tested, {failures} failing")
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+print(tests - bad, bad)
 EOF
+)
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  cases=$(grep -Eo '[0-9]+ generated' "$work/st-$label.log" | tail -1 || true)
+  echo "== $label: ${cases:-? generated} test cases; operations: $ok passed, $bad failing"
 done <<<"$keys"
 
 if grep -q "Traceback" "$work/server.log"; then
@@ -138,5 +147,6 @@ if grep -q "Traceback" "$work/server.log"; then
   cat "$work/server.log"
   status=1
 fi
-echo "== schemathesis finished in $(($(date +%s) - started))s, status $status"
+echo "== schemathesis finished in $(($(date +%s) - started))s; operations × keys:"
+echo "schemathesis: $passed passed, $failed failed"
 exit $status

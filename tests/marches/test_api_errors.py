@@ -12,11 +12,13 @@ from emegalis.marches import services as marches_services
 from emegalis.organisations import services as account_services
 from emegalis.organisations.roles import Role
 from tests.factories import make_member
+from tests.marches import test_plis
 from tests.marches.conftest import consultation_fields
 
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/api/v1"
+opened = test_plis.opened  # a published consultation open to deposits
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +201,57 @@ def test_json_body_over_the_memory_limit_is_a_documented_413(client, openapi, bu
     response = client.post(PREFIX + path, big, content_type="application/json", **buyer_headers)
     assert response.status_code == 413
     assert_error_body(assert_documented(openapi, response, path, "post"))
+
+
+def test_deposit_answers_match_the_document(client, openapi, opened, company_user, company):
+    """The deposit API answers JsonResponse built by hand: its successes and its offset
+    conflict match the schemas it declares (PliOut, OffsetOut, ErrorOut)."""
+    consultation, _ = opened
+    _, secret = account_services.create_api_key(user=company_user, organisation=company, name="x")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    start_path = "/marches/entreprise/consultations/{pk}/plis"
+    content = b"offre " * 100
+    response = client.post(
+        PREFIX + start_path.format(pk=consultation.pk),
+        json.dumps({"files": [{"kind": "offre", "name": "offre.pdf", "size": len(content)}]}),
+        content_type="application/json",
+        **auth,
+    )
+    assert response.status_code == 201, response.content
+    pli = assert_documented(openapi, response, start_path, "post")
+    file_path = "/marches/entreprise/plis/{pli_pk}/fichiers/{file_pk}"
+    file_url = pli["files"][0]["url"]
+    conflict = client.put(
+        file_url,
+        content[:10],
+        content_type="application/octet-stream",
+        HTTP_UPLOAD_OFFSET="5",
+        **auth,
+    )
+    assert conflict.status_code == 409
+    assert_error_body(assert_documented(openapi, conflict, file_path, "put"))
+    stored = client.put(
+        file_url, content, content_type="application/octet-stream", HTTP_UPLOAD_OFFSET="0", **auth
+    )
+    assert stored.status_code == 200
+    assert assert_documented(openapi, stored, file_path, "put")["offset"] == len(content)
+    assert_documented(openapi, client.get(file_url, **auth), file_path, "get")
+    detail_path = "/marches/entreprise/plis/{pli_pk}"
+    detail = client.get(PREFIX + detail_path.format(pli_pk=pli["id"]), **auth)
+    assert_documented(openapi, detail, detail_path, "get")
+    listing = client.get(PREFIX + start_path.format(pk=consultation.pk), **auth)
+    assert_documented(openapi, listing, start_path, "get")
+    confirm_path = "/marches/entreprise/plis/{pli_pk}/confirmer"
+    confirmed = client.post(
+        PREFIX + confirm_path.format(pli_pk=pli["id"]),
+        b"{}",
+        content_type="application/json",
+        **auth,
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert assert_documented(openapi, confirmed, confirm_path, "post")["completed_at"]
+    receipt_path = "/marches/entreprise/plis/{pli_pk}/accuse.pdf"
+    receipt = client.get(PREFIX + receipt_path.format(pli_pk=pli["id"]), **auth)
+    declared = openapi["paths"][PREFIX + receipt_path]["get"]["responses"]
+    assert receipt.status_code == 200
+    assert receipt["Content-Type"] in declared["200"]["content"]
