@@ -255,3 +255,18 @@ def test_deposit_answers_match_the_document(client, openapi, opened, company_use
     declared = openapi["paths"][PREFIX + receipt_path]["get"]["responses"]
     assert receipt.status_code == 200
     assert receipt["Content-Type"] in declared["200"]["content"]
+
+
+def test_multipart_without_boundary_with_a_session_is_a_documented_403(openapi, buyer_a, draft):
+    """With a session, the CSRF check reads the body first and finds no token: a 403 in
+    French, not a 500."""
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.force_login(buyer_a)
+    path = "/marches/acheteur/consultations/{pk}/dce"
+    response = client.generic(
+        "POST", PREFIX + path.format(pk=draft.pk), b"--x\r\n", content_type="multipart/form-data"
+    )
+    assert response.status_code == 403, response.content[:300]
+    body = assert_documented(openapi, response, path, "post")
+    assert_error_body(body)
+    assert "CSRF" in body["detail"]
