@@ -50,6 +50,7 @@ export SIGNING_TSA_URL=
 export AXES_FAILURE_LIMIT=1000
 export LOG_LEVEL=WARNING
 export SCHEMATHESIS_WORK="$work"
+export HYPOTHESIS_STORAGE_DIRECTORY="$work/hypothesis"  # nothing written into the checkout
 unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy
 
 started=$(date +%s)
@@ -77,7 +78,7 @@ dictionaries = {
     "organisations": ids(Organisation), "actes": ids(Transaction),
 }
 bindings = {"pk": "consultations", "pli_pk": "plis", "file_pk": "files", "acte_id": "actes"}
-lines = ["[dictionaries]"]
+lines = ["[cache]", "enabled = false", "", "[dictionaries]"]
 lines += [f"{name} = {{ values = {json.dumps(values)} }}" for name, values in dictionaries.items()]
 lines += ["", "[parameters]"]
 lines += [f"\"path.{p}\" = {{ dictionary = \"{d}\", probability = 0.5 }}" for p, d in bindings.items()]
