@@ -33,6 +33,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM  # run the cleanup when stopped (CI timeout)
 
 export DJANGO_SETTINGS_MODULE=emegalis.settings
 export DEBUG=0
