@@ -90,7 +90,7 @@ def test_agent_of_commune_a_cannot_read_commune_b_by_api(
     ):
         response = client.get(url)
         assert response.status_code == 404, url
-        assert response.json() == {"detail": "Ressource introuvable."}
+        assert response.json() == {"detail": "Ressource introuvable.", "errors": []}
 
 
 def test_api_requires_authentication(client, commune_a):

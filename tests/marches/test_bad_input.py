@@ -252,10 +252,11 @@ def test_schema_errors_are_french_and_shaped_like_the_services_refusals(client, 
     )
     assert response.status_code == 422
     body = response.json()
-    assert body["detail"] == "Données invalides."
-    assert "reference : champ obligatoire." in body["errors"]
-    assert any(e.startswith("procedure : valeur non admise (attendu : ") for e in body["errors"])
-    assert any(e.startswith("bids_deadline : une date et heure") for e in body["errors"])
+    assert body["detail"].startswith("Requête invalide")
+    errors = " | ".join(body["errors"])
+    assert "« reference » : obligatoire" in errors
+    assert "« procedure » : valeur non admise (valeurs possibles : " in errors
+    assert "« bids_deadline » : date et heure attendues" in errors
     response = client.post(API, "{pas du json", content_type="application/json", **headers)
     assert response.status_code in (400, 422)
     assert not Consultation.objects.exists()

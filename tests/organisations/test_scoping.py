@@ -55,7 +55,7 @@ def test_referent_of_a_gets_404_everywhere_in_b(client, login, referent_a, commu
 def test_api_404_is_json_in_french(client, login, referent_a, commune_b):
     login(referent_a)
     response = client.get(f"/api/v1/organisations/{commune_b.pk}")
-    assert response.json() == {"detail": "Ressource introuvable."}
+    assert response.json() == {"detail": "Ressource introuvable.", "errors": []}
 
 
 @pytest.mark.django_db

@@ -133,7 +133,10 @@ def test_next_login_asks_for_a_code_and_the_api_waits_for_it(client, login, staf
 
     api = client.get("/api/v1/me")
     assert api.status_code == 403
-    assert api.json() == {"detail": "Double authentification requise pour ce compte."}
+    assert api.json() == {
+        "detail": "Double authentification requise pour ce compte.",
+        "errors": [],
+    }
 
     page = client.get(f"{VERIFY_URL}?next=/tableau-de-bord/")
     assert page.status_code == 200 and 'autocomplete="one-time-code"' in html(page)

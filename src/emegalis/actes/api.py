@@ -8,6 +8,8 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema
 
+from emegalis.core.api_errors import AUTH, READ, errors
+
 from . import selectors, services
 from .models import Transaction
 
@@ -65,7 +67,7 @@ def _organisation(request):
     return request.organisation
 
 
-@router.get("/", response=list[ActeOut])
+@router.get("/", response={200: list[ActeOut], **errors(*AUTH, 422)})
 def list_actes(request, status: int | None = None):
     qs = selectors.actes_for(request.user, _organisation(request))
     if status is not None:
@@ -73,6 +75,6 @@ def list_actes(request, status: int | None = None):
     return list(qs[:500])
 
 
-@router.get("/{acte_id}", response=ActeDetailOut)
+@router.get("/{acte_id}", response={200: ActeDetailOut, **errors(*READ)})
 def get_acte(request, acte_id: int):
     return selectors.get_acte(request.user, _organisation(request), acte_id)

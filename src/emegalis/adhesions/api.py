@@ -10,6 +10,7 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 
 from emegalis.core import clock
+from emegalis.core.api_errors import READ, errors
 from emegalis.organisations.selectors import get_organisation
 
 from . import access, selectors
@@ -82,7 +83,7 @@ def _organisation_ref(organisation) -> dict:
     return {"id": organisation.pk, "name": organisation.name, "siren": organisation.siren}
 
 
-@router.get("/organisations/{pk}/conventions", response=list[ConventionOut])
+@router.get("/organisations/{pk}/conventions", response={200: list[ConventionOut], **errors(*READ)})
 def list_conventions(request, pk: int):
     _, conventions = selectors.conventions_of(request.user, pk)
     return [
@@ -113,7 +114,9 @@ def list_conventions(request, pk: int):
     ]
 
 
-@router.get("/organisations/{pk}/contributions", response=list[ContributionOut])
+@router.get(
+    "/organisations/{pk}/contributions", response={200: list[ContributionOut], **errors(*READ)}
+)
 def list_contributions(request, pk: int):
     _, rows = selectors.contributions_of(request.user, pk)
     result = []
@@ -148,7 +151,7 @@ def list_contributions(request, pk: int):
     return result
 
 
-@router.get("/organisations/{pk}/services", response=ServicesOut)
+@router.get("/organisations/{pk}/services", response={200: ServicesOut, **errors(*READ)})
 def list_services(request, pk: int, query: Query[ServicesQuery]):
     """The services the organisation may use on a date (`on=YYYY-MM-DD`, today if absent)."""
     organisation = get_organisation(request.user, pk)

@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, django_auth
 from pydantic import AfterValidator
 
 from emegalis.core import clock
+from emegalis.core.api_errors import AUTH, BODY, READ, errors
 from emegalis.core.validators import pydantic_single_line
 from emegalis.organisations import throttling
 
@@ -150,11 +151,6 @@ class SearchQuery(Schema):
     per_page: int = 20
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: list[str] = []
-
-
 ProcedureCode = Literal[tuple(Procedure.values)]  # type: ignore[valid-type]
 NatureCode = Literal[tuple(Nature.values)]  # type: ignore[valid-type]
 
@@ -231,7 +227,7 @@ def _fields(data: dict) -> dict:
 # --- Public --------------------------------------------------------------------------------------
 
 
-@router.get("/consultations", response={200: PageOut, 422: ErrorOut}, auth=None)
+@router.get("/consultations", response={200: PageOut, **errors(422)}, auth=None)
 def search(request, query: Query[SearchQuery]):
     """Published consultations: open ones by default, same criteria as the search page."""
     data = query.dict()
@@ -253,17 +249,21 @@ def search(request, query: Query[SearchQuery]):
     )
 
 
-@router.get("/consultations/{pk}", response=ConsultationDetailOut, auth=None)
+@router.get(
+    "/consultations/{pk}", response={200: ConsultationDetailOut, **errors(404, 422)}, auth=None
+)
 def read(request, pk: int):
     return selectors.get_public_consultation(pk)
 
 
-@router.get("/consultations/{pk}/lots", response=list[LotOut], auth=None)
+@router.get("/consultations/{pk}/lots", response={200: list[LotOut], **errors(404, 422)}, auth=None)
 def lots(request, pk: int):
     return list(selectors.get_public_consultation(pk).lots.all())
 
 
-@router.get("/consultations/{pk}/dce", response=list[DceFileOut], auth=None)
+@router.get(
+    "/consultations/{pk}/dce", response={200: list[DceFileOut], **errors(404, 422)}, auth=None
+)
 def dce_files(request, pk: int):
     return list(selectors.current_dce_files(selectors.get_public_consultation(pk)))
 
@@ -271,17 +271,29 @@ def dce_files(request, pk: int):
 # --- Buyers --------------------------------------------------------------------------------------
 
 
-@router.get("/acheteur/consultations", response=list[ConsultationOut], auth=BUYER_AUTH)
+@router.get(
+    "/acheteur/consultations",
+    response={200: list[ConsultationOut], **errors(*AUTH)},
+    auth=BUYER_AUTH,
+)
 def buyer_list(request):
     return list(selectors.buyer_consultations(request.user).order_by("-created_at"))
 
 
-@router.get("/acheteur/consultations/{pk}", response=ConsultationDetailOut, auth=BUYER_AUTH)
+@router.get(
+    "/acheteur/consultations/{pk}",
+    response={200: ConsultationDetailOut, **errors(*READ)},
+    auth=BUYER_AUTH,
+)
 def buyer_read(request, pk: int):
     return selectors.get_buyer_consultation(request.user, pk)
 
 
-@router.post("/acheteur/consultations", response={201: ConsultationDetailOut}, auth=BUYER_AUTH)
+@router.post(
+    "/acheteur/consultations",
+    response={201: ConsultationDetailOut, **errors(*BODY, *AUTH, 422)},
+    auth=BUYER_AUTH,
+)
 def buyer_create(request, payload: ConsultationIn):
     """Create a draft for the organisation the token (or session) acts for."""
     organisation = request.organisation
@@ -297,7 +309,11 @@ def buyer_create(request, payload: ConsultationIn):
     return Status(201, consultation)
 
 
-@router.patch("/acheteur/consultations/{pk}", response=ConsultationDetailOut, auth=BUYER_AUTH)
+@router.patch(
+    "/acheteur/consultations/{pk}",
+    response={200: ConsultationDetailOut, **errors(*BODY, *READ)},
+    auth=BUYER_AUTH,
+)
 def buyer_update(request, pk: int, payload: ConsultationPatch):
     consultation = selectors.get_buyer_consultation(request.user, pk)
     data = payload.dict(exclude_unset=True)
@@ -306,7 +322,11 @@ def buyer_update(request, pk: int, payload: ConsultationPatch):
     )
 
 
-@router.post("/acheteur/consultations/{pk}/lots", response={201: LotOut}, auth=BUYER_AUTH)
+@router.post(
+    "/acheteur/consultations/{pk}/lots",
+    response={201: LotOut, **errors(*BODY, *READ)},
+    auth=BUYER_AUTH,
+)
 def buyer_add_lot(request, pk: int, payload: LotIn):
     consultation = selectors.get_buyer_consultation(request.user, pk)
     lot = services.add_lot(actor=request.user, consultation=consultation, **payload.dict())
@@ -334,7 +354,7 @@ DCE_UPLOAD_BODY = {
 
 @router.post(
     "/acheteur/consultations/{pk}/dce",
-    response={201: DceFileOut, 413: ErrorOut, 422: ErrorOut},
+    response={201: DceFileOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
     openapi_extra=DCE_UPLOAD_BODY,
 )
@@ -393,7 +413,7 @@ def _commission_out(commission) -> dict:
 
 @router.post(
     "/acheteur/consultations/{pk}/commission",
-    response={201: CommissionOut, 422: ErrorOut},
+    response={201: CommissionOut, **errors(*BODY, *READ)},
     auth=BUYER_AUTH,
 )
 def buyer_name_commission(request, pk: int, payload: CommissionIn):
@@ -422,14 +442,20 @@ def buyer_name_commission(request, pk: int, payload: CommissionIn):
 
 
 @router.post(
-    "/acheteur/consultations/{pk}/publier", response=ConsultationDetailOut, auth=BUYER_AUTH
+    "/acheteur/consultations/{pk}/publier",
+    response={200: ConsultationDetailOut, **errors(*READ)},
+    auth=BUYER_AUTH,
 )
 def buyer_publish(request, pk: int):
     consultation = selectors.get_buyer_consultation(request.user, pk)
     return services.publish(actor=request.user, consultation=consultation)
 
 
-@router.get("/horloge", auth=None)
+class ClockOut(Schema):
+    now: datetime
+
+
+@router.get("/horloge", response=ClockOut, auth=None)
 def server_clock(request):
     """Server time (UTC), against which every deadline is compared."""
     return {"now": clock.now()}

@@ -3,13 +3,15 @@ public files: the DECP document of the platform and a consultation's OCDS packag
 
 from ninja import Router
 
+from emegalis.core.api_errors import errors
+
 from . import decp, ocds
 from . import opendata_selectors as od
 
 router = Router(tags=["données ouvertes"])
 
 
-@router.get("/donnees-essentielles", auth=None)
+@router.get("/donnees-essentielles", response={200: dict, **errors(422)}, auth=None)
 def decp_document(request, acheteur: str = "", annee: str = ""):
     """DECP v2 document of the publishable notified contracts (same as
     /marches/donnees-essentielles/decp.json). Bad filters: 422 with French errors."""
@@ -17,7 +19,7 @@ def decp_document(request, acheteur: str = "", annee: str = ""):
     return decp.build_export(filters.apply(od.public_contracts())).document
 
 
-@router.get("/consultations/{pk}/ocds", auth=None)
+@router.get("/consultations/{pk}/ocds", response={200: dict, **errors(404, 422)}, auth=None)
 def ocds_package(request, pk: int):
     """OCDS release package of a public consultation (404 for a draft or an unknown one)."""
     return ocds.release_package(od.get_ocds_consultation(pk))

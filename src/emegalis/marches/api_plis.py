@@ -12,15 +12,17 @@ handlers ever read it. Errors are JSON with a French ``detail``.
 """
 
 import json
+from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Router
+from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from emegalis.core import sealing
+from emegalis.core.api_errors import BODY, READ, error_response, errors
 from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import error_messages
 from emegalis.organisations.models import OrganisationKind
@@ -69,7 +71,101 @@ COMPANY_AUTH = [CompanyKeyAuth()]
 
 
 def _error(detail: str, status: int, **extra) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=status)
+    return error_response(detail, status, **extra)
+
+
+# --- Documented shapes (the views answer JsonResponse built by _pli_out and co.) --------------
+
+
+class PliFileOut(Schema):
+    id: int
+    kind: str
+    lot: int | None
+    name: str
+    size: int
+    offset: int
+    sha256: str | None
+    url: str
+
+
+class PliOut(Schema):
+    id: int
+    consultation: int
+    status: str
+    status_label: str
+    started_at: datetime
+    completed_at: datetime | None
+    backup_copy_declared: bool
+    chunk_size: int
+    confirm_url: str
+    receipt_url: str | None
+    files: list[PliFileOut]
+
+
+class PliListOut(Schema):
+    results: list[PliOut]
+
+
+class OffsetOut(Schema):
+    offset: int
+    size: int
+
+
+def _json_body(schema: dict, required: bool = True) -> dict:
+    return {
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+START_BODY = _json_body(
+    {
+        "type": "object",
+        "required": ["files"],
+        "properties": {
+            "files": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "name", "size"],
+                    "properties": {
+                        "kind": {"type": "string", "description": "candidature ou offre"},
+                        "name": {"type": "string"},
+                        "size": {"type": "integer", "minimum": 0},
+                        "lot": {"type": ["integer", "null"], "description": "numéro de lot"},
+                        "document": {"type": "string", "description": "dume, dc1, dc2, autre"},
+                    },
+                },
+            }
+        },
+    }
+)
+CONFIRM_BODY = _json_body(
+    {"type": "object", "properties": {"backup_copy": {"type": "boolean"}}}, required=False
+)
+CHUNK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Upload-Offset",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "position du premier octet envoyé dans le fichier",
+        }
+    ],
+}
+PDF_RECEIPT = {
+    "responses": {
+        200: {
+            "description": "Accusé de réception signé (PDF)",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
 
 
 def _detail(exc) -> str:
@@ -140,7 +236,13 @@ def _declared(body: bytes) -> list[plis.DeclaredFile]:
     return declared
 
 
-@router.post("/entreprise/consultations/{pk}/plis", auth=COMPANY_AUTH, url_name="plis_start")
+@router.post(
+    "/entreprise/consultations/{pk}/plis",
+    response={201: PliOut, **errors(*BODY, *READ, 409)},
+    auth=COMPANY_AUTH,
+    url_name="plis_start",
+    openapi_extra=START_BODY,
+)
 def start(request, pk: int):
     """Start a deposit: JSON {"files": [{"kind", "name", "size", "lot"}]} → 201 with the
     file URLs to PUT to."""
@@ -161,7 +263,12 @@ def start(request, pk: int):
     return JsonResponse(_pli_out(pli), status=201)
 
 
-@router.get("/entreprise/consultations/{pk}/plis", auth=COMPANY_AUTH, url_name="plis_list")
+@router.get(
+    "/entreprise/consultations/{pk}/plis",
+    response={200: PliListOut, **errors(*READ)},
+    auth=COMPANY_AUTH,
+    url_name="plis_list",
+)
 def own_plis(request, pk: int):
     """The company's deposits for the consultation, complete or in progress."""
     consultation = selectors.get_public_consultation(pk)
@@ -176,7 +283,12 @@ def _own_pli(request, pli_pk: int) -> Pli | None:
         return None
 
 
-@router.get("/entreprise/plis/{pli_pk}", auth=COMPANY_AUTH, url_name="plis_detail")
+@router.get(
+    "/entreprise/plis/{pli_pk}",
+    response={200: PliOut, **errors(*READ)},
+    auth=COMPANY_AUTH,
+    url_name="plis_detail",
+)
 def detail(request, pli_pk: int):
     pli = _own_pli(request, pli_pk)
     if pli is None:
@@ -184,7 +296,12 @@ def detail(request, pli_pk: int):
     return JsonResponse(_pli_out(pli))
 
 
-@router.delete("/entreprise/plis/{pli_pk}", auth=COMPANY_AUTH, url_name="plis_abandon")
+@router.delete(
+    "/entreprise/plis/{pli_pk}",
+    response={204: None, **errors(*READ, 409)},
+    auth=COMPANY_AUTH,
+    url_name="plis_abandon",
+)
 def abandon(request, pli_pk: int):
     """Abandon a deposit still in progress (deleted with its stored chunks)."""
     try:
@@ -205,10 +322,23 @@ def _offset_response(pli_file: PliFile, offset: int, status: int = 200, **extra)
 
 
 @router.api_operation(
-    ["GET", "HEAD", "PUT"],
+    ["GET", "HEAD"],
     "/entreprise/plis/{pli_pk}/fichiers/{file_pk}",
+    response={200: OffsetOut, **errors(*READ)},
     auth=COMPANY_AUTH,
     url_name="plis_file",
+)
+def pli_file_offset(request, pli_pk: int, file_pk: int):
+    """GET/HEAD: the server's offset (also in the Upload-Offset header)."""
+    return pli_file(request, pli_pk, file_pk)
+
+
+@router.put(
+    "/entreprise/plis/{pli_pk}/fichiers/{file_pk}",
+    response={200: OffsetOut, **errors(*BODY, *READ, 409)},
+    auth=COMPANY_AUTH,
+    url_name="plis_file",
+    openapi_extra=CHUNK_BODY,
 )
 def pli_file(request, pli_pk: int, file_pk: int):
     """GET/HEAD: the server's offset. PUT: raw bytes from ``Upload-Offset``."""
@@ -239,7 +369,7 @@ def pli_file(request, pli_pk: int, file_pk: int):
             length=length,
         )
     except plis.OffsetMismatch as exc:
-        return _offset_response(pli_file, exc.offset, status=409, detail=str(exc))
+        return _offset_response(pli_file, exc.offset, status=409, detail=str(exc), errors=[])
     except (PermissionDenied, ObjectDoesNotExist):  # abandoned meanwhile
         return _error("Fichier de pli introuvable.", 404)
     except ValidationError as exc:
@@ -247,7 +377,13 @@ def pli_file(request, pli_pk: int, file_pk: int):
     return _offset_response(pli_file, received)
 
 
-@router.post("/entreprise/plis/{pli_pk}/confirmer", auth=COMPANY_AUTH, url_name="plis_confirm")
+@router.post(
+    "/entreprise/plis/{pli_pk}/confirmer",
+    response={200: PliOut, **errors(*BODY, *READ, 409)},
+    auth=COMPANY_AUTH,
+    url_name="plis_confirm",
+    openapi_extra=CONFIRM_BODY,
+)
 def confirm(request, pli_pk: int):
     """Confirm a deposit whose files are whole; JSON {"backup_copy": bool} (optional)."""
     try:
@@ -269,7 +405,13 @@ def confirm(request, pli_pk: int):
     return JsonResponse(_pli_out(pli))
 
 
-@router.get("/entreprise/plis/{pli_pk}/accuse.pdf", auth=COMPANY_AUTH, url_name="plis_receipt")
+@router.get(
+    "/entreprise/plis/{pli_pk}/accuse.pdf",
+    response={200: None, **errors(*READ, 409)},
+    auth=COMPANY_AUTH,
+    url_name="plis_receipt",
+    openapi_extra=PDF_RECEIPT,
+)
 def receipt(request, pli_pk: int):
     """The signed receipt (PDF) of a complete deposit."""
     pli = _own_pli(request, pli_pk)

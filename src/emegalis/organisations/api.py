@@ -1,5 +1,7 @@
 from ninja import Router, Schema
 
+from emegalis.core.api_errors import AUTH, READ, errors
+
 from . import selectors
 
 router = Router(tags=["organisations"])
@@ -35,7 +37,7 @@ class MemberOut(Schema):
     is_active: bool
 
 
-@router.get("/me", response=MeOut)
+@router.get("/me", response={200: MeOut, **errors(*AUTH)})
 def me(request):
     user = request.user
     return {
@@ -48,17 +50,17 @@ def me(request):
     }
 
 
-@router.get("/organisations", response=list[OrganisationOut])
+@router.get("/organisations", response={200: list[OrganisationOut], **errors(*AUTH)})
 def list_organisations(request):
     return selectors.organisations_visible_to(request.user).distinct().order_by("name")
 
 
-@router.get("/organisations/{pk}", response=OrganisationOut)
+@router.get("/organisations/{pk}", response={200: OrganisationOut, **errors(*READ)})
 def get_organisation(request, pk: int):
     return selectors.get_organisation(request.user, pk)
 
 
-@router.get("/organisations/{pk}/users", response=list[MemberOut])
+@router.get("/organisations/{pk}/users", response={200: list[MemberOut], **errors(*READ)})
 def list_members(request, pk: int):
     return [
         {

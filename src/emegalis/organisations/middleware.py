@@ -58,7 +58,8 @@ class TwoFactorRequiredMiddleware:
             if has_device or user.requires_two_factor:
                 if request.path.startswith("/api/"):
                     return JsonResponse(
-                        {"detail": "Double authentification requise pour ce compte."}, status=403
+                        {"detail": "Double authentification requise pour ce compte.", "errors": []},
+                        status=403,
                     )
                 target = "two_factor_verify" if has_device else "two_factor_setup"
                 query = urlencode({"next": request.get_full_path()})
