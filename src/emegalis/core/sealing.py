@@ -613,7 +613,14 @@ def open_stream(source: BinaryIO, private_key: bytes) -> Iterator[bytes]:
         segment = SegmentHeader.from_bytes(raw)
         if segment.first_index != index or segment.chunk_count < 1:
             raise IntegrityError(f"Segment manquant, déplacé ou altéré au bloc {index}.", index)
-        key = segment_key(header, segment, private_key)
+        try:
+            key = segment_key(header, segment, private_key)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"La clé du segment du bloc {index} ne s'ouvre pas : clé d'ouverture erronée, ou "
+                "segment altéré ou étranger à ce fichier.",
+                chunk=index,
+            ) from exc
         aad = header.to_bytes() + segment.authenticated()
         for _ in range(segment.chunk_count):
             piece = _read_exactly(source, sealed_chunk)
