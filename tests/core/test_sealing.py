@@ -163,6 +163,10 @@ def _count(segment_header: bytes, count: int) -> bytes:
             id="first-index-changed",
         ),
         pytest.param(
+            lambda h, s: join(h, [(s[0][0][:8] + bytes(32) + s[0][0][40:], s[0][1]), *s[1:]]),
+            id="ephemeral-key-made-low-order",
+        ),
+        pytest.param(
             lambda h, s: join(h, [(_count(s[0][0], 2), s[0][1][:2]), *s[1:]]),
             id="chunk-dropped-and-count-fixed",
         ),
@@ -433,6 +437,8 @@ def test_version_1_files_still_open(keys, size):
     assert isinstance(sealing.parse_header(sealed), sealing.LegacyFileHeader)
     result = opens(sealed, keys.private_key)
     assert result.ok and result.sha256 == hashlib.sha256(data).hexdigest()
+    low_order = sealed[:13] + bytes(32) + sealed[45:]  # an altered ephemeral key
+    assert not opens(low_order, keys.private_key).ok
     if size > SMALL:
         cut = opens(sealed[: -(SMALL + 16)], keys.private_key)  # last chunk dropped
         assert not cut.ok

@@ -1,8 +1,10 @@
-"""Sealing of plis: opening keys, k-of-n shares, per-file key wrap and chunked encryption.
+"""Sealing of plis: opening keys, k-of-n shares handed to the members' own keys, per-segment
+key wrap and chunked encryption.
 
 Pure functions over bytes and file-like objects; nothing here needs Django. The format
-written and read here is specified in ``docs/plis-format.md`` (format version 1) so that an
-opened pli can be decrypted by an independent tool; the choices are argued in ADR 0004.
+written and read here is specified in ``docs/plis-format.md`` (format version 2; version 1
+is still read) so that an opened pli can be decrypted by an independent tool; the choices are
+argued in ADR 0004.
 
 - **Opening key pair**: one X25519 key pair per consultation. The platform keeps only the
   public key; the private key exists in memory during the key ceremony (split into shares,
@@ -10,14 +12,17 @@ opened pli can be decrypted by an independent tool; the choices are argued in AD
 - **Shares**: the 32-byte private key is split k-of-n with SLIP-39 (``shamir-mnemonic``,
   Trezor's reference implementation): each share is a list of 33 words with a checksum, so a
   member can print it or type it back. The platform keeps a commitment (SHA-256 with domain
-  separation) per share to recognise a valid share later without being able to rebuild any.
-- **File key**: each file has its own random 256-bit data key, wrapped to the opening public
-  key with an ephemeral X25519 exchange, HKDF-SHA256 and AES-256-GCM.
+  separation) per share, and each share encrypted to its member's own P-256 key (made in the
+  member's browser) until the member collects it.
+- **Segment keys**: the chunks of a file are sealed in segments, each under its own random
+  256-bit data key wrapped to the opening public key (ephemeral X25519, HKDF-SHA256,
+  AES-256-GCM) in the segment's header; the key is forgotten once the segment is sealed.
 - **Content**: AES-256-GCM in the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár
   2015): fixed plaintext chunks (1 MiB), nonce = 7-byte random prefix || 32-bit big-endian
-  chunk counter || 1-byte last-chunk flag, every chunk authenticated with the file header as
-  associated data. Reordering, dropping, duplicating or truncating chunks, or altering the
-  header, makes decryption fail at the affected chunk.
+  chunk index in the file || 1-byte last-chunk flag, every chunk authenticated with the file
+  and segment headers as associated data. Reordering, dropping, duplicating or truncating
+  chunks or segments, moving a segment from another file, or altering a header, makes
+  decryption fail at the affected chunk.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class SealingError(Exception):
 
 
 class FormatError(SealingError):
-    """The bytes are not a version-1 sealed file (bad magic, version, size or header)."""
+    """The bytes are not a sealed file (bad magic, version, size or header)."""
 
 
 class IntegrityError(SealingError):
@@ -253,7 +258,8 @@ def encrypt_share_to_member(share: str, member_public_key: bytes, context: bytes
 def decrypt_share_as_member(
     blob: bytes, member_private_key: ec.EllipticCurvePrivateKey, context: bytes
 ) -> str:
-    """What the member's browser does (depot-commission.js), for tests and tools."""
+    """What the member's browser does (marches/static/marches/commission-key.js), for tests
+    and tools."""
     ephemeral_public = blob[:MEMBER_PUBLIC_KEY_SIZE]
     nonce = blob[MEMBER_PUBLIC_KEY_SIZE : MEMBER_PUBLIC_KEY_SIZE + WRAP_NONCE_SIZE]
     body = blob[MEMBER_PUBLIC_KEY_SIZE + WRAP_NONCE_SIZE :]
@@ -302,11 +308,15 @@ def _unwrap(
     private = X25519PrivateKey.from_private_bytes(private_key)
     recipient_public = private.public_key().public_bytes_raw()
     ephemeral = X25519PublicKey.from_public_bytes(ephemeral_public)
-    kek = _kek(private.exchange(ephemeral), ephemeral_public, recipient_public, info)
+    message = "La clé du fichier ne s'ouvre pas avec cette clé d'ouverture."
+    try:
+        shared = private.exchange(ephemeral)
+    except ValueError as exc:  # a low-order point (all-zero secret): the header was altered
+        raise IntegrityError(message) from exc
+    kek = _kek(shared, ephemeral_public, recipient_public, info)
     try:
         return AESGCM(kek).decrypt(nonce, wrapped, aad)
     except InvalidTag as exc:
-        message = "La clé du fichier ne s'ouvre pas avec cette clé d'ouverture."
         raise IntegrityError(message) from exc
 
 
