@@ -84,6 +84,7 @@ def setup_environment(workdir: Path) -> dict:
         {
             "DJANGO_SETTINGS_MODULE": "emegalis.settings",
             "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
             "SECRET_KEY": "bench-only-secret-key",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",

@@ -49,6 +49,7 @@ export ACTES_TRANSPORT_URL=http://127.0.0.1:9/depot/
 export PREFECTURE_COUNTERPART_ENABLED=0
 export SIGNING_TSA_URL=
 export AXES_FAILURE_LIMIT=1000
+export SECURE_SSL_REDIRECT=0  # plain HTTP on the loopback, as the other local runs
 export LOG_LEVEL=WARNING
 export SCHEMATHESIS_WORK="$work"
 export HYPOTHESIS_STORAGE_DIRECTORY="$work/hypothesis"  # nothing written into the checkout

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "emegalis.organisations.middleware.ActiveOrganisationMiddleware",
     "emegalis.organisations.middleware.TwoFactorRequiredMiddleware",
+    "emegalis.core.middleware.OutOfRangeIdMiddleware",
     # AxesMiddleware must be last: it turns lockouts into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -270,3 +270,30 @@ def test_multipart_without_boundary_with_a_session_is_a_documented_403(openapi, 
     body = assert_documented(openapi, response, path, "post")
     assert_error_body(body)
     assert "CSRF" in body["detail"]
+
+
+@pytest.mark.parametrize("method", ["get", "put"])
+def test_ids_beyond_the_database_range_are_a_documented_404(
+    client, openapi, opened, company_user, company, method
+):
+    """Found by schemathesis: an id past 64 bits overflowed the database driver (500)."""
+    _, secret = account_services.create_api_key(user=company_user, organisation=company, name="x")
+    path = "/marches/entreprise/plis/{pli_pk}/fichiers/{file_pk}"
+    url = PREFIX + path.format(pli_pk=429622573876955316224, file_pk=5)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    if method == "put":
+        response = client.put(
+            url,
+            b"\xff\xd8 fichier",
+            content_type="application/octet-stream",
+            HTTP_UPLOAD_OFFSET="0",
+            **headers,
+        )
+    else:
+        response = client.get(url, **headers)
+    assert response.status_code == 404, response.content
+    assert_error_body(response.json())
+
+
+def test_a_page_with_an_id_beyond_the_database_range_is_a_404(client):
+    assert client.get("/marches/consultations/429622573876955316224/").status_code == 404

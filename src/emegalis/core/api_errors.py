@@ -159,6 +159,12 @@ def install_handlers(api) -> None:
     def not_found(request, exc):
         return respond(request, 404, "Ressource introuvable.")
 
+    @api.exception_handler(OverflowError)
+    def id_out_of_range(request, exc):
+        # An id past the database's integer range (SQLite's driver refuses to bind it) names
+        # no object: the same 404 as any unknown id (found by schemathesis).
+        return respond(request, 404, "Ressource introuvable.")
+
     @api.exception_handler(PermissionDenied)
     def forbidden(request, exc):
         return respond(request, 403, str(exc) or "Accès refusé.")
