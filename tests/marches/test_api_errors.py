@@ -295,5 +295,9 @@ def test_ids_beyond_the_database_range_are_a_documented_404(
     assert_error_body(response.json())
 
 
-def test_a_page_with_an_id_beyond_the_database_range_is_a_404(client):
-    assert client.get("/marches/consultations/429622573876955316224/").status_code == 404
+@pytest.mark.parametrize(
+    "url", ["/marches/plis/{big}/fichiers/5/", "/marches/commission/{big}/part/"]
+)
+def test_a_page_with_an_id_beyond_the_database_range_is_a_404(client_for, company_user, url):
+    client = client_for(company_user)
+    assert client.get(url.format(big=429622573876955316224)).status_code == 404
