@@ -5,13 +5,8 @@ data key, sealed with the server's secret, was dropped) and says so (ADR 0004, c
 import hashlib
 import io
 import os
-import struct
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -19,31 +14,11 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock
 from emegalis.marches import opening, pli_storage, plis
 from emegalis.marches.models import OpenedFile, PliStatus
+from tests.core.test_sealing import seal_version_1
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import opened  # noqa: F401
 
 CHUNK = 1024 * 1024
-
-
-def seal_v1(data: bytes, opening_public_key: bytes) -> tuple[bytes, bytes]:
-    """(header, chunks) in the version-1 layout (docs/plis-format.md before 2026-12)."""
-    eph = X25519PrivateKey.generate()
-    eph_public = eph.public_key().public_bytes_raw()
-    shared = eph.exchange(X25519PublicKey.from_public_bytes(opening_public_key))
-    kek = HKDF(
-        hashes.SHA256(), 32, salt=eph_public + opening_public_key, info=b"e-megalis pli v1 key wrap"
-    ).derive(shared)
-    fixed = struct.pack(">8sBI32s", b"EMGPLI\r\n", 1, CHUNK, eph_public)
-    data_key, wrap_nonce, prefix = os.urandom(32), os.urandom(12), os.urandom(7)
-    header = fixed + wrap_nonce + AESGCM(kek).encrypt(wrap_nonce, data_key, fixed) + prefix
-    pieces = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
-    chunks = b"".join(
-        AESGCM(data_key).encrypt(
-            prefix + struct.pack(">IB", i, int(i == len(pieces) - 1)), piece, header
-        )
-        for i, piece in enumerate(pieces)
-    )
-    return header, chunks
 
 
 def legacy_file(company_user, consultation, content: bytes, *, complete: bool):
@@ -54,7 +29,8 @@ def legacy_file(company_user, consultation, content: bytes, *, complete: bool):
         files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
     )
     f = pli.files.get()
-    header, chunks = seal_v1(content, consultation.opening_commission.public_key_bytes)
+    sealed = seal_version_1(content, consultation.opening_commission.public_key_bytes, CHUNK)
+    header, chunks = sealed[:112], sealed[112:]
     f.header, f.hash_state = header, None
     if complete:
         default_storage.save(pli_storage.segment_name(f, 0), ContentFile(chunks))

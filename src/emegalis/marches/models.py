@@ -303,7 +303,22 @@ class SavedSearch(models.Model):
         return self.name
 
 
-class OpeningCommission(models.Model):
+class HexPublicKey:
+    """A model whose ``public_key`` field holds a raw public key in hex."""
+
+    @property
+    def public_key_bytes(self) -> bytes:
+        return bytes.fromhex(self.public_key)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hex SHA-256 of the raw public key, printed on shares, PVs and key pages."""
+        from emegalis.core.sealing import public_key_fingerprint
+
+        return public_key_fingerprint(self.public_key_bytes)
+
+
+class OpeningCommission(HexPublicKey, models.Model):
     """The commission that opens a consultation's plis: n members, k of them needed.
 
     The key ceremony (services.create_opening_commission) stores the consultation's opening
@@ -332,21 +347,11 @@ class OpeningCommission(models.Model):
         return f"Commission d'ouverture de {self.consultation.reference}"
 
     @property
-    def public_key_bytes(self) -> bytes:
-        return bytes.fromhex(self.public_key)
-
-    @property
-    def fingerprint(self) -> str:
-        from emegalis.core.sealing import public_key_fingerprint
-
-        return public_key_fingerprint(self.public_key_bytes)
-
-    @property
     def is_complete(self) -> bool:
         return self.completed_at is not None
 
 
-class MemberKey(models.Model):
+class MemberKey(HexPublicKey, models.Model):
     """A commission member's public key (ECDH P-256), made in their browser: the shares of the
     commissions they sit on are encrypted to it. The private key never reaches the platform.
     A member has at most one active key; replacing it revokes the previous one (shares still
@@ -373,16 +378,6 @@ class MemberKey(models.Model):
 
     def __str__(self) -> str:
         return f"Clé {self.fingerprint[:16]} de {self.user}"
-
-    @property
-    def public_key_bytes(self) -> bytes:
-        return bytes.fromhex(self.public_key)
-
-    @property
-    def fingerprint(self) -> str:
-        from emegalis.core.sealing import public_key_fingerprint
-
-        return public_key_fingerprint(self.public_key_bytes)
 
 
 class CommissionMember(models.Model):
