@@ -23,6 +23,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
 
 TEMPORARY_MARK = ".tmp-"
@@ -117,3 +119,25 @@ class DurableFileSystemStorage(FileSystemStorage):
         name = os.path.relpath(full_path, self.location)
         self._ensure_location_group_id(full_path)
         return str(name).replace("\\", "/")
+
+
+ASYNCHRONOUS_COMMIT = (
+    "PostgreSQL valide les transactions sans attendre qu'elles soient sur disque "
+    "(synchronous_commit = {value}) : un dépôt confirmé pourrait être perdu. Réglez "
+    "synchronous_commit à « on » (ou plus) pour la base et le rôle de la plateforme."
+)
+
+
+def refuse_asynchronous_commit(sender, connection, **kwargs) -> None:
+    """On PostgreSQL with DEBUG off, refuse a connection whose commits are not durable
+    (``synchronous_commit = off``): a deposit answered as received must survive a crash.
+    Checked at each new connection, because the setting can come from the server, the
+    database, the role or the connection options; it costs one ``SHOW`` per connection."""
+    if connection.vendor != "postgresql" or settings.DEBUG:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (value,) = cursor.fetchone()
+    if value == "off":
+        connection.close()
+        raise ImproperlyConfigured(ASYNCHRONOUS_COMMIT.format(value=value))
