@@ -43,9 +43,7 @@ def test_default_storage_is_the_durable_one():
     assert isinstance(storages["default"], durable.DurableFileSystemStorage)
 
 
-def test_a_save_fsyncs_the_file_its_directory_and_the_directories_it_creates(
-    settings, synced
-):
+def test_a_save_fsyncs_the_file_its_directory_and_the_directories_it_creates(settings, synced):
     root = Path(settings.MEDIA_ROOT)
     name = default_storage.save("plis/1/2/accuse.pdf", ContentFile(b"%PDF-1.7 signed"))
     assert name == "plis/1/2/accuse.pdf"
