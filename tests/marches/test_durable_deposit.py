@@ -356,7 +356,9 @@ class Killer:
 
 
 def test_kill_9_at_random_points_never_loses_or_half_counts_a_deposit(platform):
-    rng = random.Random(int(os.environ.get("EMEGALIS_CRASH_SEED", time.time())))
+    seed = int(os.environ.get("EMEGALIS_CRASH_SEED", time.time()))
+    print(f"EMEGALIS_CRASH_SEED={seed} replays this run", file=sys.stderr)
+    rng = random.Random(seed)
     kills_wanted = int(os.environ.get("EMEGALIS_CRASH_KILLS", "20"))
     api = Api(platform, platform.key)
     expected = platform.expected
