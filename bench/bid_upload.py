@@ -9,9 +9,11 @@ an offset, 4 MiB first, growing to 32 MiB while each takes under a second; confi
 streamed from the file as a browser sends a slice of a File. Prints, in the same run:
 
 - the deposit throughput of each size (from the first PUT to the confirmation, receipt
-  signed), and the raw limit: SHA-256 + AES-256-GCM seal of 1 MiB chunks + write to disk, on
-  the same data, in this process;
-- their ratio (goal ≥ 0.5);
+  signed), and the raw limit: exactly the deposit's work — SHA-256 (rehashes), AES-256-GCM
+  seal of 1 MiB chunks under a data key per segment, each segment written to a temporary,
+  fsynced, renamed and its directory fsynced (core/durable.py) — on the same data, in this
+  process;
+- their ratio (goal ≥ 0.6);
 - the server's RSS peak during each deposit and the growth between the two sizes (goal under
   64 MiB: the body is read and sealed chunk by chunk, never held whole);
 - how long the confirmation took (SHA-256 check, signed receipt, e-mail: a fixed cost that
@@ -23,7 +25,6 @@ Not a test: `make test` does not run it. Needs Linux (/proc) and ~3 GiB of free 
 """
 
 import argparse
-import hashlib
 import http.client
 import http.cookiejar
 import json
@@ -84,33 +85,43 @@ def prepare() -> tuple[int, str]:
 
 
 def raw_limit(path: Path, workdir: Path) -> float:
-    """MiB/s of SHA-256 + AES-256-GCM (1 MiB chunks) + write, on the same file."""
-    from emegalis.core import sealing
+    """MiB/s of exactly the deposit's work on the same file, in this process: SHA-256 with
+    the deposit's resumable hash (rehashes), AES-256-GCM in 1 MiB chunks under a data key per
+    segment of 8 chunks (sealing.SegmentSealer), and each segment written durably as the
+    deposit's storage does (core/durable.py: temporary, fsync, rename, directory fsync),
+    with the server process's allocator settings (core/process_tuning.py)."""
+    import rehashes
+
+    from emegalis.core import durable, process_tuning, sealing
+
+    # The allocator settings of the server process (emegalis.wsgi): without them each 1 MiB
+    # buffer is faulted in again and the loop measures page faults, not the deposit's work.
+    process_tuning.keep_freed_memory()
 
     keys = sealing.generate_opening_key_pair()
     header = sealing.new_file_header()
     size = path.stat().st_size
-    digest = hashlib.sha256()
+    out = workdir / "raw"
+    digest = rehashes.PySha256()
     started = time.perf_counter()
-    with path.open("rb") as source, (workdir / "raw.out").open("wb") as target:
+    durable.make_directories(out)
+    with path.open("rb") as source:
         index = 0
         done = 0
-        sealer = None
         while done < size:
-            chunk = source.read(sealing.CHUNK_SIZE)
-            done += len(chunk)
-            digest.update(chunk)
-            if sealer is None:  # a data key per segment, as the deposit does
-                sealer = sealing.SegmentSealer(header, keys.public_key, index)
-                target.write(sealer.header.to_bytes())
-            target.write(sealer.seal(chunk, done == size))
-            if sealer.count == sealing.SEGMENT_CHUNKS:
-                sealer = None
-            index += 1
-        target.flush()
-        os.fsync(target.fileno())
+            sealer = sealing.SegmentSealer(header, keys.public_key, index)
+            parts = [sealer.framed_header()]
+            while done < size and sealer.count < sealing.SEGMENT_CHUNKS:
+                chunk = source.read(sealing.CHUNK_SIZE)
+                done += len(chunk)
+                digest.update(chunk)
+                parts.append(sealer.seal(chunk, done == size))
+                index += 1
+            sealer.forget()
+            durable.write_file(out / f"{sealer.header.first_index:08d}", parts)
+        digest.finalize()
     elapsed = time.perf_counter() - started
-    (workdir / "raw.out").unlink()
+    shutil.rmtree(out)
     return size / MIB / elapsed
 
 
@@ -279,8 +290,10 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-plis-"))
     env = setup_environment(workdir)
-    # Plain HTTP on the loopback: the cookies must not be marked Secure.
-    env.update({"SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0"})
+    # Plain HTTP on the loopback: no redirect to HTTPS, no cookie marked Secure.
+    env.update(
+        {"SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "SECURE_SSL_REDIRECT": "0"}
+    )
     os.environ.update(env)
     server = None
     try:
@@ -328,8 +341,8 @@ def main() -> int:
             ratios[mib] = (ratio, client.confirm_seconds, limit)
             print(
                 f"{mib:>5} MiB offer: deposited in {elapsed:.2f} s = {throughput:.0f} MiB/s; raw "
-                f"SHA-256+AES-GCM+write limit {limit:.0f} MiB/s; ratio {ratio:.2f} "
-                f"(goal ≥ 0.5); server RSS peak {peaks[label] / MIB:.1f} MiB"
+                f"SHA-256+AES-GCM+write+fsync limit {limit:.0f} MiB/s; ratio {ratio:.2f} "
+                f"(goal ≥ 0.6); server RSS peak {peaks[label] / MIB:.1f} MiB"
             )
             upload = mib / max(elapsed - client.confirm_seconds, 1e-6)
             print(
@@ -345,15 +358,15 @@ def main() -> int:
         )
         verdicts = []
         for mib, (ratio, confirm, limit) in ratios.items():
-            verdict = f"{mib} MiB {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.2f})"
-            if ratio < 0.5:
+            verdict = f"{mib} MiB {'met' if ratio >= 0.6 else 'NOT met'} ({ratio:.2f})"
+            if ratio < 0.6:
                 verdict += (
                     f": the raw loop needs {mib / limit * 1000:.0f} ms, the deposit pays "
                     f"{confirm * 1000:.0f} ms of signed receipt and a few ms per request"
                 )
             verdicts.append(verdict)
-        print("Ratio goal ≥ 0.5: " + "; ".join(verdicts))
-        met = growth < 64 * MIB and all(r >= 0.5 for r, _, _ in ratios.values())
+        print("Ratio goal ≥ 0.6: " + "; ".join(verdicts))
+        met = growth < 64 * MIB and all(r >= 0.6 for r, _, _ in ratios.values())
         return 0 if met else 1
     except Exception:
         log = workdir / "server.log"

@@ -26,9 +26,17 @@ def member(email: str, role: str, org):
 
 
 def sealed_consultation(
-    *, prefix: str, name: str, reference: str, title: str, text: str, domain: str
+    *,
+    prefix: str,
+    name: str,
+    reference: str,
+    title: str,
+    text: str,
+    domain: str,
+    shares: list[str] | None = None,
 ):
-    """A published consultation of a new commune, with its commission's shares collected."""
+    """A published consultation of a new commune, with its commission's shares collected
+    (their words appended to ``shares`` if given: tests open the plis with them)."""
     from django.core.files.base import ContentFile
 
     from emegalis.adhesions.models import (
@@ -77,7 +85,9 @@ def sealed_consultation(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     for m in members:
-        member_side.collect(m, keys[m.pk], consultation.pk)
+        words = member_side.collect(m, keys[m.pk], consultation.pk)
+        if shares is not None:
+            shares.append(words)
     services.publish(actor=buyer, consultation=consultation)
     consultation.refresh_from_db()
     return consultation

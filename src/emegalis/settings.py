@@ -117,11 +117,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while one writer works; IMMEDIATE takes the write lock at the
     # start of a transaction so two writers never deadlock half-way. secure_delete zeroes what
     # is deleted or overwritten (defence in depth: nothing secret is stored, ADR 0004).
+    # synchronous=FULL: in WAL mode, NORMAL lets a power loss undo the last commits, e.g. the
+    # row of a deposit whose signed receipt the company already holds (ADR 0004).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
-            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;"
             "PRAGMA secure_delete=ON;"
         ),
     }
@@ -257,7 +259,9 @@ if STORAGE_BACKEND == "s3":
         },
     }
 elif STORAGE_BACKEND == "local":
-    default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # Every save is on disk before it returns: temporary + fsync + rename + directory fsync
+    # (core/durable.py, ADR 0004 "What is durable at each answer").
+    default_storage = {"BACKEND": "emegalis.core.durable.DurableFileSystemStorage"}
 else:
     raise ImproperlyConfigured("STORAGE_BACKEND doit valoir « local » ou « s3 ».")
 STORAGES = {

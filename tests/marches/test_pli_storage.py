@@ -160,3 +160,37 @@ def test_a_segment_reads_as_one_file_for_storages_that_read():
     assert segment.read(600) + segment.read(600) + segment.read() == b"".join(parts)
     segment.seek(0)
     assert segment.read() == b"".join(parts) and segment.tell() == 1343
+
+
+def test_a_segment_is_fsynced_before_its_offset_is_answered_and_a_killed_write_is_cleaned(
+    company_user,
+    opened,  # noqa: F811
+    monkeypatch,
+):
+    """Issue 10: the answered offset is on disk. A process killed inside a segment write
+    leaves a temporary beside the segments: the next request at that offset deletes it."""
+    from emegalis.core import durable
+
+    consultation, shares = opened
+    content = os.urandom(3 * CHUNK)
+    pli_pk, (f,) = start(company_user, consultation, len(content))
+    folder = Path(default_storage.path(f.storage_prefix))
+    folder.mkdir(parents=True, exist_ok=True)
+    leftover = folder / f"00000000{durable.TEMPORARY_MARK}killed"
+    leftover.write_bytes(b"torn")
+    real, synced = os.fsync, []
+
+    def recording_fsync(fd):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert send(company_user, pli_pk, f, content, 0, 2 * CHUNK) == 2 * CHUNK
+    segment = folder / "00000000"
+    temporaries = [p for p in synced if p.name.startswith(f"00000000{durable.TEMPORARY_MARK}")]
+    assert len(temporaries) == 1  # the segment's bytes, under its temporary name
+    assert folder in synced[synced.index(temporaries[0]) + 1 :]  # then its new name
+    assert sorted(p.name for p in folder.iterdir()) == ["00000000"]  # leftover gone
+    assert segment.stat().st_size == sealing.SEGMENT_HEADER_SIZE + 2 * (CHUNK + 16)
+    assert send(company_user, pli_pk, f, content, 2 * CHUNK, CHUNK) == 3 * CHUNK
+    complete_and_check(company_user, pli_pk, content, shares)

@@ -13,6 +13,10 @@ One object per request's worth of chunks instead of one per chunk: creating a fi
 more than appending a megabyte to one (ext4 inode allocation, a PUT per object on object
 storage), and it was the first cost of an upload (ADR 0004).
 
+A segment is on stable storage before its offset is acknowledged: the default local storage
+writes it under a temporary name, fsyncs it, renames it and fsyncs the directory
+(core/durable.py); on S3 ``save`` returns once the PUT is answered.
+
 A segment is written only at the file's acknowledged offset. Whatever lies at or beyond that
 offset was never acknowledged (a request that failed, a process killed mid-write, a torn
 object): it is deleted before the next request writes there, never a reason to refuse it.
@@ -28,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 
-from emegalis.core import sealing
+from emegalis.core import durable, sealing
 
 from .models import PliFile
 
@@ -135,13 +139,15 @@ class SegmentWriter:
 
 def discard_unacknowledged(pli_file: PliFile, first_index: int) -> None:
     """Delete the segments at or beyond chunk ``first_index`` (the acknowledged offset): left
-    by a request that failed or was killed before its acknowledgement, whole or torn."""
+    by a request that failed or was killed before its acknowledgement, whole or torn, and the
+    temporaries of a segment write killed before its rename."""
     try:
         _, names = default_storage.listdir(pli_file.storage_prefix)
     except FileNotFoundError:
         return
     for name in names:
-        if name.isdigit() and int(name) >= first_index:
+        # A temporary is a segment killed before its rename (core/durable.py): never whole.
+        if (name.isdigit() and int(name) >= first_index) or durable.is_temporary(name):
             default_storage.delete(f"{pli_file.storage_prefix}/{name}")
 
 
