@@ -1,0 +1,155 @@
+"""Two application nodes behind HAProxy, PostgreSQL, S3 (moto), two db_workers and two
+run_periodic (scripts/topology/topology.py): what only shows when several nodes run at once."""
+
+import http.cookiejar
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.topology
+
+PASSWORD = "mot-de-passe-de-test-42"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def request(self, url, data=None, headers=None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def csrf_token(self, page: bytes) -> str:
+        return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+
+    def login(self, base, email):
+        status, _, page = self.request(f"{base}/compte/connexion/")
+        assert status == 200
+        status, headers, _ = self.request(
+            f"{base}/compte/connexion/",
+            {"csrfmiddlewaretoken": self.csrf_token(page), "username": email, "password": PASSWORD},
+            headers={"Referer": f"{base}/compte/connexion/"},
+        )
+        assert status == 302, "la connexion a échoué"
+        return headers
+
+
+def make_users(topology, count: int, prefix: str) -> list[str]:
+    """Members of one organisation, made with the test factories in the topology's database."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "import secrets\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from tests.factories import OrganisationFactory, UserFactory, make_member\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 2 * 10**7))\n"
+        "org = OrganisationFactory(siren=siren)\n"
+        f"users = [make_member(org, user=UserFactory(email='{prefix}' + str(i) + '@example.test'))"
+        f" for i in range({count})]\n"
+        "print(json.dumps([u.email for u in users]))",
+    )
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_load_balancer_spreads_requests_over_both_nodes(topology):
+    before = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+    for i in range(8):
+        with urllib.request.urlopen(f"{topology.url}/sante/?tour={i}", timeout=10) as response:
+            assert response.read() == b"ok\n"
+    after = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+    # Round robin without stickiness: each node served half of them.
+    assert after["a"] - before["a"] == 4
+    assert after["b"] - before["b"] == 4
+
+
+def test_a_session_opened_on_node_a_continues_on_node_b(topology):
+    (email,) = make_users(topology, 1, "session")
+    browser = Browser()
+    browser.login(topology.node_url("a"), email)
+    status, headers, _ = browser.request(f"{topology.node_url('b')}/tableau-de-bord/")
+    assert status == 200, headers.get("Location")
+    # And a stranger is sent to the login page by node B.
+    status, headers, _ = Browser().request(f"{topology.node_url('b')}/tableau-de-bord/")
+    assert status == 302 and "/compte/connexion/" in headers["Location"]
+
+
+def test_journal_appends_from_both_nodes_at_once_keep_the_chain_whole(topology):
+    emails = make_users(topology, 6, "journal")
+    errors = []
+
+    def create_keys(email, node):
+        try:
+            browser = Browser()
+            base = topology.node_url(node)
+            browser.login(base, email)
+            for i in range(4):
+                _, _, page = browser.request(f"{base}/compte/cles-api/")
+                status, _, _ = browser.request(
+                    f"{base}/compte/cles-api/",
+                    {"csrfmiddlewaretoken": browser.csrf_token(page), "name": f"clé {i}"},
+                    headers={"Referer": f"{base}/compte/cles-api/"},
+                )
+                assert status in (200, 302), status
+        except Exception as exc:  # collected and reported below
+            errors.append(repr(exc))
+
+    threads = [
+        threading.Thread(target=create_keys, args=(email, "ab"[i % 2]))
+        for i, email in enumerate(emails)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    count = topology.manage(
+        "shell",
+        "-c",
+        "from emegalis.core.models import JournalEntry\n"
+        "print(JournalEntry.objects.filter(action='api_key.created').count())",
+    )
+    assert int(count.strip().splitlines()[-1]) == 24
+    out = topology.manage("verify_journal")
+    assert "rompu" not in out.lower()
+
+
+def test_each_periodic_slot_is_enqueued_once_with_two_schedulers(topology):
+    # Both schedulers have been ticking since the topology started; give them a little more.
+    time.sleep(3)
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from django_tasks_db.models import DBTaskResult\n"
+        "rows = DBTaskResult.objects.filter(task_path__in=["
+        "'emegalis.marches.tasks.close_due_consultations',"
+        "'emegalis.marches.tasks.issue_missing_receipts'])"
+        ".values_list('task_path', 'enqueued_at')\n"
+        "print(json.dumps([[p, e.timestamp()] for p, e in rows]))",
+    )
+    rows = json.loads(out.strip().splitlines()[-1])
+    assert rows, "aucune tâche périodique mise en file"
+    slots = [(path, int(at // 60)) for path, at in rows]
+    assert len(slots) == len(set(slots)), f"créneau mis en file deux fois : {sorted(slots)}"
