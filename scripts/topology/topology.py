@@ -178,6 +178,17 @@ class Topology:
             raise RuntimeError(f"manage.py {' '.join(args)}: {result.stderr[-3000:]}")
         return result.stdout
 
+    def s3_client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.env["S3_ENDPOINT_URL"],
+            region_name=self.env["S3_REGION"],
+            aws_access_key_id=self.env["S3_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["S3_SECRET_ACCESS_KEY"],
+        )
+
     def log(self, name: str) -> str:
         path = self.workdir / "logs" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -268,15 +279,7 @@ class Topology:
             "s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.ports["s3"])]
         )
         wait_http(f"http://127.0.0.1:{self.ports['s3']}/", self.processes["s3"])
-        import boto3
-
-        boto3.client(
-            "s3",
-            endpoint_url=self.env["S3_ENDPOINT_URL"],
-            region_name="us-east-1",
-            aws_access_key_id="topology",
-            aws_secret_access_key="topology-secret",  # noqa: S106
-        ).create_bucket(Bucket=self.env["S3_BUCKET"])
+        self.s3_client().create_bucket(Bucket=self.env["S3_BUCKET"])
         self.manage("migrate", "--no-input", "-v0")
         self.manage("collectstatic", "--no-input", "-v0")
         # The signing PKI and the local TSA key are made once here, in the shared VAR_DIR,

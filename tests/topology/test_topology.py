@@ -1,6 +1,7 @@
 """Two application nodes behind HAProxy, PostgreSQL, S3 (moto), two db_workers and two
 run_periodic (scripts/topology/topology.py): what only shows when several nodes run at once."""
 
+import hashlib
 import http.cookiejar
 import json
 import re
@@ -31,8 +32,8 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
         )
 
-    def request(self, url, data=None, headers=None):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
+    def request(self, url, data=None, headers=None, raw=None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else raw
         request = urllib.request.Request(url, data=body, headers=headers or {})
         try:
             with self.opener.open(request, timeout=60) as response:
@@ -153,3 +154,81 @@ def test_each_periodic_slot_is_enqueued_once_with_two_schedulers(topology):
     assert rows, "aucune tâche périodique mise en file"
     slots = [(path, int(at // 60)) for path, at in rows]
     assert len(slots) == len(set(slots)), f"créneau mis en file deux fois : {sorted(slots)}"
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = "----emegalis-topology-boundary"
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    for name, (filename, content) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, secrets\n"
+        "from datetime import date\n"
+        "from emegalis.core.services_catalog import Service\n"
+        "from emegalis.marches import services\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from emegalis.organisations.roles import Role\n"
+        "from tests.factories import OrganisationFactory, UserFactory, make_convention,"
+        " make_member\n"
+        "from tests.marches.conftest import consultation_fields\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 3 * 10**7))\n"
+        "org = OrganisationFactory(siren=siren)\n"
+        "make_convention(org, [Service.MARCHES], start=date(2020, 1, 1), end=None)\n"
+        "buyer = make_member(org, Role.ACHETEUR, user=UserFactory(email='acheteur-dce@example.test'))\n"
+        "c = services.create_consultation(actor=buyer, organisation=org, **consultation_fields())\n"
+        "print(json.dumps([buyer.email, c.pk]))",
+    )
+    email, pk = json.loads(out.strip().splitlines()[-1])
+    content = b"%PDF-1.4 " + bytes(range(256)) * (12 * 1024)  # 3 MiB: streamed, not in memory
+    browser = Browser()
+    node_a, node_b = topology.node_url("a"), topology.node_url("b")
+    browser.login(node_a, email)
+    _, _, page = browser.request(f"{node_a}/marches/acheteur/{pk}/")
+    body, content_type = multipart(
+        {"csrfmiddlewaretoken": browser.csrf_token(page), "folder": "Pièces"},
+        {"file": ("CCTP.pdf", content)},
+    )
+    status, _, _ = browser.request(
+        f"{node_a}/marches/acheteur/{pk}/dce/",
+        raw=body,
+        headers={"Content-Type": content_type, "Referer": f"{node_a}/marches/acheteur/{pk}/"},
+    )
+    assert status == 302
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import DceFile\n"
+        f"f = DceFile.objects.get(consultation_id={pk})\n"
+        "print(json.dumps([f.pk, f.sha256, f.file.name]))",
+    )
+    file_pk, sha256, key = json.loads(out.strip().splitlines()[-1])
+    assert sha256 == hashlib.sha256(content).hexdigest()
+    # The file is in the bucket, not on a node's disk.
+    s3 = topology.s3_client()
+    stored = s3.get_object(Bucket=topology.env["S3_BUCKET"], Key=key)["Body"].read()
+    assert stored == content
+    # Node B serves it (no stickiness, nothing local to node A).
+    status, headers, downloaded = browser.request(f"{node_b}/marches/acheteur/{pk}/dce/{file_pk}/")
+    if status == 302:  # a redirect to a signed URL of the object storage
+        with urllib.request.urlopen(headers["Location"], timeout=60) as response:
+            downloaded = response.read()
+    else:
+        assert status == 200
+    assert hashlib.sha256(downloaded).hexdigest() == sha256
