@@ -4,6 +4,7 @@ run_periodic (scripts/topology/topology.py): what only shows when several nodes 
 import hashlib
 import http.cookiejar
 import json
+import os
 import re
 import threading
 import time
@@ -161,7 +162,8 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
     parts = []
     for name, value in fields.items():
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="{name}"\r\n\r\n{value}\r\n'.encode()
         )
     for name, (filename, content) in files.items():
         parts.append(
@@ -190,7 +192,8 @@ def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
         "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 3 * 10**7))\n"
         "org = OrganisationFactory(siren=siren)\n"
         "make_convention(org, [Service.MARCHES], start=date(2020, 1, 1), end=None)\n"
-        "buyer = make_member(org, Role.ACHETEUR, user=UserFactory(email='acheteur-dce@example.test'))\n"
+        "buyer = make_member(org, Role.ACHETEUR,"
+        " user=UserFactory(email='acheteur-dce@example.test'))\n"
         "c = services.create_consultation(actor=buyer, organisation=org, **consultation_fields())\n"
         "print(json.dumps([buyer.email, c.pk]))",
     )
@@ -232,3 +235,59 @@ def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
     else:
         assert status == 200
     assert hashlib.sha256(downloaded).hexdigest() == sha256
+
+
+def test_a_deposit_through_the_load_balancer_leaves_no_plaintext_in_the_bucket(topology, tmp_path):
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from bid_upload import Client
+
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        "c = sealed_consultation(prefix='77700010', name='Commune du nuage', reference='TOPO-1',"
+        " title='Consultation sur deux nœuds', text='Dépôt à travers le répartiteur.',"
+        " domain='nuage.test')\n"
+        "company = organisation('77700020', 'Entreprise du nuage', 'entreprise')\n"
+        "user = member('depot@nuage.test', Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    offer = tmp_path / "offre.pdf"
+    content = b"%PDF-1.4 OFFRE-EN-CLAIR " + os.urandom(2 * 1024 * 1024)  # several segments
+    offer.write_bytes(content)
+    client = Client(topology.url)
+    client.login(email)
+    assert client.deposit_status(consultation, offer) == "recu"
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli, PliFile\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, [f.sha256 for f in p.files.all()]] for p in plis]))",
+    )
+    plis = json.loads(out.strip().splitlines()[-1])
+    assert plis == [["recu", [hashlib.sha256(content).hexdigest()]]]
+    # Every object of the bucket: no window of the offer's plaintext in any of them.
+    s3 = topology.s3_client()
+    bucket = topology.env["S3_BUCKET"]
+    samples = [content[i : i + 48] for i in range(0, len(content) - 48, 256 * 1024 + 17)]
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    ]
+    assert any(key.startswith("marches/") for key in keys), keys
+    for key in keys:
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert b"OFFRE-EN-CLAIR" not in stored, key
+        assert not any(sample in stored for sample in samples), key
