@@ -40,8 +40,11 @@ defaults
     timeout client 600s
     timeout server 600s
     timeout check 5s
-    option redispatch
-    retries 2
+    # A node killed between two health checks: the request goes to the other node at once
+    # (every retry may pick another server), so the client sees no 502 for it.
+    option redispatch 1
+    retries 3
+    retry-on conn-failure empty-response
 
 frontend emegalis
     bind 127.0.0.1:{lb_port}
@@ -210,7 +213,8 @@ class Topology:
     def _database(self) -> str:
         if self.database_url:
             return self.database_url
-        name = f"emegalis_topology_{os.getpid()}_{int(time.time())}"
+        prefix = os.environ.get("EMEGALIS_TOPOLOGY_DB_PREFIX", "emegalis_topology")
+        name = f"{prefix}_{os.getpid()}_{int(time.time())}"
         subprocess.run(
             [
                 "psql",

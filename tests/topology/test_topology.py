@@ -80,7 +80,12 @@ def test_the_load_balancer_spreads_requests_over_both_nodes(topology):
     for i in range(8):
         with urllib.request.urlopen(f"{topology.url}/sante/?tour={i}", timeout=10) as response:
             assert response.read() == b"ok\n"
-    after = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+    # The access log line is written just after the response: wait for all eight.
+    for _ in range(50):
+        after = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+        if sum(after.values()) - sum(before.values()) >= 8:
+            break
+        time.sleep(0.1)
     # Round robin without stickiness: each node served half of them.
     assert after["a"] - before["a"] == 4
     assert after["b"] - before["b"] == 4
@@ -291,3 +296,98 @@ def test_a_deposit_through_the_load_balancer_leaves_no_plaintext_in_the_bucket(t
         stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert b"OFFRE-EN-CLAIR" not in stored, key
         assert not any(sample in stored for sample in samples), key
+
+
+def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(topology, tmp_path):
+    """kill -9 of node B while it receives a PUT: the client resumes through HAProxy (node A
+    then), the pli is counted once, received with the SHA-256 of the whole offer."""
+    import http.client
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from bid_upload import CHUNK, Client, _Uploader
+
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        "c = sealed_consultation(prefix='66600010', name='Commune de la panne',"
+        " reference='TOPO-2', title='Un nœud tombe', text='Reprise par le répartiteur.',"
+        " domain='panne.test')\n"
+        "company = organisation('66600020', 'Entreprise de la panne', 'entreprise')\n"
+        "user = member('depot@panne.test', Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    size = 12 * CHUNK
+    content = os.urandom(size)
+    offer = tmp_path / "offre.bin"
+    offer.write_bytes(content)
+    client = Client(topology.url)
+    client.login(email)
+    headers = {"X-CSRFToken": client.csrf(), "Content-Type": "application/json"}
+    status, body = client.request(
+        "POST",
+        f"/marches/consultations/{consultation}/depot/",
+        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
+        headers,
+    )
+    assert status == 201, body
+    created = json.loads(body)
+    url = created["files"][0]["url"]
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+    node_b = topology.node_url("b")
+    with offer.open("rb") as source:
+        # The first four chunks through node B, acknowledged.
+        status, answer = _Uploader(node_b, cookies, client.csrf()).put(url, source, 0, 4 * CHUNK)
+        assert status == 200, answer
+        assert json.loads(answer)["offset"] == 4 * CHUNK
+        # The next eight through node B, killed with -9 after about half of the body.
+        port = int(node_b.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.putrequest("PUT", url)
+        for name, value in {
+            "Cookie": cookies,
+            "X-CSRFToken": client.csrf(),
+            "Upload-Offset": str(4 * CHUNK),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(8 * CHUNK),
+        }.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        connection.send(content[4 * CHUNK : 8 * CHUNK])
+        topology.kill_node("b")
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            connection.send(content[8 * CHUNK :])
+            connection.getresponse().read()
+        connection.close()
+        # The client resumes through the load balancer from the offset the server gives.
+        uploader = _Uploader(topology.url, cookies, client.csrf())
+        offset = 4 * CHUNK
+        while offset < size:
+            status, answer = uploader.put(url, source, offset, min(4 * CHUNK, size - offset))
+            assert status in (200, 409), answer
+            offset = json.loads(answer)["offset"]
+    status, answer = client.request("POST", created["confirm_url"], b"{}", headers)
+    assert status == 200, answer
+    assert json.loads(answer)["status"] == "recu"
+    # Counted once, received whole, with the right hash.
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
+        " for p in plis]))",
+    )
+    plis = json.loads(out.strip().splitlines()[-1])
+    assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
+    # Node B comes back for whatever runs next.
+    topology.start_node("b")
