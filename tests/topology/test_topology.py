@@ -391,3 +391,51 @@ def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(
     assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
     # Node B comes back for whatever runs next.
     topology.start_node("b")
+
+
+def test_an_acte_is_transmitted_by_a_worker_and_its_acknowledgement_applied(topology):
+    """The act is queued (services.create_acte, as the form of node A does), a db_worker posts
+    it to the prefecture counterpart through HAProxy, whose acknowledgement comes back through
+    HAProxy to /actes/retour/ and is applied."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import secrets\n"
+        "from django.db import transaction\n"
+        "from emegalis.actes import services\n"
+        "from emegalis.core import clock\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from emegalis.organisations.roles import Role\n"
+        "from tests.actes.conftest import acte_form, make_commune\n"
+        "from tests.factories import make_member\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 4 * 10**7))\n"
+        "commune = make_commune(name='Commune des actes', siren=siren)\n"
+        "agent = make_member(commune, Role.AGENT_ACTES)\n"
+        "data = acte_form()\n"
+        "with transaction.atomic():\n"
+        "    acte = services.create_acte(actor=agent, organisation=commune,"
+        " data=services.ActeInput(nature=1, numero_interne=data['numero_interne'],"
+        " decision_date=clock.today(), objet=data['objet'], matieres=[5, 2],"
+        " document=services.Upload.of(data['document'], '99_DE')))\n"
+        "print(acte.pk)",
+    )
+    pk = int(out.strip().splitlines()[-1])
+    status = None
+    for _ in range(120):
+        status = (
+            topology.manage(
+                "shell",
+                "-c",
+                "from emegalis.actes.models import Transaction\n"
+                f"print(Transaction.objects.get(pk={pk}).status)",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        if status == "4":  # ACQUITTEMENT_RECU
+            break
+        time.sleep(1)
+    assert status == "4", (
+        f"statut {status}; worker : {topology.log('db_worker_1')[-1500:]}"
+        f"{topology.log('db_worker_2')[-1500:]}"
+    )
