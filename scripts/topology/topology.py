@@ -45,6 +45,9 @@ defaults
     option redispatch 1
     retries 3
     retry-on conn-failure empty-response
+    # No server connection kept for another request: a killed node's dead connections are
+    # never reused for a PUT that could then not be retried.
+    http-reuse never
 
 frontend emegalis
     bind 127.0.0.1:{lb_port}
