@@ -16,10 +16,11 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/
 # Development values for `make run` only; production sets its own environment.
 RUN_ENV := DEBUG=1 SECRET_KEY=dev-only-insecure-key-do-not-use-in-production
 
-.PHONY: help install run test lint format worker demo totp clean
+.PHONY: help install run prod test lint format worker demo totp clean
 
 help:
 	@echo "make run     installe, migre, charge la région de démonstration et sert sur http://$(HOST):$(PORT)"
+	@echo "make prod    topologie de production sur 127.0.0.1 : PostgreSQL, S3 (moto), 2 nœuds gunicorn, HAProxy, 2 db_worker, 2 run_periodic"
 	@echo "make test    installe et lance toute la suite de tests"
 	@echo "make lint    vérifie le code (ruff)"
 	@echo "make worker  lance un worker des tâches de fond (db_worker)"
@@ -35,7 +36,7 @@ $(STAMP): pyproject.toml
 	@echo "Python utilisé : $(PYTHON) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,prod]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -53,6 +54,11 @@ run: install
 	scheduler=$$!; \
 	trap 'kill $$worker $$scheduler 2>/dev/null; wait $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production topology on 127.0.0.1 (docs/operations.md): needs PostgreSQL on
+# 127.0.0.1:5432 and Debian's haproxy. Prints the load balancer's URL; Ctrl-C stops everything.
+prod: install
+	$(BIN)/python scripts/topology/topology.py --demo $(TOPOLOGY_ARGS)
 
 demo: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input

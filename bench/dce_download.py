@@ -87,6 +87,9 @@ def setup_environment(workdir: Path) -> dict:
             "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
             "SECRET_KEY": "bench-only-secret-key",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain HTTP on the loopback: no HTTPS redirect (on by default outside DEBUG).
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
             "EMEGALIS_VAR_DIR": str(workdir / "var"),
             "MEDIA_ROOT": str(workdir / "media"),

@@ -1,0 +1,450 @@
+"""Two application nodes behind HAProxy, PostgreSQL, S3 (moto), two db_workers and two
+run_periodic (scripts/topology/topology.py): what only shows when several nodes run at once."""
+
+import hashlib
+import http.cookiejar
+import json
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.topology
+
+PASSWORD = "mot-de-passe-de-test-42"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def request(self, url, data=None, headers=None, raw=None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else raw
+        request = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def csrf_token(self, page: bytes) -> str:
+        return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+
+    def login(self, base, email):
+        status, _, page = self.request(f"{base}/compte/connexion/")
+        assert status == 200
+        status, headers, _ = self.request(
+            f"{base}/compte/connexion/",
+            {"csrfmiddlewaretoken": self.csrf_token(page), "username": email, "password": PASSWORD},
+            headers={"Referer": f"{base}/compte/connexion/"},
+        )
+        assert status == 302, "la connexion a échoué"
+        return headers
+
+
+def make_users(topology, count: int, prefix: str) -> list[str]:
+    """Members of one organisation, made with the test factories in the topology's database."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "import secrets\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from tests.factories import OrganisationFactory, UserFactory, make_member\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 2 * 10**7))\n"
+        "org = OrganisationFactory(siren=siren)\n"
+        f"users = [make_member(org, user=UserFactory(email='{prefix}' + str(i) + '@example.test'))"
+        f" for i in range({count})]\n"
+        "print(json.dumps([u.email for u in users]))",
+    )
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_load_balancer_spreads_requests_over_both_nodes(topology):
+    before = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+    for i in range(8):
+        with urllib.request.urlopen(f"{topology.url}/sante/?tour={i}", timeout=10) as response:
+            assert response.read() == b"ok\n"
+    # The access log line is written just after the response: wait for all eight.
+    for _ in range(50):
+        after = {n: topology.log(f"node_{n}").count("GET /sante/?tour") for n in "ab"}
+        if sum(after.values()) - sum(before.values()) >= 8:
+            break
+        time.sleep(0.1)
+    # Round robin without stickiness: each node served half of them.
+    assert after["a"] - before["a"] == 4
+    assert after["b"] - before["b"] == 4
+
+
+def test_a_session_opened_on_node_a_continues_on_node_b(topology):
+    (email,) = make_users(topology, 1, "session")
+    browser = Browser()
+    browser.login(topology.node_url("a"), email)
+    status, headers, _ = browser.request(f"{topology.node_url('b')}/tableau-de-bord/")
+    assert status == 200, headers.get("Location")
+    # And a stranger is sent to the login page by node B.
+    status, headers, _ = Browser().request(f"{topology.node_url('b')}/tableau-de-bord/")
+    assert status == 302 and "/compte/connexion/" in headers["Location"]
+
+
+def test_journal_appends_from_both_nodes_at_once_keep_the_chain_whole(topology):
+    emails = make_users(topology, 6, "journal")
+    errors = []
+
+    def create_keys(email, node):
+        try:
+            browser = Browser()
+            base = topology.node_url(node)
+            browser.login(base, email)
+            for i in range(4):
+                _, _, page = browser.request(f"{base}/compte/cles-api/")
+                status, _, _ = browser.request(
+                    f"{base}/compte/cles-api/",
+                    {"csrfmiddlewaretoken": browser.csrf_token(page), "name": f"clé {i}"},
+                    headers={"Referer": f"{base}/compte/cles-api/"},
+                )
+                assert status in (200, 302), status
+        except Exception as exc:  # collected and reported below
+            errors.append(repr(exc))
+
+    threads = [
+        threading.Thread(target=create_keys, args=(email, "ab"[i % 2]))
+        for i, email in enumerate(emails)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    count = topology.manage(
+        "shell",
+        "-c",
+        "from emegalis.core.models import JournalEntry\n"
+        "print(JournalEntry.objects.filter(action='api_key.created').count())",
+    )
+    assert int(count.strip().splitlines()[-1]) == 24
+    out = topology.manage("verify_journal")
+    assert "rompu" not in out.lower()
+
+
+def test_each_periodic_slot_is_enqueued_once_with_two_schedulers(topology):
+    # Both schedulers have been ticking since the topology started; give them a little more.
+    time.sleep(3)
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from django_tasks_db.models import DBTaskResult\n"
+        "rows = DBTaskResult.objects.filter(task_path__in=["
+        "'emegalis.marches.tasks.close_due_consultations',"
+        "'emegalis.marches.tasks.issue_missing_receipts'])"
+        ".values_list('task_path', 'enqueued_at')\n"
+        "print(json.dumps([[p, e.timestamp()] for p, e in rows]))",
+    )
+    rows = json.loads(out.strip().splitlines()[-1])
+    assert rows, "aucune tâche périodique mise en file"
+    slots = [(path, int(at // 60)) for path, at in rows]
+    assert len(slots) == len(set(slots)), f"créneau mis en file deux fois : {sorted(slots)}"
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = "----emegalis-topology-boundary"
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    for name, (filename, content) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, secrets\n"
+        "from datetime import date\n"
+        "from emegalis.core.services_catalog import Service\n"
+        "from emegalis.marches import services\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from emegalis.organisations.roles import Role\n"
+        "from tests.factories import OrganisationFactory, UserFactory, make_convention,"
+        " make_member\n"
+        "from tests.marches.conftest import consultation_fields\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 3 * 10**7))\n"
+        # Each shell process restarts the factories' convention counter: start it elsewhere.
+        "import itertools, tests.factories\n"
+        "tests.factories._convention_seq = itertools.count(secrets.randbelow(10**5))\n"
+        "org = OrganisationFactory(siren=siren)\n"
+        "make_convention(org, [Service.MARCHES], start=date(2020, 1, 1), end=None)\n"
+        "buyer = make_member(org, Role.ACHETEUR,"
+        " user=UserFactory(email='acheteur-dce@example.test'))\n"
+        "c = services.create_consultation(actor=buyer, organisation=org, **consultation_fields())\n"
+        "print(json.dumps([buyer.email, c.pk]))",
+    )
+    email, pk = json.loads(out.strip().splitlines()[-1])
+    content = b"%PDF-1.4 " + bytes(range(256)) * (12 * 1024)  # 3 MiB: streamed, not in memory
+    browser = Browser()
+    node_a, node_b = topology.node_url("a"), topology.node_url("b")
+    browser.login(node_a, email)
+    _, _, page = browser.request(f"{node_a}/marches/acheteur/{pk}/")
+    body, content_type = multipart(
+        {"csrfmiddlewaretoken": browser.csrf_token(page), "folder": "Pièces"},
+        {"file": ("CCTP.pdf", content)},
+    )
+    status, _, _ = browser.request(
+        f"{node_a}/marches/acheteur/{pk}/dce/",
+        raw=body,
+        headers={"Content-Type": content_type, "Referer": f"{node_a}/marches/acheteur/{pk}/"},
+    )
+    assert status == 302
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import DceFile\n"
+        f"f = DceFile.objects.get(consultation_id={pk})\n"
+        "print(json.dumps([f.pk, f.sha256, f.file.name]))",
+    )
+    file_pk, sha256, key = json.loads(out.strip().splitlines()[-1])
+    assert sha256 == hashlib.sha256(content).hexdigest()
+    # The file is in the bucket, not on a node's disk.
+    s3 = topology.s3_client()
+    stored = s3.get_object(Bucket=topology.env["S3_BUCKET"], Key=key)["Body"].read()
+    assert stored == content
+    # Node B serves it (no stickiness, nothing local to node A).
+    status, headers, downloaded = browser.request(f"{node_b}/marches/acheteur/{pk}/dce/{file_pk}/")
+    if status == 302:  # a redirect to a signed URL of the object storage
+        with urllib.request.urlopen(headers["Location"], timeout=60) as response:
+            downloaded = response.read()
+    else:
+        assert status == 200
+    assert hashlib.sha256(downloaded).hexdigest() == sha256
+
+
+def test_a_deposit_through_the_load_balancer_leaves_no_plaintext_in_the_bucket(topology, tmp_path):
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from bid_upload import Client
+
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        "c = sealed_consultation(prefix='77700010', name='Commune du nuage', reference='TOPO-1',"
+        " title='Consultation sur deux nœuds', text='Dépôt à travers le répartiteur.',"
+        " domain='nuage.test')\n"
+        "company = organisation('77700020', 'Entreprise du nuage', 'entreprise')\n"
+        "user = member('depot@nuage.test', Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    offer = tmp_path / "offre.pdf"
+    content = b"%PDF-1.4 OFFRE-EN-CLAIR " + os.urandom(2 * 1024 * 1024)  # several segments
+    offer.write_bytes(content)
+    client = Client(topology.url)
+    client.login(email)
+    assert client.deposit_status(consultation, offer) == "recu"
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli, PliFile\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, [f.sha256 for f in p.files.all()]] for p in plis]))",
+    )
+    plis = json.loads(out.strip().splitlines()[-1])
+    assert plis == [["recu", [hashlib.sha256(content).hexdigest()]]]
+    # Every object of the bucket: no window of the offer's plaintext in any of them.
+    s3 = topology.s3_client()
+    bucket = topology.env["S3_BUCKET"]
+    samples = [content[i : i + 48] for i in range(0, len(content) - 48, 256 * 1024 + 17)]
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    ]
+    assert any(key.startswith("marches/") for key in keys), keys
+    for key in keys:
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert b"OFFRE-EN-CLAIR" not in stored, key
+        assert not any(sample in stored for sample in samples), key
+
+
+def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(topology, tmp_path):
+    """kill -9 of node B while it receives a PUT: the client resumes through HAProxy (node A
+    then), the pli is counted once, received with the SHA-256 of the whole offer."""
+    import http.client
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from bid_upload import CHUNK, Client, _Uploader
+
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        "c = sealed_consultation(prefix='66600010', name='Commune de la panne',"
+        " reference='TOPO-2', title='Un nœud tombe', text='Reprise par le répartiteur.',"
+        " domain='panne.test')\n"
+        "company = organisation('66600020', 'Entreprise de la panne', 'entreprise')\n"
+        "user = member('depot@panne.test', Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    size = 12 * CHUNK
+    content = os.urandom(size)
+    offer = tmp_path / "offre.bin"
+    offer.write_bytes(content)
+    client = Client(topology.url)
+    client.login(email)
+    headers = {"X-CSRFToken": client.csrf(), "Content-Type": "application/json"}
+    status, body = client.request(
+        "POST",
+        f"/marches/consultations/{consultation}/depot/",
+        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
+        headers,
+    )
+    assert status == 201, body
+    created = json.loads(body)
+    url = created["files"][0]["url"]
+    cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+    node_b = topology.node_url("b")
+    with offer.open("rb") as source:
+        # The first four chunks through node B, acknowledged.
+        status, answer = _Uploader(node_b, cookies, client.csrf()).put(url, source, 0, 4 * CHUNK)
+        assert status == 200, answer
+        assert json.loads(answer)["offset"] == 4 * CHUNK
+        # The next eight through node B, killed with -9 after about half of the body.
+        port = int(node_b.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.putrequest("PUT", url)
+        for name, value in {
+            "Cookie": cookies,
+            "X-CSRFToken": client.csrf(),
+            "Upload-Offset": str(4 * CHUNK),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(8 * CHUNK),
+        }.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        connection.send(content[4 * CHUNK : 8 * CHUNK])
+        topology.kill_node("b")
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            connection.send(content[8 * CHUNK :])
+            connection.getresponse().read()
+        connection.close()
+        # The client resumes through the load balancer from the offset the server gives.
+        uploader = _Uploader(topology.url, cookies, client.csrf())
+        offset = 4 * CHUNK
+        while offset < size:
+            status, answer = uploader.put(url, source, offset, min(4 * CHUNK, size - offset))
+            if status in (502, 503):  # the PUT is safe to repeat (depot.js does the same)
+                time.sleep(0.5)
+                continue
+            assert status in (200, 409), answer
+            offset = json.loads(answer)["offset"]
+    status, answer = client.request("POST", created["confirm_url"], b"{}", headers)
+    assert status == 200, answer
+    assert json.loads(answer)["status"] == "recu"
+    # Counted once, received whole, with the right hash.
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
+        " for p in plis]))",
+    )
+    plis = json.loads(out.strip().splitlines()[-1])
+    assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
+    # Node B comes back for whatever runs next.
+    topology.start_node("b")
+
+
+def test_an_acte_is_transmitted_by_a_worker_and_its_acknowledgement_applied(topology):
+    """The act is queued (services.create_acte, as the form of node A does), a db_worker posts
+    it to the prefecture counterpart through HAProxy, whose acknowledgement comes back through
+    HAProxy to /actes/retour/ and is applied."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import secrets\n"
+        "from django.db import transaction\n"
+        "from emegalis.actes import services\n"
+        "from emegalis.core import clock\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from emegalis.organisations.roles import Role\n"
+        "from tests.actes.conftest import acte_form, make_commune\n"
+        "from tests.factories import make_member\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 4 * 10**7))\n"
+        # Each shell process restarts the factories' convention counter: start it elsewhere.
+        "import itertools, tests.factories\n"
+        "tests.factories._convention_seq = itertools.count(secrets.randbelow(10**5))\n"
+        "commune = make_commune(name='Commune des actes', siren=siren)\n"
+        "agent = make_member(commune, Role.AGENT_ACTES)\n"
+        "data = acte_form()\n"
+        "with transaction.atomic():\n"
+        "    acte = services.create_acte(actor=agent, organisation=commune,"
+        " data=services.ActeInput(nature=1, numero_interne=data['numero_interne'],"
+        " decision_date=clock.today(), objet=data['objet'], matieres=[5, 2],"
+        " document=services.Upload.of(data['document'], '99_DE')))\n"
+        "print(acte.pk)",
+    )
+    pk = int(out.strip().splitlines()[-1])
+    status = None
+    for _ in range(120):
+        status = (
+            topology.manage(
+                "shell",
+                "-c",
+                "from emegalis.actes.models import Transaction\n"
+                f"print(Transaction.objects.get(pk={pk}).status)",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        if status == "4":  # ACQUITTEMENT_RECU
+            break
+        time.sleep(1)
+    assert status == "4", (
+        f"statut {status}; worker : {topology.log('db_worker_1')[-1500:]}"
+        f"{topology.log('db_worker_2')[-1500:]}"
+    )
