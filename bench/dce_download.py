@@ -84,7 +84,6 @@ def setup_environment(workdir: Path) -> dict:
         {
             "DJANGO_SETTINGS_MODULE": "emegalis.settings",
             "DEBUG": "0",
-            "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
             "SECRET_KEY": "bench-only-secret-key",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # Plain HTTP on the loopback: no HTTPS redirect (on by default outside DEBUG).
