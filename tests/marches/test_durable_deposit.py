@@ -14,6 +14,7 @@ shares collected with member_side, published). The company uses the deposit API 
 key (docs/plis-api.md), as tests/marches/plis_client.sh does.
 """
 
+import contextlib
 import hashlib
 import http.client
 import io
@@ -134,6 +135,7 @@ class Platform:
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=log,
+            start_new_session=True,  # one group: strace and its server stop together
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -153,13 +155,21 @@ class Platform:
             self.server.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.send_signal(signal.SIGINT)
+        if self.server is None:
+            return
+        if self.server.poll() is None:
+            self._signal_group(signal.SIGINT)
             try:
                 self.server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.server.kill()
                 self.server.wait()
+        # strace detaches from the server when it is interrupted: end whatever is left.
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.server.pid, sig)
 
     def log_tail(self) -> str:
         log = self.workdir / "server.log"
