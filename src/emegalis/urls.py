@@ -7,15 +7,14 @@ from emegalis.adhesions import urls as adhesions_urls
 from emegalis.core import views as core_views
 from emegalis.marches import urls as marches_urls
 from emegalis.organisations import urls as organisations_urls
-from emegalis.organisations import views as organisations_views
 from emegalis.prefecture import urls as prefecture_urls
 
 from .api import api
 
 urlpatterns = [
-    path("", organisations_views.home, name="home"),
-    path("tableau-de-bord/", organisations_views.dashboard, name="dashboard"),
-    path("services/<str:service>/", organisations_views.service_home, name="service_home"),
+    path("", core_views.home, name="home"),
+    path("tableau-de-bord/", core_views.dashboard, name="dashboard"),
+    path("services/<str:service>/", core_views.service_home, name="service_home"),
     path("compte/", include(organisations_urls.account_urlpatterns)),
     path("organisations/", include(organisations_urls.urlpatterns)),
     path("organisations/", include(adhesions_urls.urlpatterns)),

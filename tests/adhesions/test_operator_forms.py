@@ -1,5 +1,6 @@
 """Operator forms that create conventions and contributions and edit services."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -68,7 +69,10 @@ def test_operator_edits_services(staff_client, convention_a):
     url = f"/operateur/conventions/{convention_a.pk}/services/"
     page = staff_client.get(url)
     assert page.status_code == 200
-    assert 'value="marches" id="id_services_0" checked' in page.content.decode()
+    checkbox = r'<input type="checkbox"[^>]*value="(\w+)"[^>]*checked'
+    assert re.findall(checkbox, page.content.decode()) == sorted(
+        convention_a.services, key=list(Service).index
+    )
     response = staff_client.post(url, {"services": ["collaboratif"]})
     assert response.status_code == 302
     assert convention_a.services == [Service.COLLABORATIF]

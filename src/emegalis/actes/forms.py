@@ -3,7 +3,7 @@ classification, typologies, files) are the service's, whose errors land on these
 
 from django import forms
 
-from emegalis.organisations.forms import StyledFormMixin
+from emegalis.core.forms import StyledFormMixin
 
 from . import protocol as p
 

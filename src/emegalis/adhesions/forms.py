@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 
 from emegalis.core import clock
+from emegalis.core.forms import StyledFormMixin
 from emegalis.core.services_catalog import Service
 from emegalis.core.validators import SingleLineValidator
 from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Organisation, OrganisationKind
@@ -41,7 +42,7 @@ def _any(label: str) -> list[tuple[str, str]]:
     return [("", label)]
 
 
-class MemberFilterForm(forms.Form):
+class MemberFilterForm(StyledFormMixin, forms.Form):
     """GET filters of the operator's member list; invalid values are simply ignored."""
 
     type = forms.ChoiceField(
@@ -81,7 +82,7 @@ class MemberFilterForm(forms.Form):
             self.fields["epci"].queryset = epcis
 
 
-class ConventionStatusForm(forms.Form):
+class ConventionStatusForm(StyledFormMixin, forms.Form):
     status = forms.ChoiceField(
         label="Nouveau statut",
         choices=ConventionStatus.choices,
@@ -104,7 +105,7 @@ class ConventionStatusForm(forms.Form):
         self.fields["effective_on"].initial = clock.today()
 
 
-class SignedDocumentForm(forms.Form):
+class SignedDocumentForm(StyledFormMixin, forms.Form):
     document = forms.FileField(
         label="Convention signée (PDF)",
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".pdf"}),
@@ -116,7 +117,7 @@ class SignedDocumentForm(forms.Form):
     )
 
 
-class GenerateCallsForm(forms.Form):
+class GenerateCallsForm(StyledFormMixin, forms.Form):
     year = YearField()
     issued_on = FrenchDateField(
         label="Date d'émission",
@@ -125,7 +126,7 @@ class GenerateCallsForm(forms.Form):
     )
 
 
-class MarkPaidForm(forms.Form):
+class MarkPaidForm(StyledFormMixin, forms.Form):
     paid_on = FrenchDateField(label="Payé le")
     payment_reference = forms.CharField(
         label="Référence du paiement",
@@ -135,7 +136,7 @@ class MarkPaidForm(forms.Form):
     )
 
 
-class YearFilterForm(forms.Form):
+class YearFilterForm(StyledFormMixin, forms.Form):
     annee = forms.IntegerField(
         label="Année", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
     )
@@ -153,7 +154,7 @@ class ServicesField(forms.MultipleChoiceField):
         )
 
 
-class ConventionCreateForm(forms.Form):
+class ConventionCreateForm(StyledFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label="Type de convention",
         choices=ConventionKind.choices,
@@ -188,7 +189,7 @@ class ConventionCreateForm(forms.Form):
         return data
 
 
-class ConventionServicesForm(forms.Form):
+class ConventionServicesForm(StyledFormMixin, forms.Form):
     services = ServicesField()
 
 
@@ -202,7 +203,7 @@ class FrenchDecimalField(forms.DecimalField):
         return super().to_python(value)
 
 
-class ContributionCreateForm(forms.Form):
+class ContributionCreateForm(StyledFormMixin, forms.Form):
     year = YearField()
     amount_ht = FrenchDecimalField(
         label="Montant HT (€)",

@@ -12,12 +12,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
 from emegalis.core import clock, journal
 from emegalis.core.pdf import DocumentBuilder, check_pdf, format_date, format_euros, to_cents
 from emegalis.core.services_catalog import Service
+from emegalis.core.state_machine import StateMachine
+from emegalis.core.stored_files import deleted_on_failure
 from emegalis.core.validators import check_single_line
 from emegalis.organisations.models import (
     PUBLIC_BUYER_KINDS,
@@ -38,13 +39,29 @@ from .models import (
 )
 
 # The convention state machine: from a status, the statuses it may move to.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+_TRANSITIONS: dict[str, frozenset[str]] = {
     ConventionStatus.PROSPECT: frozenset({ConventionStatus.EN_COURS, ConventionStatus.REFUS}),
     ConventionStatus.EN_COURS: frozenset({ConventionStatus.ADHERENT, ConventionStatus.REFUS}),
     ConventionStatus.ADHERENT: frozenset({ConventionStatus.RESILIE}),
     ConventionStatus.REFUS: frozenset({ConventionStatus.PROSPECT}),
     ConventionStatus.RESILIE: frozenset({ConventionStatus.PROSPECT}),
 }
+
+
+def _convention_refusal(current: str | None, target: str) -> str:
+    allowed = sorted(CONVENTION_STATES.allowed(current))
+    hint = (
+        " Statuts possibles : " + ", ".join(f"« {_status_label(s)} »" for s in allowed) + "."
+        if allowed
+        else ""
+    )
+    return (
+        f"Passage impossible du statut « {_status_label(current)} » au statut "
+        f"« {_status_label(target)} ».{hint}"
+    )
+
+
+CONVENTION_STATES = StateMachine(_TRANSITIONS, refusal=_convention_refusal)
 
 PAYMENT_DELAY_DAYS = 30
 # Arbitrary constant ("ac") naming the PostgreSQL advisory locks that serialise call numbering,
@@ -203,7 +220,7 @@ def latest_status_change(convention: Convention) -> ConventionStatusChange | Non
 def allowed_next_statuses(convention: Convention) -> list[str]:
     latest = latest_status_change(convention)
     current = latest.status if latest else ConventionStatus.PROSPECT
-    return [s for s in ConventionStatus.values if s in ALLOWED_TRANSITIONS.get(current, ())]
+    return [s for s in ConventionStatus.values if CONVENTION_STATES.may(current, s)]
 
 
 @transaction.atomic
@@ -215,7 +232,7 @@ def change_convention_status(
     effective_on: date,
     note: str = "",
 ) -> ConventionStatusChange:
-    """Move a convention to a new status from a date, following ALLOWED_TRANSITIONS.
+    """Move a convention to a new status from a date, following CONVENTION_STATES.
 
     The history is dated and only grows forward: a change may not take effect before the latest
     one. `current_status` is the status of the latest change.
@@ -227,18 +244,8 @@ def change_convention_status(
         raise ValidationError("Statut inconnu.", code="bad_status")
     latest = latest_status_change(convention)
     current = latest.status if latest else None
-    if current is not None and status not in ALLOWED_TRANSITIONS.get(current, frozenset()):
-        allowed = sorted(ALLOWED_TRANSITIONS.get(current, frozenset()))
-        hint = (
-            " Statuts possibles : " + ", ".join(f"« {_status_label(s)} »" for s in allowed) + "."
-            if allowed
-            else ""
-        )
-        raise ValidationError(
-            f"Passage impossible du statut « {_status_label(current)} » au statut "
-            f"« {_status_label(status)} ».{hint}",
-            code="illegal_transition",
-        )
+    if current is not None:
+        CONVENTION_STATES.check(current, status)
     _check_dates(effective_on=(effective_on, "La date d'effet"))
     if latest is not None and effective_on < latest.effective_on:
         raise ValidationError(
@@ -323,35 +330,29 @@ def attach_signed_document(
     name = f"convention-{convention.pk}.pdf"
     if not isinstance(file, File):
         file = File(file, name=name)
-    stored_name = None
-    try:
-        with transaction.atomic():
-            locked = Convention.objects.select_for_update().get(pk=convention.pk)
-            previous = locked.signed_document.name
-            locked.signed_document.save(name, file, save=False)
-            stored_name = locked.signed_document.name
-            fields = ["signed_document"]
-            if signed_on is not None:
-                locked.signed_on = signed_on
-                fields.append("signed_on")
-            locked.save(update_fields=fields)
-            journal.record(
-                action="convention.document_attached",
-                actor=actor,
-                organisation=locked.organisation,
-                target=locked,
-                payload={
-                    "reference": locked.reference,
-                    "file": stored_name,
-                    "sha256": sha256,
-                    "replaced": previous or None,
-                    "signed_on": signed_on,
-                },
-            )
-    except BaseException:
-        if stored_name:
-            default_storage.delete(stored_name)
-        raise
+    with deleted_on_failure() as saved, transaction.atomic():
+        locked = Convention.objects.select_for_update().get(pk=convention.pk)
+        previous = locked.signed_document.name
+        locked.signed_document.save(name, file, save=False)
+        stored_name = saved.add(locked.signed_document.name)
+        fields = ["signed_document"]
+        if signed_on is not None:
+            locked.signed_on = signed_on
+            fields.append("signed_on")
+        locked.save(update_fields=fields)
+        journal.record(
+            action="convention.document_attached",
+            actor=actor,
+            organisation=locked.organisation,
+            target=locked,
+            payload={
+                "reference": locked.reference,
+                "file": stored_name,
+                "sha256": sha256,
+                "replaced": previous or None,
+                "signed_on": signed_on,
+            },
+        )
     # The previous version is kept in storage: the journal refers to it.
     return locked
 
@@ -462,9 +463,8 @@ def generate_calls(
     _check_year(year)
     issued_on = issued_on or clock.today()
     _check_dates(issued_on=(issued_on, "La date d'émission"))
-    stored: list[str] = []
     try:
-        with transaction.atomic():
+        with deleted_on_failure() as stored, transaction.atomic():
             _lock_call_numbering(year)
             contributions = list(
                 Contribution.objects.select_for_update(of=("self",))
@@ -483,24 +483,15 @@ def generate_calls(
                     issued_on=issued_on,
                     syndicat=syndicat,
                 )
-                stored.append(call.pdf.name)
+                stored.add(call.pdf.name)
                 calls.append(call)
                 sequence += 1
     except IntegrityError as exc:
-        _delete_files(stored)
         raise ValidationError(
             "Les appels de cette année sont en cours d'émission par ailleurs : réessayez.",
             code="concurrent_numbering",
         ) from exc
-    except BaseException:
-        _delete_files(stored)
-        raise
     return calls
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def _issue_call(

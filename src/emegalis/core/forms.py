@@ -1,4 +1,4 @@
-"""Showing a service's refusal in a page.
+"""Shared form pieces: Bootstrap styling of every form, and a service's refusal shown in a page.
 
 Services raise ValidationError (bad input, illegal transition) or PermissionDenied, with
 messages in French. Views catch them around the service call and hand them here, so the
@@ -29,3 +29,35 @@ def add_service_errors(
         form.add_error(field, exc)
     else:
         form.add_error(field, str(exc))
+
+
+class StyledFormMixin:
+    """Bootstrap classes on every widget, and `is-invalid` on fields with errors.
+
+    Django itself adds `aria-invalid` and `aria-describedby` (pointing at the error list
+    `<id>_error` and the help text `<id>_helptext`), which `core/_field.html` renders.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            elif isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            else:
+                css = "form-control"
+            classes = widget.attrs.get("class", "").split()
+            if css not in classes:
+                widget.attrs["class"] = " ".join([*classes, css])
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()

@@ -45,3 +45,16 @@ SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
     Service.MARCHES: "marches_buyer_home",
     Service.ACTES: "actes_home",
 }
+
+
+def service_cards(enabled: frozenset[str] | None = None, codes=tuple(Service)) -> list[dict]:
+    """The services as cards for a page; `enabled` None shows them all as open."""
+    return [
+        {
+            "code": code,
+            "label": Service(code).label,
+            "description": SERVICE_DESCRIPTIONS[code],
+            "enabled": enabled is None or code in enabled,
+        }
+        for code in codes
+    ]

@@ -1,19 +1,52 @@
-"""Views of the shared kernel."""
+"""Views of the shared kernel: the home page, the dashboard, a service's entry page, and the
+endpoints for operators (health, timestamping)."""
 
 import logging
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import signing
+from . import service_access, signing
+from .services_catalog import MAIN_SERVICES, SERVICE_ENTRY_URL_NAMES, Service, service_cards
 
 MAX_REQUEST = 64 * 1024
 
 log = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(request, "core/home.html", {"services": service_cards(codes=MAIN_SERVICES)})
+
+
+@login_required
+def dashboard(request):
+    enabled = service_access.enabled_services(request.organisation)
+    return render(
+        request,
+        "core/dashboard.html",
+        {"services": service_cards(enabled), "enabled_count": len(enabled)},
+    )
+
+
+@login_required
+def service_home(request, service: str):
+    """Entry page of a service; refused (403) unless the active organisation may use it."""
+    if service not in Service.values:
+        raise Http404("Service inconnu.")
+    service_access.require_service(request.organisation, service)
+    if service in SERVICE_ENTRY_URL_NAMES:
+        return redirect(SERVICE_ENTRY_URL_NAMES[service])
+    return render(
+        request,
+        "core/service_home.html",
+        {"service": service_cards(codes=(service,))[0]},
+    )
 
 
 @never_cache

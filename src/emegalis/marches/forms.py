@@ -1,7 +1,7 @@
 from django import forms
 
+from emegalis.core.forms import StyledFormMixin
 from emegalis.core.validators import SingleLineValidator
-from emegalis.organisations.forms import StyledFormMixin
 from emegalis.organisations.validators import validate_departement
 
 from . import cpv

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from emegalis.organisations.forms import StyledFormMixin
+from emegalis.core.forms import StyledFormMixin
 
 from . import decp_vocabulary as decp
 from .attribution import EXCLUSION_KINDS, CriterionInput

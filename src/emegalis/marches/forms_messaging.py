@@ -2,7 +2,7 @@
 
 from django import forms
 
-from emegalis.organisations.forms import StyledFormMixin
+from emegalis.core.forms import StyledFormMixin
 
 from . import conf, messaging
 

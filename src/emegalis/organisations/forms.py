@@ -3,39 +3,11 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.views.decorators.debug import sensitive_variables
 
+from emegalis.core.forms import StyledFormMixin
+
 from .models import Organisation, OrganisationKind, User
 from .roles import PLATFORM_STAFF_ROLES, Role
 from .selectors import parent_choices
-
-
-class StyledFormMixin:
-    """Bootstrap classes on every widget, and `is-invalid` on fields with errors.
-
-    Django itself adds `aria-invalid` and `aria-describedby` (pointing at the error list
-    `<id>_error` and the help text `<id>_helptext`), which `organisations/_field.html` renders.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            elif isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
 class EmailAuthenticationForm(StyledFormMixin, AuthenticationForm):

@@ -3,19 +3,14 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from emegalis.adhesions.access import enabled_services, require_service
+from emegalis.core import service_access
 from emegalis.core.forms import add_service_errors, error_messages
-from emegalis.core.services_catalog import (
-    MAIN_SERVICES,
-    SERVICE_DESCRIPTIONS,
-    SERVICE_ENTRY_URL_NAMES,
-    Service,
-)
+from emegalis.core.services_catalog import service_cards
 
 from . import selectors, services, throttling
 from .forms import (
@@ -27,32 +22,6 @@ from .forms import (
 )
 from .middleware import ACTIVE_ORGANISATION_SESSION_KEY
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES
-
-
-def _service_cards(enabled: frozenset[str] | None = None, codes=tuple(Service)):
-    return [
-        {
-            "code": code,
-            "label": Service(code).label,
-            "description": SERVICE_DESCRIPTIONS[code],
-            "enabled": enabled is None or code in enabled,
-        }
-        for code in codes
-    ]
-
-
-def home(request):
-    return render(request, "home.html", {"services": _service_cards(codes=MAIN_SERVICES)})
-
-
-@login_required
-def dashboard(request):
-    enabled = enabled_services(request.organisation)
-    return render(
-        request,
-        "organisations/dashboard.html",
-        {"services": _service_cards(enabled), "enabled_count": len(enabled)},
-    )
 
 
 @login_required
@@ -82,7 +51,7 @@ def organisation_detail(request, pk: int):
         "organisations/detail.html",
         {
             "organisation": organisation,
-            "services": _service_cards(enabled_services(organisation)),
+            "services": service_cards(service_access.enabled_services(organisation)),
             "may_manage": selectors.may_manage_members(request.user, organisation),
         },
     )
@@ -259,21 +228,6 @@ def api_key_revoke(request, pk: int):
     services.revoke_api_key(user=request.user, key=key)
     messages.success(request, f"La clé « {key.name} » est révoquée.")
     return redirect("api_keys")
-
-
-@login_required
-def service_home(request, service: str):
-    """Entry page of a service; refused (403) unless the active organisation may use it."""
-    if service not in Service.values:
-        raise Http404("Service inconnu.")
-    require_service(request.organisation, service)
-    if service in SERVICE_ENTRY_URL_NAMES:
-        return redirect(SERVICE_ENTRY_URL_NAMES[service])
-    return render(
-        request,
-        "organisations/service_home.html",
-        {"service": _service_cards(codes=(service,))[0]},
-    )
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -11,8 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from emegalis.core.downloads import attachment
-from emegalis.core.forms import add_service_errors, error_messages
-from emegalis.organisations.forms import StyledFormMixin
+from emegalis.core.forms import StyledFormMixin, add_service_errors, error_messages
 
 from . import services
 from .models import Cancellation, ReceivedAct, Reply
