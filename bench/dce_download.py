@@ -115,7 +115,9 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches import member_side, services
+    from emegalis.marches.consultations import dce as consultations_dce
+    from emegalis.marches.consultations import services as consultations_services
+    from emegalis.marches.opening import member_side, services
     from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
     from emegalis.organisations.models import Membership, Organisation, User
     from emegalis.organisations.roles import Role
@@ -146,7 +148,7 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
     membership, _ = Membership.objects.get_or_create(user=buyer, organisation=organisation)
     membership.roles.get_or_create(role=Role.ACHETEUR)
     now = clock.now()
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer,
         organisation=organisation,
         reference=reference,
@@ -160,7 +162,7 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
     )
     for name, path in files:
         with path.open("rb") as handle:
-            services.add_dce_file(
+            consultations_dce.add_dce_file(
                 actor=buyer, consultation=consultation, uploaded_file=File(handle, name=name)
             )
     members = []
@@ -175,7 +177,7 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
     services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
-    services.publish(actor=buyer, consultation=consultation)
+    consultations_services.publish(actor=buyer, consultation=consultation)
     return consultation.pk
 
 

@@ -54,7 +54,7 @@ from sealed_setup import member, organisation, sealed_consultation  # noqa: E402
 
 def prepare(clients: int, deadline_in: float) -> tuple[int, list[str]]:
     from emegalis.core import clock
-    from emegalis.marches.models import Consultation
+    from emegalis.marches.consultations.models import Consultation
     from emegalis.organisations.roles import Role
 
     consultation = sealed_consultation(
@@ -84,7 +84,8 @@ def rush(base: str, consultation: int, emails: list[str], offer: Path, args) -> 
     from django.db import connections
 
     from emegalis.core import clock
-    from emegalis.marches.models import Consultation, Pli, PliStatus
+    from emegalis.marches.consultations.models import Consultation
+    from emegalis.marches.deposit.models import Pli, PliStatus
 
     clients = []
     for email in emails:

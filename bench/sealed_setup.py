@@ -46,7 +46,10 @@ def sealed_consultation(
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches import member_side, services
+    from emegalis.marches.consultations import dce as consultations_dce
+    from emegalis.marches.consultations import services
+    from emegalis.marches.opening import member_side
+    from emegalis.marches.opening import services as opening_services
     from emegalis.organisations.roles import Role
 
     commune = organisation(prefix, name, "commune", departement="056")
@@ -79,9 +82,9 @@ def sealed_consultation(
     )
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
-    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    consultations_dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
     # The commission is named before publication (publish requires it).
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     for m in members:

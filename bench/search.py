@@ -101,7 +101,7 @@ PROCEDURES = ["mapa"] * 5 + ["ao_ouvert"] * 3 + ["ao_restreint", "negociation", 
 
 
 def queries(today):
-    from emegalis.marches.selectors import SearchParams
+    from emegalis.marches.consultations.selectors import SearchParams
 
     return [
         ("texte : un mot fréquent", SearchParams(q="nettoyage")),
@@ -134,8 +134,8 @@ def generate(count: int) -> None:
     from django.db import connection, transaction
 
     from emegalis.core import clock
-    from emegalis.marches.models import Consultation, State
-    from emegalis.marches.services import build_search_document
+    from emegalis.marches.consultations.models import Consultation, State
+    from emegalis.marches.consultations.services import build_search_document
     from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
     from emegalis.organisations.models import Organisation
 
@@ -210,7 +210,7 @@ def measure(runs: int) -> None:
     from django.utils import timezone
 
     from emegalis.core import clock
-    from emegalis.marches import selectors
+    from emegalis.marches.consultations import selectors
 
     today = timezone.localdate(clock.now())
     timings: list[float] = []

@@ -106,7 +106,7 @@ MEMBER_KEYS: dict = {}
 
 def give_member_key(user):
     """Make ``user`` a key pair as their browser would, and register its public key."""
-    from emegalis.marches import member_side
+    from emegalis.marches.opening import member_side
 
     MEMBER_KEYS[user.pk] = member_side.create_key(user)
     return user
@@ -121,6 +121,6 @@ def make_commission_member(organisation, *extra_roles):
 
 def collect_share(member, consultation_pk: int) -> str:
     """The member opens their share with their key (as their browser does) and confirms it."""
-    from emegalis.marches import member_side
+    from emegalis.marches.opening import member_side
 
     return member_side.collect(member, MEMBER_KEYS[member.pk], consultation_pk)

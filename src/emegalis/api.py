@@ -6,9 +6,9 @@ from ninja.security import django_auth
 from emegalis.actes.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
 from emegalis.core.api_errors import install_handlers
-from emegalis.marches.api import router as marches_router
-from emegalis.marches.api_opendata import router as opendata_router
-from emegalis.marches.api_plis import router as plis_router
+from emegalis.marches.consultations.api import router as marches_router
+from emegalis.marches.deposit.api import router as plis_router
+from emegalis.marches.opendata.api import router as opendata_router
 from emegalis.organisations.api import router as organisations_router
 from emegalis.organisations.throttling import ApiKeyThrottled
 

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from emegalis.core import anchoring, clock, journal, journal_key, periodic, signing, witnesses
 from emegalis.core.models import JournalAnchor, JournalEntry, JournalWitness
 from emegalis.core.pdf import DocumentBuilder, extract_text
-from emegalis.marches import opening
+from emegalis.marches.opening import services as opening
 from tests.core.test_signing import validate
 from tests.marches.conftest import (  # noqa: F401
     buyer_a,

@@ -15,8 +15,10 @@ from playwright.sync_api import expect
 
 from emegalis.core import clock, sealing
 from emegalis.core.services_catalog import Service
-from emegalis.marches import member_side, services
-from emegalis.marches.models import CommissionMember, Nature, Procedure
+from emegalis.marches.consultations import services as consultations_services
+from emegalis.marches.consultations.models import Nature, Procedure
+from emegalis.marches.opening import member_side, services
+from emegalis.marches.opening.models import CommissionMember
 from emegalis.organisations.roles import Role
 from tests.factories import (
     PASSWORD,
@@ -85,7 +87,7 @@ def test_members_make_keys_in_the_browser_and_collect_their_shares(
         member_side.load_key_file(json.dumps(key_file))
     ) == bytes.fromhex(alice_key.public_key)
 
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer,
         organisation=commune,
         reference="E2E-CLE-01",

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from emegalis.actes.models import Transaction
 from emegalis.demo.region import DEMO_PASSWORD, demo_email
-from emegalis.marches.models import Consultation
+from emegalis.marches.consultations.models import Consultation
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from emegalis.marches.models import Pli, PliStatus
+from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.e2e import test_plis_journey
 
 pytestmark = pytest.mark.browser

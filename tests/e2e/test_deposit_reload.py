@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from emegalis.core.pdf import extract_text
-from emegalis.marches.models import Pli, PliFile, PliStatus
+from emegalis.marches.deposit.models import Pli, PliFile, PliStatus
 from tests.e2e import test_plis_journey
 
 pytestmark = pytest.mark.browser
@@ -130,7 +130,7 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
 
 def test_abandon_from_the_page_after_confirming(page, open_consultation):
     consultation, company_user, *_ = open_consultation
-    from emegalis.marches import plis
+    from emegalis.marches.deposit import services as plis
 
     pli = plis.start_deposit(
         actor=company_user,

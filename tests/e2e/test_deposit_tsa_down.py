@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from emegalis.core.pdf import extract_text
-from emegalis.marches import receipt_issuance
-from emegalis.marches.models import Pli, PliStatus
+from emegalis.marches.deposit import receipts as receipt_issuance
+from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.e2e import test_plis_journey
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from emegalis.core import clock
 from emegalis.demo.region import DEMO_PASSWORD, demo_email
-from emegalis.marches.models import Consultation, Retrait, State
+from emegalis.marches.consultations.models import Consultation, Retrait, State
 
 pytestmark = pytest.mark.browser
 

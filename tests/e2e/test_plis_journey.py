@@ -25,8 +25,13 @@ from playwright.sync_api import expect
 from emegalis.core import clock
 from emegalis.core.pdf import extract_text
 from emegalis.core.services_catalog import Service
-from emegalis.marches import plis, services
-from emegalis.marches.models import Contract, Nature, Pli, PliStatus, Procedure, State
+from emegalis.marches.award.models import Contract
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Nature, Procedure, State
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import Pli, PliStatus
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import (
@@ -67,9 +72,11 @@ def open_consultation(transactional_db, settings, tmp_path):
 
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
-    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc, folder="")
+    consultations_dce.add_dce_file(
+        actor=buyer, consultation=consultation, uploaded_file=rc, folder=""
+    )
     members = [make_commission_member(commune) for _ in range(3)]
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     consultation = services.publish(actor=buyer, consultation=consultation)

@@ -8,8 +8,10 @@ from django.core.files.base import ContentFile
 
 from emegalis.core import clock
 from emegalis.core.services_catalog import Service
-from emegalis.marches import services
-from emegalis.marches.models import Nature, Procedure
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Nature, Procedure
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import (
@@ -92,7 +94,7 @@ def dce_file(name: str = "RC.pdf", content: bytes = b"%PDF-1.4 reglement") -> Co
 def name_commission(actor, consultation, count: int = 2, threshold: int = 2) -> list:
     """Name a commission of `count` new members of the consultation's organisation."""
     members = [make_commission_member(consultation.organisation) for _ in range(count)]
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=actor, consultation=consultation, members=members, threshold=threshold
     )
     return members
@@ -123,7 +125,7 @@ def make_consultation(buyer_a, commune_a):
         if files is None:
             files = [("", "RC.pdf", b"%PDF-1.4 reglement")]
         for folder, name, content in files:
-            services.add_dce_file(
+            consultations_dce.add_dce_file(
                 actor=actor,
                 consultation=consultation,
                 uploaded_file=dce_file(name, content),

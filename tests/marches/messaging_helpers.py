@@ -2,8 +2,8 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.marches import messaging
-from emegalis.marches.models import MessageDirection
+from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging.models import MessageDirection
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_member

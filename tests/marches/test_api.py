@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches.models import Consultation, State
+from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import ApiKey
 from tests.factories import make_commission_member

@@ -8,7 +8,7 @@ from django.test import Client
 from jsonschema import Draft202012Validator
 
 from emegalis.api import api
-from emegalis.marches import services as marches_services
+from emegalis.marches.consultations import services as marches_services
 from emegalis.organisations import services as account_services
 from emegalis.organisations.roles import Role
 from tests.factories import make_member

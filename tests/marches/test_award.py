@@ -14,21 +14,25 @@ from django.utils import timezone
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import attribution, delays, messaging, opening, plis, services
-from emegalis.marches.attribution import CriterionInput
-from emegalis.marches.models import (
+from emegalis.marches.award import services as attribution
+from emegalis.marches.award.models import (
     AwardDecision,
     AwardLetter,
-    Consultation,
     Contract,
     CriterionKind,
     DecisionOutcome,
     Evaluation,
     LetterKind,
-    Message,
-    Pli,
-    State,
 )
+from emegalis.marches.award.services import CriterionInput
+from emegalis.marches.consultations import delays, services
+from emegalis.marches.consultations.models import Consultation, State
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import Pli
+from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging.models import Message
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, collect_share, make_commission_member, make_member
@@ -491,7 +495,7 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
             actor=buyer_a, consultation=consultation, number=number, title=f"Secteur {number}"
         )
     commission_members = [make_commission_member(commune_a) for _ in range(3)]
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=commission_members, threshold=2
     )
     services.publish(actor=buyer_a, consultation=consultation)
@@ -502,7 +506,7 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
     after_deadline(monkeypatch, consultation, 3600)
     open_now(consultation, commission_members, shares)
     lot1, lot2 = consultation.lots.order_by("number")
-    from emegalis.marches import award_selectors
+    from emegalis.marches.award import selectors as award_selectors
 
     assert list(award_selectors.candidate_plis(consultation, lot1)) == [both]
     assert list(award_selectors.candidate_plis(consultation, lot2)) == [both, only_two]

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from emegalis.core.models import JournalEntry
-from emegalis.marches import messaging
-from emegalis.marches.models import AwardLetter, Contract, CriterionKind, Evaluation, State
+from emegalis.marches.award.models import AwardLetter, Contract, CriterionKind, Evaluation
+from emegalis.marches.consultations.models import State
+from emegalis.marches.messaging import services as messaging
 from tests.marches.test_award import (  # noqa: F401
     at,
     bids,
@@ -199,7 +200,7 @@ def test_others_get_404_on_every_award_page(
     client_for,
 ):
     consultation = bids.consultation
-    from emegalis.marches import attribution
+    from emegalis.marches.award import services as attribution
 
     attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
     client = client_for(request.getfixturevalue(who))

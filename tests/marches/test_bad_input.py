@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import services
-from emegalis.marches.models import Consultation
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Consultation
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -316,7 +317,7 @@ def test_search_dates_out_of_range_are_refused_with_the_reason(client, query):
 
 
 def test_an_alert_cannot_be_saved_with_an_out_of_range_date(client_for, company_user):
-    from emegalis.marches.models import SavedSearch
+    from emegalis.marches.consultations.models import SavedSearch
 
     client = client_for(company_user)
     client.post("/marches/alertes/", {"name": "Tout", "deadline_to": "9999-12-31"})
@@ -326,7 +327,7 @@ def test_an_alert_cannot_be_saved_with_an_out_of_range_date(client_for, company_
 def test_an_alert_saved_before_the_rule_still_runs(make_consultation):
     from datetime import date
 
-    from emegalis.marches import selectors
+    from emegalis.marches.consultations import selectors
 
     consultation = make_consultation()
     params = selectors.SearchParams(deadline_from=date(1, 1, 1), deadline_to=date(9999, 12, 31))
@@ -337,7 +338,7 @@ def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
     from .conftest import dce_file
 
     consultation = make_consultation(publish=False)
-    stored = services.add_dce_file(
+    stored = consultations_dce.add_dce_file(
         actor=buyer_a, consultation=consultation, uploaded_file=dce_file("plan\u202efdp.exe\x7f")
     )
     assert stored.name == "planfdp.exe"
@@ -351,7 +352,7 @@ def test_dce_folders_with_invisible_characters_are_refused(buyer_a, make_consult
 
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError) as caught:
-        services.add_dce_file(
+        consultations_dce.add_dce_file(
             actor=buyer_a, consultation=consultation, uploaded_file=dce_file(), folder=folder
         )
     assert "Nom de dossier invalide" in caught.value.message_dict["folder"][0]

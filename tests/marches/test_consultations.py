@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.services_catalog import Service
-from emegalis.marches import services
-from emegalis.marches.models import Consultation, State
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations import workstation as consultations_workstation
+from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_convention, make_member
 from tests.marches.conftest import consultation_fields, name_commission
@@ -166,13 +167,13 @@ def test_close_command(make_consultation, monkeypatch):
 
 
 def test_the_test_consultation_is_always_open(commune_a, monkeypatch):
-    consultation = services.ensure_test_consultation(organisation=commune_a)
+    consultation = consultations_workstation.ensure_test_consultation(organisation=commune_a)
     assert consultation.state == State.PUBLIEE and consultation.is_test
     assert consultation.dce_files.filter(added_in__isnull=False).count() == 1
     later = clock.now() + timedelta(days=400)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert services.close_due_consultations() == 0
-    again = services.ensure_test_consultation(organisation=commune_a)
+    again = consultations_workstation.ensure_test_consultation(organisation=commune_a)
     assert again.pk == consultation.pk
     assert again.bids_deadline.year == 2099
     assert Consultation.objects.filter(is_test=True).count() == 1

@@ -9,17 +9,11 @@ from django.urls import reverse
 
 from emegalis.demo.region import demo_email, load_demo_region
 from emegalis.marches import urls as marches_urls
-from emegalis.marches.models import (
-    AwardLetter,
-    Consultation,
-    DceFile,
-    Message,
-    OpenedFile,
-    Pli,
-    PliFile,
-    Question,
-    SavedSearch,
-)
+from emegalis.marches.award.models import AwardLetter
+from emegalis.marches.consultations.models import Consultation, DceFile, Question, SavedSearch
+from emegalis.marches.deposit.models import Pli, PliFile
+from emegalis.marches.messaging.models import Message
+from emegalis.marches.opening.models import OpenedFile
 from emegalis.organisations.models import Organisation, User
 from tests.factories import PASSWORD
 

@@ -11,9 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.core.models import JournalEntry
-from emegalis.marches import dce_zip, services
-from emegalis.marches.models import DceFile, Retrait
+from emegalis.marches.consultations import dce as services
+from emegalis.marches.consultations import dce_zip
+from emegalis.marches.consultations import services as consultations_services
+from emegalis.marches.consultations.models import DceFile, Retrait
 from tests.marches.conftest import dce_file
 
 pytestmark = pytest.mark.django_db
@@ -146,15 +149,17 @@ def test_rectificatif_new_version_and_emails_only_identified_downloaders(
     consultation = make_consultation(files=FILES)
     client.logout()
     client.get(f"/marches/consultations/{consultation.pk}/dce.zip")  # anonymous
-    services.record_retrait(
+    consultations_services.record_retrait(
         consultation=consultation, user=company_user, organisation=None, kind="zip"
     )
-    services.record_retrait(
+    consultations_services.record_retrait(
         consultation=consultation, user=company_user, organisation=None, kind="zip"
     )
     mail.outbox.clear()
     with pytest.raises(ValidationError):  # nothing changed
-        services.publish_rectificatif(actor=buyer_a, consultation=consultation, reason="Rien")
+        consultations_services.publish_rectificatif(
+            actor=buyer_a, consultation=consultation, reason="Rien"
+        )
     services.add_dce_file(
         actor=buyer_a, consultation=consultation, uploaded_file=dce_file("CCTP-v2.pdf")
     )
@@ -175,7 +180,9 @@ def test_rectificatif_new_version_and_emails_only_identified_downloaders(
     assert message.to == [company_user.email]
     assert "CCTP corrigé : article 4" in message.body
     assert "CCTP-v2.pdf" in message.body and "CCTP.pdf" in message.body
-    names = set(services.selectors.current_dce_files(consultation).values_list("name", flat=True))
+    names = set(
+        consultations_selectors.current_dce_files(consultation).values_list("name", flat=True)
+    )
     assert names == {"Règlement de consultation.pdf", "plan-1.dwg", "CCTP-v2.pdf"}
     notice = client.get(f"/marches/consultations/{consultation.pk}/").content.decode()
     assert "CCTP corrigé : article 4" in notice
@@ -190,7 +197,7 @@ def test_rectificatif_can_extend_the_deadline_not_shorten_below_minimum(buyer_a,
 
     consultation = make_consultation()
     with pytest.raises(ValidationError) as exc:
-        services.publish_rectificatif(
+        consultations_services.publish_rectificatif(
             actor=buyer_a,
             consultation=consultation,
             reason="Raccourci",
@@ -198,7 +205,7 @@ def test_rectificatif_can_extend_the_deadline_not_shorten_below_minimum(buyer_a,
             questions_deadline=consultation.published_at + timedelta(days=10),
         )
     assert "Délai trop court" in " ".join(exc.value.messages)
-    services.publish_rectificatif(
+    consultations_services.publish_rectificatif(
         actor=buyer_a,
         consultation=consultation,
         reason="Report",

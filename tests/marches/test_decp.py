@@ -13,16 +13,15 @@ from django.core.management.base import CommandError
 from jsonschema import Draft7Validator
 
 from emegalis.core import clock
-from emegalis.marches import decp
-from emegalis.marches.models import (
+from emegalis.marches.award.models import (
     AwardDecision,
     Contract,
     ContractModification,
     DecisionOutcome,
-    Pli,
-    PliStatus,
-    State,
 )
+from emegalis.marches.consultations.models import State
+from emegalis.marches.deposit.models import Pli, PliStatus
+from emegalis.marches.opendata import decp
 from emegalis.organisations.models import OrganisationKind
 from tests.factories import OrganisationFactory
 

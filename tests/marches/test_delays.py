@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import delays, services
-from emegalis.marches.models import Consultation, Procedure
+from emegalis.marches.consultations import delays, services
+from emegalis.marches.consultations.models import Consultation, Procedure
 from tests.marches.conftest import consultation_fields
 
 pytestmark = pytest.mark.django_db

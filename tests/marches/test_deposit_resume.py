@@ -17,8 +17,11 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock, sealing
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import deposit_abandon, deposit_selectors, plis, selectors
-from emegalis.marches.models import Pli, PliStatus
+from emegalis.marches.deposit import selectors
+from emegalis.marches.deposit import selectors as deposit_selectors
+from emegalis.marches.deposit import services as deposit_abandon
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.marches import test_plis
 
 MiB = 1024 * 1024

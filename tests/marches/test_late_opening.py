@@ -7,8 +7,11 @@ from django.core.exceptions import ValidationError
 
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import award_selectors, opening, plis
-from emegalis.marches.models import LateOpening, OpenedFile, PliStatus
+from emegalis.marches.award import selectors as award_selectors
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import PliStatus
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import LateOpening, OpenedFile
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
 from tests.marches.test_plis import company_b_user, deposit, opened, upload_offer  # noqa: F401
 

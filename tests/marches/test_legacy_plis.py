@@ -12,8 +12,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from emegalis.core import clock
-from emegalis.marches import opening, pli_storage, plis
-from emegalis.marches.models import OpenedFile, PliStatus
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit.models import PliStatus
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import OpenedFile
 from tests.core.test_sealing import seal_version_1
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import opened  # noqa: F401

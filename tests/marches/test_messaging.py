@@ -14,8 +14,8 @@ from django.utils.html import escape
 
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
-from emegalis.marches import messaging
-from emegalis.marches.models import Message, MessageDirection
+from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging.models import Message, MessageDirection
 from tests.marches.messaging_helpers import (
     buyer_message,
     company_of_user,

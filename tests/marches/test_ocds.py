@@ -11,17 +11,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from emegalis.core import clock
-from emegalis.marches import attribution, decp, ocds
-from emegalis.marches.models import (
-    AwardDecision,
-    DecisionOutcome,
-    Evaluation,
-    Nature,
-    OpeningSession,
-    Procedure,
-    Question,
-    State,
-)
+from emegalis.marches.award import services as attribution
+from emegalis.marches.award.models import AwardDecision, DecisionOutcome, Evaluation
+from emegalis.marches.consultations.models import Nature, Procedure, Question, State
+from emegalis.marches.opendata import decp, ocds
+from emegalis.marches.opening.models import OpeningSession
 from tests.marches.test_award import (  # noqa: F401 (fixtures)
     CONTRACT_DEFAULTS,
     at,

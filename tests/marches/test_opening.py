@@ -13,8 +13,10 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import opening, pli_storage, plis
-from emegalis.marches.models import OpenedFile, OpeningSession
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import OpenedFile, OpeningSession
 from tests.marches.test_plis import company_b_user, deposit, offer_bytes, opened  # noqa: F401
 
 MiB = 1024 * 1024
@@ -255,7 +257,7 @@ def test_before_opening_no_role_gets_plaintext_through_the_platform(
     pli's content before the opening session (and the admin has no pli model)."""
     from django.contrib import admin
 
-    from emegalis.marches.models import Pli, PliFile
+    from emegalis.marches.deposit.models import Pli, PliFile
 
     consultation, _ = opened
     deposit(company_user, consultation, offer_bytes(4096), name="offre.pdf")

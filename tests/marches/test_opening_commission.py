@@ -14,8 +14,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from emegalis.core import clock, sealing
 from emegalis.core.models import JournalEntry
-from emegalis.marches import services
-from emegalis.marches.models import CommissionMember, OpeningCommission
+from emegalis.marches.consultations import services as consultations_services
+from emegalis.marches.opening import services
+from emegalis.marches.opening.models import CommissionMember, OpeningCommission
 from emegalis.organisations.roles import Role
 from tests.factories import (
     MEMBER_KEYS,
@@ -38,7 +39,7 @@ def ceremony(make_consultation, buyer_a, members_a):
     commission = services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members_a, threshold=2
     )
-    consultation = services.publish(actor=buyer_a, consultation=consultation)
+    consultation = consultations_services.publish(actor=buyer_a, consultation=consultation)
     return consultation, commission
 
 
@@ -50,7 +51,7 @@ def sealing_member_key() -> bytes:
     """A fresh P-256 public key, as a browser would send it."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from emegalis.marches import member_side
+    from emegalis.marches.opening import member_side
 
     return member_side.public_key_bytes(ec.generate_private_key(ec.SECP256R1()))
 
@@ -442,7 +443,7 @@ def test_the_buyer_dissolves_a_commission_before_any_pli_and_names_a_new_one(
 
 
 def test_no_dissolution_once_a_pli_is_sealed_to_the_key(ceremony, members_a, buyer_a, company_user):
-    from emegalis.marches import plis
+    from emegalis.marches.deposit import services as plis
 
     consultation, _ = ceremony
     for member in members_a:

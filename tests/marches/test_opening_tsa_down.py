@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from emegalis.core.models import JournalEntry
-from emegalis.marches import opening
-from emegalis.marches.models import OpenedFile, OpeningSession
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import OpenedFile, OpeningSession
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
 from tests.marches.test_plis import deposit, offer_bytes, opened  # noqa: F401
 

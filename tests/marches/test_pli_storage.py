@@ -12,8 +12,10 @@ import pytest
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
-from emegalis.marches import opening, pli_storage, plis
-from emegalis.marches.models import OpenedFile
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import OpenedFile
 from tests.core.test_sealing import independent_decrypt
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import open_file, opened  # noqa: F401

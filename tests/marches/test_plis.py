@@ -16,8 +16,12 @@ from django.db import transaction
 
 from emegalis.core import clock, sealing
 from emegalis.core.pdf import extract_text
-from emegalis.marches import pli_storage, plis, services
-from emegalis.marches.models import Pli, PliFile, PliStatus, State
+from emegalis.marches.consultations import services as consultations_services
+from emegalis.marches.consultations.models import State
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit.models import Pli, PliFile, PliStatus
+from emegalis.marches.opening import services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, collect_share, make_commission_member, make_member
@@ -35,7 +39,7 @@ def opened(make_consultation, buyer_a, commune_a):
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
     shares = [collect_share(m, consultation.pk) for m in members]
-    consultation = services.publish(actor=buyer_a, consultation=consultation)
+    consultation = consultations_services.publish(actor=buyer_a, consultation=consultation)
     consultation.refresh_from_db()
     return consultation, shares
 
@@ -391,7 +395,7 @@ def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune
     services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
-    consultation = services.publish(actor=buyer_a, consultation=consultation)
+    consultation = consultations_services.publish(actor=buyer_a, consultation=consultation)
     declared = [plis.DeclaredFile(kind="offre", name="o.pdf", size=1)]
     for member in members:
         consultation.refresh_from_db()
@@ -406,7 +410,7 @@ def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune
 def test_publication_needs_the_opening_commission(make_consultation, buyer_a, commune_a):
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError, match="Désignez la commission d'ouverture"):
-        services.publish(actor=buyer_a, consultation=consultation)
+        consultations_services.publish(actor=buyer_a, consultation=consultation)
     paper = make_consultation(reference="PAPIER-1", electronic_submission=False)
     assert paper.state == State.PUBLIEE and not hasattr(paper, "opening_commission")
 

@@ -14,8 +14,8 @@ from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
 from emegalis.core.pdf import extract_text
-from emegalis.marches import plis
-from emegalis.marches.models import Pli, PliStatus
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import Pli, PliStatus
 from emegalis.organisations.services import create_api_key, revoke_api_key
 from tests.marches import test_plis
 

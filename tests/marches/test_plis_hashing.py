@@ -16,9 +16,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
-from emegalis.marches import opening, pli_storage, plis
-from emegalis.marches.models import OpenedFile, PliFile, PliStatus
-from emegalis.marches.plis import OffsetMismatch
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit.models import PliFile, PliStatus
+from emegalis.marches.deposit.services import OffsetMismatch
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening.models import OpenedFile
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import offer_bytes, open_file, opened  # noqa: F401
 

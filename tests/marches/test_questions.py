@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
-from emegalis.marches import services
-from emegalis.marches.models import Question
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Question
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_member

@@ -11,8 +11,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches import plis, receipt_issuance
-from emegalis.marches.models import Pli, PliStatus
+from emegalis.marches.deposit import receipts as receipt_issuance
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.marches import test_plis
 from tests.marches.test_deposit_resume import put, start_over_http
 from tests.marches.test_plis import upload_offer

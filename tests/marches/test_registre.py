@@ -6,7 +6,8 @@ import io
 import pytest
 
 from emegalis.core.pdf import extract_text
-from emegalis.marches import services
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def downloaded(make_consultation, company, company_user, buyer_a):
     )
     for _ in range(3):
         services.record_retrait(consultation=consultation, user=None, organisation=None, kind="zip")
-    services.add_dce_file(
+    consultations_dce.add_dce_file(
         actor=buyer_a,
         consultation=consultation,
         uploaded_file=__import__("tests.marches.conftest", fromlist=["dce_file"]).dce_file(

@@ -3,8 +3,8 @@
 
 import pytest
 
-from emegalis.marches import services
-from emegalis.marches.models import Consultation, State
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations.services import create_api_key
 from tests.marches.conftest import name_commission
 from tests.marches.test_plis import company_b_user  # noqa: F401
@@ -141,7 +141,7 @@ def test_company_of_never_returns_a_company_the_user_does_not_belong_to(
     company_user,
     company_b_user,  # noqa: F811
 ):
-    from emegalis.marches import selectors
+    from emegalis.marches import access as selectors
 
     own = selectors.company_of(company_user)
     other = selectors.company_of(company_b_user)

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import selectors
-from emegalis.marches.models import Nature, Procedure
-from emegalis.marches.selectors import SearchParams
+from emegalis.marches.consultations import selectors
+from emegalis.marches.consultations.models import Nature, Procedure
+from emegalis.marches.consultations.selectors import SearchParams
 
 pytestmark = pytest.mark.django_db
 

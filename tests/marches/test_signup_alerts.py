@@ -8,9 +8,10 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from emegalis.core import clock
-from emegalis.marches import services, tasks
-from emegalis.marches.models import SavedSearch
-from emegalis.marches.selectors import SearchParams
+from emegalis.marches import tasks
+from emegalis.marches.consultations import alerts as services
+from emegalis.marches.consultations.models import SavedSearch
+from emegalis.marches.consultations.selectors import SearchParams
 from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
 from emegalis.organisations.models import Membership, Organisation, OrganisationKind
 from emegalis.organisations.roles import Role

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.marches.models import Consultation, DceFile, State
+from emegalis.marches.consultations.models import Consultation, DceFile, State
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +63,9 @@ def test_demo_loader_is_idempotent_and_publishes(db):
 def test_demo_has_a_consultation_opened_awarded_and_notified(db):
     from emegalis.core.journal import first_break
     from emegalis.demo.region import load_demo_region
-    from emegalis.marches import decp
-    from emegalis.marches.models import Contract, PliStatus
+    from emegalis.marches.award.models import Contract
+    from emegalis.marches.deposit.models import PliStatus
+    from emegalis.marches.opendata import decp
 
     load_demo_region()
     consultation = Consultation.objects.get(reference="DEMO-2026-010")
@@ -90,9 +91,10 @@ def test_the_test_consultation_stays_findable_and_open_to_questions(
     from datetime import timedelta
 
     from emegalis.core import clock
-    from emegalis.marches import selectors, services
+    from emegalis.marches.consultations import selectors, services
+    from emegalis.marches.consultations import workstation as consultations_workstation
 
-    consultation = services.ensure_test_consultation(organisation=commune_a)
+    consultation = consultations_workstation.ensure_test_consultation(organisation=commune_a)
     much_later = clock.now() + timedelta(days=800)  # its dates were not refreshed since
     monkeypatch.setattr(clock, "now", lambda: much_later)
     assert list(selectors.search_consultations(selectors.SearchParams())) == [consultation]

@@ -33,8 +33,10 @@ def main() -> None:
 
     from emegalis.core import clock
     from emegalis.core.services_catalog import Service
-    from emegalis.marches import services
-    from emegalis.marches.models import Nature, Pli, Procedure
+    from emegalis.marches.consultations import dce as consultations_dce
+    from emegalis.marches.consultations import services
+    from emegalis.marches.consultations.models import Nature, Procedure
+    from emegalis.marches.deposit.models import Pli
     from emegalis.organisations.models import OrganisationKind
     from emegalis.organisations.roles import Role
     from tests.factories import OrganisationFactory, make_convention, make_member
@@ -64,7 +66,7 @@ def main() -> None:
     )
     rc = ContentFile(b"%PDF-1.4 reglement")
     rc.name = "RC.pdf"
-    services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    consultations_dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
 
     threshold = 2
     scenario_steps.name_commission(

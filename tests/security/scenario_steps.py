@@ -9,8 +9,10 @@ and files the platform leaves behind.
 import io
 
 from emegalis.core import sealing
-from emegalis.marches import member_side, plis, services
-from emegalis.marches.models import Consultation, PliFileKind
+from emegalis.marches.consultations.models import Consultation
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit.models import PliFileKind
+from emegalis.marches.opening import member_side, services
 
 # The members' private keys, as their browsers hold them: in this process's memory only,
 # never written anywhere the attacker copies.

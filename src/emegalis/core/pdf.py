@@ -10,11 +10,12 @@ copy-paste, where a narrow no-break space would not exist in the font.
 import contextlib
 import io
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 from reportlab.lib import colors
@@ -68,6 +69,11 @@ def format_euros(value: Decimal | int | str, suffix: str = "") -> str:
     """« 3 000,00 € », or « 3 000,00 € HT » with suffix="HT"."""
     text = f"{format_number(value)} €"
     return f"{text} {suffix}" if suffix else text
+
+
+def local_second(moment: datetime) -> str:
+    """« 12/03/2027 à 11:59:59 » in Europe/Paris."""
+    return timezone.localtime(moment).strftime("%d/%m/%Y à %H:%M:%S")
 
 
 def format_date(value: date) -> str:

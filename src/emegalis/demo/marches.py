@@ -15,8 +15,11 @@ from django.utils import timezone
 from emegalis.core import clock
 from emegalis.core.pdf import DocumentBuilder
 from emegalis.demo import member_keys
-from emegalis.marches import services
-from emegalis.marches.models import Consultation, Nature, Procedure
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations import workstation as consultations_workstation
+from emegalis.marches.consultations.models import Consultation, Nature, Procedure
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, User
 
 BUYER_EMAIL = "acheteur.agglo@demo.e-megalis.bzh"
@@ -110,7 +113,7 @@ def _pdf(title: str, lines: list[str]) -> ContentFile:
 def load(organisations: dict[str, Organisation]) -> None:
     """Idempotent: running it again must not duplicate anything."""
     agglo = organisations["agglo"]
-    services.ensure_test_consultation(organisation=organisations["syndicat"])
+    consultations_workstation.ensure_test_consultation(organisation=organisations["syndicat"])
     buyer = User.objects.get(email=BUYER_EMAIL)
     for spec in CONSULTATIONS:
         if Consultation.objects.filter(organisation=agglo, reference=spec["reference"]).exists():
@@ -135,7 +138,7 @@ def load(organisations: dict[str, Organisation]) -> None:
         for folder, name, lines in files:
             content = _pdf(f"{consultation.reference} — {name}", lines)
             content.name = name
-            services.add_dce_file(
+            consultations_dce.add_dce_file(
                 actor=buyer, consultation=consultation, uploaded_file=content, folder=folder
             )
         if publish:
@@ -143,7 +146,7 @@ def load(organisations: dict[str, Organisation]) -> None:
             # /marches/commission/ (2FA) with their demo key files, after which companies
             # may deposit.
             member_keys.ensure(COMMISSION_EMAILS)
-            services.create_opening_commission(
+            opening_services.create_opening_commission(
                 actor=buyer,
                 consultation=consultation,
                 members=User.objects.filter(email__in=COMMISSION_EMAILS),

@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from emegalis.marches import member_side, services
+from emegalis.marches.opening import member_side, services
 from emegalis.organisations.models import User
 
 # The order of the P-256 group: a derived scalar must be in [1, n - 1].

@@ -17,15 +17,16 @@ from decimal import Decimal
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches import (
-    attribution,
-    award_selectors,
-    member_side,
-    opening,
-    plis,
-    services,
-)
-from emegalis.marches.models import Consultation, CriterionKind, Nature, Procedure
+from emegalis.marches.award import selectors as award_selectors
+from emegalis.marches.award import services as attribution
+from emegalis.marches.award.models import CriterionKind
+from emegalis.marches.consultations import dce as consultations_dce
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import Consultation, Nature, Procedure
+from emegalis.marches.deposit import services as plis
+from emegalis.marches.opening import member_side
+from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, User
 
 from . import member_keys
@@ -118,9 +119,11 @@ def load(organisations: dict[str, Organisation]) -> None:
         for name in ("Règlement de la consultation.pdf", "CCTP.pdf", "BPU.pdf"):
             content = _pdf(f"{REFERENCE} — {name}", [consultation.object])
             content.name = name
-            services.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=content)
+            consultations_dce.add_dce_file(
+                actor=buyer, consultation=consultation, uploaded_file=content
+            )
         keys = member_keys.ensure(COMMISSION_EMAILS)
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer, consultation=consultation, members=members, threshold=2
         )
         shares = {}

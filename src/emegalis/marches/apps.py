@@ -8,6 +8,6 @@ class MarchesConfig(AppConfig):
     verbose_name = "Salle des marchés"
 
     def ready(self):
-        from . import search_backend
+        from emegalis.marches.consultations import search_backend
 
         post_migrate.connect(search_backend.install, sender=self, dispatch_uid="marches_fts")

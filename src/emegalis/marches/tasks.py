@@ -7,8 +7,10 @@ once a day.
 
 from django.tasks import task
 
-from . import receipt_issuance, services
-from .models import SavedSearch
+from emegalis.marches.consultations import alerts as consultations_alerts
+from emegalis.marches.consultations import services
+from emegalis.marches.consultations.models import SavedSearch
+from emegalis.marches.deposit import receipts as receipt_issuance
 
 
 @task()
@@ -16,7 +18,7 @@ def send_search_alerts() -> int:
     """E-mail every alert's new matching consultations; returns how many e-mails were sent."""
     sent = 0
     for alert in SavedSearch.objects.select_related("user").order_by("pk").iterator():
-        if services.send_alert(alert=alert):
+        if consultations_alerts.send_alert(alert=alert):
             sent += 1
     return sent
 

@@ -2,8 +2,9 @@
 
 from django import template
 
-from emegalis.marches import award_selectors, selectors
-from emegalis.marches.letters import mark as format_mark
+from emegalis.marches import access as selectors
+from emegalis.marches.award import selectors as award_selectors
+from emegalis.marches.award.letters import mark as format_mark
 
 register = template.Library()
 

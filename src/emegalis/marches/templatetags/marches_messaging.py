@@ -2,7 +2,7 @@
 
 from django import template
 
-from emegalis.marches import messaging_selectors
+from emegalis.marches.messaging import selectors as messaging_selectors
 
 register = template.Library()
 

@@ -2,8 +2,8 @@
 
 from django import template
 
-from emegalis.marches import decp
-from emegalis.marches import opendata_selectors as od
+from emegalis.marches.opendata import decp
+from emegalis.marches.opendata import selectors as od
 
 register = template.Library()
 

@@ -1,6 +1,7 @@
 from django import template
 
-from emegalis.marches import conf, cpv
+from emegalis.marches import conf
+from emegalis.marches.consultations import cpv
 
 register = template.Library()
 

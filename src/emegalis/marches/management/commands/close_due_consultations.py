@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from emegalis.marches import services
+from emegalis.marches.consultations import services
 
 
 class Command(BaseCommand):

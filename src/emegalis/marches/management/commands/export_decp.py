@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from emegalis.marches import decp
-from emegalis.marches import opendata_selectors as od
+from emegalis.marches.opendata import decp
+from emegalis.marches.opendata import selectors as od
 
 
 class Command(BaseCommand):
