@@ -115,9 +115,10 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches.consultations import dce as consultations_dce
+    from emegalis.marches.consultations import dce
     from emegalis.marches.consultations import services as consultations_services
-    from emegalis.marches.opening import member_side, services
+    from emegalis.marches.opening import member_side
+    from emegalis.marches.opening import services as opening_services
     from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
     from emegalis.organisations.models import Membership, Organisation, User
     from emegalis.organisations.roles import Role
@@ -162,7 +163,7 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
     )
     for name, path in files:
         with path.open("rb") as handle:
-            consultations_dce.add_dce_file(
+            dce.add_dce_file(
                 actor=buyer, consultation=consultation, uploaded_file=File(handle, name=name)
             )
     members = []
@@ -170,11 +171,11 @@ def create_consultation(reference: str, files: list[tuple[str, Path]]) -> int:
         member, _ = User.objects.get_or_create(email=f"commission{index}@bench.test")
         seat, _ = Membership.objects.get_or_create(user=member, organisation=organisation)
         seat.roles.get_or_create(role=Role.COMMISSION)
-        if services.active_member_key(member) is None:
+        if opening_services.active_member_key(member) is None:
             member_side.create_key(member)  # as the member's browser does
         members.append(member)
     # Publication needs the opening commission (the DCE download does not need its shares).
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
     consultations_services.publish(actor=buyer, consultation=consultation)

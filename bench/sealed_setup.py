@@ -46,8 +46,8 @@ def sealed_consultation(
         ConventionStatusChange,
     )
     from emegalis.core import clock
-    from emegalis.marches.consultations import dce as consultations_dce
-    from emegalis.marches.consultations import services
+    from emegalis.marches.consultations import dce
+    from emegalis.marches.consultations import services as consultations_services
     from emegalis.marches.opening import member_side
     from emegalis.marches.opening import services as opening_services
     from emegalis.organisations.roles import Role
@@ -68,7 +68,7 @@ def sealed_consultation(
     members = [member(f"commission{i}@{domain}", Role.COMMISSION, commune) for i in (1, 2, 3)]
     keys = {m.pk: member_side.create_key(m) for m in members}  # as their browsers do
     now = clock.now()
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer,
         organisation=commune,
         reference=reference,
@@ -82,7 +82,7 @@ def sealed_consultation(
     )
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
-    consultations_dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
     # The commission is named before publication (publish requires it).
     opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
@@ -91,6 +91,6 @@ def sealed_consultation(
         words = member_side.collect(m, keys[m.pk], consultation.pk)
         if shares is not None:
             shares.append(words)
-    services.publish(actor=buyer, consultation=consultation)
+    consultations_services.publish(actor=buyer, consultation=consultation)
     consultation.refresh_from_db()
     return consultation

@@ -3,7 +3,8 @@
 For each backend, a fresh database is migrated, 100 000 consultations of 60 buyers are
 generated (bulk_create, realistic French titles and objects, CPV codes, procedures, natures,
 départements, deadlines), then a mix of searches is run exactly as the search page runs them
-(`selectors.search_consultations` + the paginator: one COUNT and one page of 20), and the
+(`consultations_selectors.search_consultations` + the paginator: one COUNT and one page of
+20), and the
 p50/p95/max latencies are printed. Goal: p95 under 100 ms on PostgreSQL.
 
 Full text uses each backend's own index (see emegalis/marches/search_backend.py): FTS5 on
@@ -210,21 +211,25 @@ def measure(runs: int) -> None:
     from django.utils import timezone
 
     from emegalis.core import clock
-    from emegalis.marches.consultations import selectors
+    from emegalis.marches.consultations import selectors as consultations_selectors
 
     today = timezone.localdate(clock.now())
     timings: list[float] = []
     per_query: list[tuple[str, float, float, int]] = []
     cases = queries(today)
     for _, params in cases:  # warm-up: caches, plans
-        page = selectors.paginate(selectors.search_consultations(params), 1)
+        page = consultations_selectors.paginate(
+            consultations_selectors.search_consultations(params), 1
+        )
         list(page.object_list)
     for label, params in cases:
         samples = []
         for run in range(runs):
             page_number = 1 if run % 2 == 0 else 5
             started = time.perf_counter()
-            page = selectors.paginate(selectors.search_consultations(params), page_number)
+            page = consultations_selectors.paginate(
+                consultations_selectors.search_consultations(params), page_number
+            )
             rows = list(page.object_list)
             count = page.paginator.count
             samples.append((time.perf_counter() - started) * 1000)

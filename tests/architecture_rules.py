@@ -46,9 +46,10 @@ ONLY_THROUGH: dict[tuple[str, str], tuple[str, ...]] = {
     ("groupements", "actes"): ("actes.selectors",),
 }
 
-# The modules of a sub-package that its siblings and other apps may use; the rest is private.
+# The modules of a sub-package that its siblings and other apps may use; the rest is private,
+# unless the sub-package lists it in its __init__.py's `__all__` (its declared public modules).
 PUBLIC_MODULES = frozenset({"models", "services", "selectors"})
-# The app's top-level wiring may also assemble its sub-packages' urls, API, tasks and admin.
+# The composition root also assembles the sub-packages' urls and API.
 WIRING_MODULES = PUBLIC_MODULES | {"urls", "api", "tasks", "admin", "apps"}
 # Sub-packages that are not a stage of the app but a library or a Django convention.
 NOT_STAGES = frozenset({"migrations", "management", "templatetags", "protocol", "commands"})
@@ -141,18 +142,29 @@ def _app_rules(imp: Import) -> list[str]:
     return []
 
 
+@cache
+def declared_public(stage_package: str) -> frozenset[str]:
+    """The modules a sub-package declares public in its __init__.py's `__all__`."""
+    tree = ast.parse(_modules()[stage_package].read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return frozenset(ast.literal_eval(node.value))
+    return frozenset()
+
+
 def _stage_rules(imp: Import) -> list[str]:
     target_stage = _stage(imp.target)
     if target_stage is None:
         return []
     target_parts = imp.target.split(".")
     module_in_stage = target_parts[3] if len(target_parts) > 3 else None
-    if _stage(imp.importer) == target_stage and _app(imp.importer) == _app(imp.target):
-        return []
-    same_app_top_level = _app(imp.importer) == _app(imp.target) and _stage(imp.importer) is None
-    public = WIRING_MODULES if same_app_top_level else PUBLIC_MODULES
+    if _app(imp.importer) == _app(imp.target) and _stage(imp.importer) in (None, target_stage):
+        return []  # inside the stage, or the app's own wiring (urls, tasks, templatetags…)
+    public = PUBLIC_MODULES | declared_public(".".join(target_parts[:3]))
     if imp.importer.split(".")[1] in COMPOSITION_ROOT:
-        public = WIRING_MODULES
+        public |= WIRING_MODULES
     if module_in_stage is None or module_in_stage in public:
         return []
     return [

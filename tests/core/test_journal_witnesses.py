@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from emegalis.core import anchoring, clock, journal, journal_key, periodic, signing, witnesses
 from emegalis.core.models import JournalAnchor, JournalEntry, JournalWitness
 from emegalis.core.pdf import DocumentBuilder, extract_text
-from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from tests.core.test_signing import validate
 from tests.marches.conftest import (  # noqa: F401
     buyer_a,
@@ -105,7 +105,7 @@ def test_the_opening_pv_carries_the_head(company_user, opened, monkeypatch):  # 
     moment = consultation.bids_deadline + timedelta(hours=1)
     monkeypatch.setattr(clock, "now", lambda: moment)
     member = consultation.opening_commission.members.order_by("position").first().user
-    session = opening.open_plis(
+    session = opening_services.open_plis(
         actor=member, consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     pv = session.pv.read()

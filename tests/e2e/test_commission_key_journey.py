@@ -17,7 +17,8 @@ from emegalis.core import clock, sealing
 from emegalis.core.services_catalog import Service
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Nature, Procedure
-from emegalis.marches.opening import member_side, services
+from emegalis.marches.opening import member_side
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import CommissionMember
 from emegalis.organisations.roles import Role
 from tests.factories import (
@@ -79,7 +80,7 @@ def test_members_make_keys_in_the_browser_and_collect_their_shares(
     with page.expect_download() as saved:
         page.locator("#member-key-download").click()
     key_file = json.loads(saved.value.path().read_text(encoding="utf-8"))
-    alice_key = services.active_member_key(alice)
+    alice_key = opening_services.active_member_key(alice)
     assert alice_key is not None
     assert alice_key.fingerprint in page.locator("#member-key-created").inner_text()
     # The key file is the private key of the public key the platform received.
@@ -100,7 +101,7 @@ def test_members_make_keys_in_the_browser_and_collect_their_shares(
         bids_deadline=clock.now() + timedelta(days=40),
         questions_deadline=clock.now() + timedelta(days=30),
     )
-    commission = services.create_opening_commission(
+    commission = opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=[alice, bruno], threshold=2
     )
 

@@ -130,12 +130,12 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
 
 def test_abandon_from_the_page_after_confirming(page, open_consultation):
     consultation, company_user, *_ = open_consultation
-    from emegalis.marches.deposit import services as plis
+    from emegalis.marches.deposit import services as deposit_services
 
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="brouillon.pdf", size=5 * MiB)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="brouillon.pdf", size=5 * MiB)],
     )
     test_plis_journey._log_in(page, company_user)
     expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))

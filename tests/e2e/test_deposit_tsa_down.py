@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from emegalis.core.pdf import extract_text
-from emegalis.marches.deposit import receipts as receipt_issuance
+from emegalis.marches.deposit import receipts
 from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.e2e import test_plis_journey
 
@@ -43,7 +43,7 @@ def test_a_deposit_confirmed_while_the_tsa_is_down(page, open_consultation, sett
     assert pli.status == PliStatus.RECU and not pli.receipt
 
     settings.SIGNING_TSA_URL = ""  # the service answers again (the local TSA)
-    assert receipt_issuance.issue_missing_receipts() == 1
+    assert receipts.issue_missing_receipts() == 1
     page.reload()
     with page.expect_download() as download_info:
         page.locator("#my-plis").get_by_role("link", name="PDF").click()

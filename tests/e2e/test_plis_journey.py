@@ -26,10 +26,10 @@ from emegalis.core import clock
 from emegalis.core.pdf import extract_text
 from emegalis.core.services_catalog import Service
 from emegalis.marches.award.models import Contract
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import dce
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Nature, Procedure, State
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli, PliStatus
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import OrganisationKind
@@ -55,7 +55,7 @@ def open_consultation(transactional_db, settings, tmp_path):
     commune = OrganisationFactory(name="Commune de Vannes", departement="056")
     make_convention(commune, [Service.MARCHES], start=date(2020, 1, 1), end=None)
     buyer = make_member(commune, Role.ACHETEUR)
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer,
         organisation=commune,
         reference="E2E-PLI-01",
@@ -72,14 +72,12 @@ def open_consultation(transactional_db, settings, tmp_path):
 
     rc = ContentFile(b"%PDF-1.4 RC")
     rc.name = "RC.pdf"
-    consultations_dce.add_dce_file(
-        actor=buyer, consultation=consultation, uploaded_file=rc, folder=""
-    )
+    dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc, folder="")
     members = [make_commission_member(commune) for _ in range(3)]
     opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=2
     )
-    consultation = services.publish(actor=buyer, consultation=consultation)
+    consultation = consultations_services.publish(actor=buyer, consultation=consultation)
     shares = [collect_share(m, consultation.pk) for m in members]
     company = OrganisationFactory(
         name="Jardins d'Armor", kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
@@ -96,12 +94,12 @@ def open_consultation(transactional_db, settings, tmp_path):
 
 
 def _deposit_by_services(user, consultation, content: bytes) -> None:
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
     )
-    plis.receive(
+    deposit_services.receive(
         actor=user,
         pli_pk=pli.pk,
         file_pk=pli.files.get().pk,
@@ -109,7 +107,7 @@ def _deposit_by_services(user, consultation, content: bytes) -> None:
         stream=io.BytesIO(content),
         length=len(content),
     )
-    plis.complete_deposit(actor=user, pli_pk=pli.pk)
+    deposit_services.complete_deposit(actor=user, pli_pk=pli.pk)
 
 
 def _log_in(page, user, *, device=None):
@@ -179,7 +177,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     assert "offre-financiere.pdf" in text and str(20 * MiB) in text
     assert "Candidature (DC1 — lettre de candidature)" in text
 
-    # --- After the deadline, members 1 and 3 of the commission open the plis.
+    # --- After the deadline, members 1 and 3 of the commission open the deposit_services.
     moment = consultation.bids_deadline + timedelta(minutes=5)
     monkeypatch.setattr(clock, "now", lambda: moment)
     page.get_by_role("button", name="Se déconnecter").click()

@@ -8,8 +8,8 @@ from django.core.files.base import ContentFile
 
 from emegalis.core import clock
 from emegalis.core.services_catalog import Service
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import dce
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Nature, Procedure
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import OrganisationKind
@@ -119,22 +119,22 @@ def make_consultation(buyer_a, commune_a):
     ):
         actor = actor or buyer_a
         organisation = organisation or commune_a
-        consultation = services.create_consultation(
+        consultation = consultations_services.create_consultation(
             actor=actor, organisation=organisation, **consultation_fields(**overrides)
         )
         if files is None:
             files = [("", "RC.pdf", b"%PDF-1.4 reglement")]
         for folder, name, content in files:
-            consultations_dce.add_dce_file(
+            dce.add_dce_file(
                 actor=actor,
                 consultation=consultation,
                 uploaded_file=dce_file(name, content),
                 folder=folder,
             )
-        if publish and commission and services.needs_commission(consultation):
+        if publish and commission and consultations_services.needs_commission(consultation):
             name_commission(actor, consultation)
         if publish:
-            consultation = services.publish(actor=actor, consultation=consultation)
+            consultation = consultations_services.publish(actor=actor, consultation=consultation)
         consultation.refresh_from_db()
         return consultation
 

@@ -2,7 +2,7 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services as messaging_services
 from emegalis.marches.messaging.models import MessageDirection
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -29,7 +29,7 @@ def other_company_user():
 
 def buyer_message(buyer, consultation, company, *, subject="Demande de précisions", **extra):
     """The buyer writes to one bidder through the service."""
-    return messaging.send_message(
+    return messaging_services.send_message(
         actor=buyer,
         consultation=consultation,
         company=company,

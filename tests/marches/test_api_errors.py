@@ -8,7 +8,7 @@ from django.test import Client
 from jsonschema import Draft202012Validator
 
 from emegalis.api import api
-from emegalis.marches.consultations import services as marches_services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.organisations import services as account_services
 from emegalis.organisations.roles import Role
 from tests.factories import make_member
@@ -65,7 +65,7 @@ def buyer_headers(buyer_a, commune_a):
 
 @pytest.fixture
 def draft(buyer_a, commune_a):
-    return marches_services.create_consultation(
+    return consultations_services.create_consultation(
         actor=buyer_a, organisation=commune_a, **consultation_fields()
     )
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches.award import services as attribution
+from emegalis.marches import delays
+from emegalis.marches.award import services as award_services
 from emegalis.marches.award.models import (
     AwardDecision,
     AwardLetter,
@@ -25,13 +26,12 @@ from emegalis.marches.award.models import (
     LetterKind,
 )
 from emegalis.marches.award.services import CriterionInput
-from emegalis.marches.consultations import delays, services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, State
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services as messaging_services
 from emegalis.marches.messaging.models import Message
-from emegalis.marches.opening import services as opening
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, OrganisationKind
 from emegalis.organisations.roles import Role
@@ -69,7 +69,7 @@ def paris_noon(day) -> datetime:
 
 
 def open_now(consultation, commission_members, shares) -> None:
-    opening.open_plis(
+    opening_services.open_plis(
         actor=commission_members[0],
         consultation_pk=consultation.pk,
         shares={1: shares[0], 2: shares[1]},
@@ -111,7 +111,7 @@ def criterion(consultation, kind):
 
 def mark(buyer, bids, pli, price, technical=None, **extra):
     technique = criterion(bids.consultation, CriterionKind.TECHNIQUE)
-    return attribution.save_evaluation(
+    return award_services.save_evaluation(
         actor=buyer,
         consultation=bids.consultation,
         lot=None,
@@ -140,7 +140,7 @@ def exclude(buyer, bids, pli):
 def test_criteria_weights_must_make_100_with_one_price_criterion(buyer_a, buyer_b, opened):  # noqa: F811
     consultation, _ = opened
     with pytest.raises(ValidationError) as exc:
-        attribution.set_criteria(
+        award_services.set_criteria(
             actor=buyer_a,
             consultation=consultation,
             lot=None,
@@ -151,7 +151,7 @@ def test_criteria_weights_must_make_100_with_one_price_criterion(buyer_a, buyer_
         )
     assert "100 % (elle est de 90 %)" in exc.value.messages[0]
     with pytest.raises(ValidationError, match="Un seul critère de prix"):
-        attribution.set_criteria(
+        award_services.set_criteria(
             actor=buyer_a,
             consultation=consultation,
             lot=None,
@@ -161,11 +161,11 @@ def test_criteria_weights_must_make_100_with_one_price_criterion(buyer_a, buyer_
             ],
         )
     with pytest.raises(ValidationError, match="au moins un critère"):
-        attribution.set_criteria(actor=buyer_a, consultation=consultation, lot=None, criteria=[])
+        award_services.set_criteria(actor=buyer_a, consultation=consultation, lot=None, criteria=[])
     with pytest.raises(PermissionDenied):
-        attribution.set_default_criteria(actor=buyer_b, consultation=consultation, lot=None)
+        award_services.set_default_criteria(actor=buyer_b, consultation=consultation, lot=None)
     assert not consultation.criteria.exists()
-    attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
     assert [(c.kind, c.label, c.weight) for c in consultation.criteria.all()] == [
         ("prix", "Prix", 60),
         ("technique", "Valeur technique", 40),
@@ -181,10 +181,10 @@ def test_analysis_before_the_opening_is_refused(
 ):
     consultation, _ = opened
     pli = deposit(company_user, consultation, b"offre")
-    attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
     after_deadline(monkeypatch, consultation, 3600)
     with pytest.raises(ValidationError, match="après la séance d'ouverture"):
-        attribution.save_evaluation(
+        award_services.save_evaluation(
             actor=buyer_a,
             consultation=consultation,
             lot=None,
@@ -193,7 +193,7 @@ def test_analysis_before_the_opening_is_refused(
             marks={},
         )
     with pytest.raises(ValidationError, match="après la séance d'ouverture"):
-        attribution.decide(
+        award_services.decide(
             actor=buyer_a,
             consultation=consultation,
             lot=None,
@@ -209,7 +209,7 @@ def test_analysis_before_the_opening_is_refused(
 def test_price_formula_and_weighted_ranking(bids, buyer_a):
     """Prices 100 000 and 125 000, weights 60/40, technical marks 14 and 18:
     A = 0.6 × 20 + 0.4 × 14 = 17.6 ; B = 0.6 × (20 × 100 000 / 125 000 = 16) + 0.4 × 18 = 16.8."""
-    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
     armor, breizh, oceane = bids.plis
     mark(buyer_a, bids, breizh, "125000", "18")
     mark(buyer_a, bids, armor, "100000", "14")
@@ -238,7 +238,7 @@ def test_price_formula_and_weighted_ranking(bids, buyer_a):
 def test_a_tie_is_broken_by_the_lower_price(bids, buyer_a):
     """A: 100 000, technical 10 → 12 + 4 = 16; B (deposited earlier): 125 000, technical 16 →
     9.6 + 6.4 = 16. Same total: the cheaper A ranks first."""
-    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
     earlier, later, third = bids.plis
     mark(buyer_a, bids, earlier, "125000", "16")
     mark(buyer_a, bids, later, "100000", "10")
@@ -252,7 +252,7 @@ def test_a_tie_is_broken_by_the_lower_price(bids, buyer_a):
 
 
 def test_decision_needs_every_offer_marked_and_is_taken_once(bids, buyer_a):
-    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
     armor, breizh, oceane = bids.plis
     mark(buyer_a, bids, armor, "100000", "14")
     mark(buyer_a, bids, breizh, "125000")  # no technical mark yet
@@ -265,9 +265,9 @@ def test_decision_needs_every_offer_marked_and_is_taken_once(bids, buyer_a):
         "reason": "Offre économiquement la plus avantageuse.",
     }
     with pytest.raises(ValidationError, match="Reste à analyser : Breizh Nettoyage"):
-        attribution.decide(**decide)
+        award_services.decide(**decide)
     mark(buyer_a, bids, breizh, "125000", "18")
-    decision = attribution.decide(**decide)
+    decision = award_services.decide(**decide)
     assert decision.winner == armor and decision.amount == Decimal("100000.00")
     assert [(r["company"], r["rank"], r["total"]) for r in decision.ranking] == [
         ("Armor Bâtiment", 1, "17.600"),
@@ -275,12 +275,12 @@ def test_decision_needs_every_offer_marked_and_is_taken_once(bids, buyer_a):
         ("Océane Services", None, None),
     ]
     with pytest.raises(ValidationError, match="déjà été prise"):
-        attribution.decide(**decide)
+        award_services.decide(**decide)
     # The analysis and the criteria are closed.
     with pytest.raises(ValidationError, match="analyse est close"):
         mark(buyer_a, bids, breizh, "90000", "20")
     with pytest.raises(ValidationError, match="plus modifiables"):
-        attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+        award_services.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
     bids.consultation.refresh_from_db()
     assert bids.consultation.state == State.ATTRIBUEE
     assert JournalEntry.objects.filter(action="marches.award.decided").count() == 1
@@ -290,12 +290,12 @@ def test_decision_needs_every_offer_marked_and_is_taken_once(bids, buyer_a):
 
 @pytest.fixture
 def decided(bids, buyer_a):
-    attribution.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=bids.consultation, lot=None)
     armor, breizh, oceane = bids.plis
     mark(buyer_a, bids, armor, "100000", "14")
     mark(buyer_a, bids, breizh, "125000", "18")
     exclude(buyer_a, bids, oceane)
-    decision = attribution.decide(
+    decision = award_services.decide(
         actor=buyer_a,
         consultation=bids.consultation,
         lot=None,
@@ -322,7 +322,7 @@ def test_letters_state_the_standstill_end_and_are_read_with_a_receipt(
     armor, breizh, oceane = bids.plis
     sent_at = at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
     with django_capture_on_commit_callbacks(execute=True):
-        letters = attribution.send_letters(actor=buyer_a, decision=decision)
+        letters = award_services.send_letters(actor=buyer_a, decision=decision)
     decision.refresh_from_db()
     assert decision.letters_sent_at == sent_at
     assert decision.standstill_ends_on == datetime(2027, 3, 14).date()  # 3 March + 11 days
@@ -360,11 +360,11 @@ def test_letters_state_the_standstill_end_and_are_read_with_a_receipt(
     message = rejection.message
     assert message.read_at is None
     read_at = at(monkeypatch, sent_at + timedelta(hours=2))
-    messaging.mark_read(actor=company_b_user, message=message)
+    messaging_services.mark_read(actor=company_b_user, message=message)
     message.refresh_from_db()
     assert message.read_at == read_at and message.read_by == company_b_user
     with pytest.raises(ValidationError, match="déjà été envoyées"):
-        attribution.send_letters(actor=buyer_a, decision=decision)
+        award_services.send_letters(actor=buyer_a, decision=decision)
     entry = JournalEntry.objects.get(action="marches.award.letters_sent")
     assert entry.payload["standstill_ends_on"] == "2027-03-14"
 
@@ -377,12 +377,12 @@ def test_notification_only_after_the_standstill(
     bids, decision = decided
     armor = bids.plis[0]
     at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
-    attribution.send_letters(actor=buyer_a, decision=decision)
+    award_services.send_letters(actor=buyer_a, decision=decision)
     decision.refresh_from_db()
     # The last day of the standstill: refused, with the date.
     at(monkeypatch, paris_noon(datetime(2027, 3, 14).date()))
     with pytest.raises(ValidationError) as exc:
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
         )
     assert "14 mars 2027 inclus" in exc.value.messages[0]
@@ -390,11 +390,11 @@ def test_notification_only_after_the_standstill(
     # The next day: accepted.
     at(monkeypatch, timezone.make_aware(datetime(2027, 3, 15, 0, 5)))
     with pytest.raises(ValidationError) as exc:
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="2027 001", **CONTRACT_DEFAULTS
         )
     assert "number" in exc.value.message_dict
-    contract = attribution.notify_contract(
+    contract = award_services.notify_contract(
         actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
     )
     assert contract.buyer == bids.consultation.organisation
@@ -416,7 +416,7 @@ def test_notification_only_after_the_standstill(
         == "2027-001"
     )
     with pytest.raises(ValidationError, match="déjà été notifié"):
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="2027-002", **CONTRACT_DEFAULTS
         )
 
@@ -424,18 +424,18 @@ def test_notification_only_after_the_standstill(
 def test_notification_needs_a_siret_and_a_place(decided, buyer_a, monkeypatch):
     bids, decision = decided
     at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
-    attribution.send_letters(actor=buyer_a, decision=decision)
+    award_services.send_letters(actor=buyer_a, decision=decision)
     decision.refresh_from_db()
     at(monkeypatch, paris_noon(datetime(2027, 3, 20).date()))
     Organisation.objects.filter(pk=bids.plis[0].company_id).update(siret="")
     with pytest.raises(ValidationError, match="n'a pas de SIRET valide"):
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
         )
     Organisation.objects.filter(pk=bids.plis[0].company_id).update(siret=bids.plis[0].company_siret)
     Consultation.objects.filter(pk=bids.consultation.pk).update(departement="")
     with pytest.raises(ValidationError, match="département d'exécution"):
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
         )
     assert not Contract.objects.exists()
@@ -444,13 +444,13 @@ def test_notification_needs_a_siret_and_a_place(decided, buyer_a, monkeypatch):
 def test_notification_refuses_a_record_the_decp_would_reject(decided, buyer_a, monkeypatch):
     bids, decision = decided
     at(monkeypatch, paris_noon(datetime(2027, 3, 3).date()))
-    attribution.send_letters(actor=buyer_a, decision=decision)
+    award_services.send_letters(actor=buyer_a, decision=decision)
     decision.refresh_from_db()
     at(monkeypatch, paris_noon(datetime(2027, 3, 20).date()))
     # DECP wants a montant of at least 1 € HT.
     AwardDecision.objects.filter(pk=decision.pk).update(amount=Decimal("0.50"))
     with pytest.raises(ValidationError) as exc:
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer_a, decision=decision, number="N1", **CONTRACT_DEFAULTS
         )
     assert any("Données essentielles non publiables" in m for m in exc.value.messages)
@@ -465,11 +465,12 @@ def test_notification_refuses_a_record_the_decp_would_reject(decided, buyer_a, m
 def deposit_lots(user, consultation, lots: list[int]) -> Pli:
     """A pli with one offer file per lot number given."""
     declared = [
-        plis.DeclaredFile(kind="offre", name=f"offre-lot{n}.pdf", size=5, lot=n) for n in lots
+        deposit_services.DeclaredFile(kind="offre", name=f"offre-lot{n}.pdf", size=5, lot=n)
+        for n in lots
     ]
-    pli = plis.start_deposit(actor=user, consultation=consultation, files=declared)
+    pli = deposit_services.start_deposit(actor=user, consultation=consultation, files=declared)
     for pli_file in pli.files.all():
-        plis.receive(
+        deposit_services.receive(
             actor=user,
             pli_pk=pli.pk,
             file_pk=pli_file.pk,
@@ -477,7 +478,7 @@ def deposit_lots(user, consultation, lots: list[int]) -> Pli:
             stream=io.BytesIO(b"offre"),
             length=5,
         )
-    return plis.complete_deposit(actor=user, pli_pk=pli.pk)
+    return deposit_services.complete_deposit(actor=user, pli_pk=pli.pk)
 
 
 def test_every_lot_infructueux_makes_the_consultation_infructueuse(
@@ -491,14 +492,14 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
 ):
     consultation = make_consultation(publish=False)
     for number in (1, 2):
-        services.add_lot(
+        consultations_services.add_lot(
             actor=buyer_a, consultation=consultation, number=number, title=f"Secteur {number}"
         )
     commission_members = [make_commission_member(commune_a) for _ in range(3)]
     opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=commission_members, threshold=2
     )
-    services.publish(actor=buyer_a, consultation=consultation)
+    consultations_services.publish(actor=buyer_a, consultation=consultation)
     shares = [collect_share(m, consultation.pk) for m in commission_members]
     consultation.refresh_from_db()
     both = deposit_lots(company_user, consultation, [1, 2])
@@ -511,13 +512,13 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
     assert list(award_selectors.candidate_plis(consultation, lot1)) == [both]
     assert list(award_selectors.candidate_plis(consultation, lot2)) == [both, only_two]
     with pytest.raises(ValidationError, match="Choisissez le lot"):
-        attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+        award_services.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
     with pytest.raises(ValidationError) as exc:
-        attribution.decide(
+        award_services.decide(
             actor=buyer_a, consultation=consultation, lot=lot1, outcome="infructueux", reason=""
         )
     assert "reason" in exc.value.message_dict
-    first = attribution.decide(
+    first = award_services.decide(
         actor=buyer_a,
         consultation=consultation,
         lot=lot1,
@@ -526,7 +527,7 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
     )
     consultation.refresh_from_db()
     assert consultation.state == State.PUBLIEE  # lot 2 still open
-    attribution.decide(
+    award_services.decide(
         actor=buyer_a,
         consultation=consultation,
         lot=lot2,
@@ -535,13 +536,15 @@ def test_every_lot_infructueux_makes_the_consultation_infructueuse(
     )
     consultation.refresh_from_db()
     assert consultation.state == State.INFRUCTUEUSE
-    sent = attribution.send_letters(actor=buyer_a, decision=first)
+    sent = award_services.send_letters(actor=buyer_a, decision=first)
     first.refresh_from_db()
     assert [x.pli for x in sent] == [both] and first.standstill_ends_on is None
     assert "Offre unique au-delà du budget" in extract_text(sent[0].pdf.read())
     assert AwardDecision.objects.count() == 2
     with pytest.raises(ValidationError, match="infructueux"):
-        attribution.notify_contract(actor=buyer_a, decision=first, number="X", **CONTRACT_DEFAULTS)
+        award_services.notify_contract(
+            actor=buyer_a, decision=first, number="X", **CONTRACT_DEFAULTS
+        )
 
 
 def test_the_standstill_counts_on_the_paris_date_of_sending():

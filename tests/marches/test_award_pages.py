@@ -10,7 +10,7 @@ import pytest
 from emegalis.core.models import JournalEntry
 from emegalis.marches.award.models import AwardLetter, Contract, CriterionKind, Evaluation
 from emegalis.marches.consultations.models import State
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services as messaging_services
 from tests.marches.test_award import (  # noqa: F401
     at,
     bids,
@@ -148,7 +148,7 @@ def test_buyer_journey_from_criteria_to_the_award_notice(
     letter = AwardLetter.objects.get(pli=breizh)
     pdf = client.get(f"/marches/acheteur/{consultation.pk}/attribution/lettres/{letter.pk}.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    messaging.mark_read(actor=company_b_user, message=letter.message)
+    messaging_services.mark_read(actor=company_b_user, message=letter.message)
     page = text(client.get(f"{base}lettres/"))
     assert page.count("Non lue") == 2 and "Lue le 03/03/2027" in page
     # Notification: refused on the last day of the standstill, accepted the next day.
@@ -200,9 +200,9 @@ def test_others_get_404_on_every_award_page(
     client_for,
 ):
     consultation = bids.consultation
-    from emegalis.marches.award import services as attribution
+    from emegalis.marches.award import services as award_services
 
-    attribution.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
+    award_services.set_default_criteria(actor=buyer_a, consultation=consultation, lot=None)
     client = client_for(request.getfixturevalue(who))
     for url in award_urls(consultation.pk):
         assert client.get(url).status_code == 404, url

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import dce
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import OrganisationKind
@@ -105,14 +105,14 @@ def test_the_service_refuses_a_reference_with_a_control_character(buyer_a, commu
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as caught:
-        services.create_consultation(
+        consultations_services.create_consultation(
             actor=buyer_a, organisation=commune_a, **consultation_fields(reference="A\nB")
         )
     assert "reference" in caught.value.message_dict
 
 
 def test_a_slash_or_accents_stay_allowed_in_a_reference(buyer_a, commune_a):
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer_a, organisation=commune_a, **consultation_fields(reference="2026/015-É")
     )
     assert consultation.reference == "2026/015-É"
@@ -125,7 +125,7 @@ def awkward(make_consultation, company_user, company):
     consultation = make_consultation(reference="Réf. 2026/1")
     Consultation.objects.filter(pk=consultation.pk).update(reference='Réf. "2026"/1\r\nX: y')
     consultation.refresh_from_db()
-    services.record_retrait(
+    consultations_services.record_retrait(
         consultation=consultation, user=company_user, organisation=company, kind="zip"
     )
     return consultation
@@ -180,7 +180,9 @@ def test_the_register_csv_neutralises_formulas(client_for, buyer_a, make_consult
         name=name, kind=OrganisationKind.ENTREPRISE, insee_nature="", departement=""
     )
     user = make_member(evil, Role.ENTREPRISE, user=UserFactory(first_name="=HYPERLINK(1)"))
-    services.record_retrait(consultation=consultation, user=user, organisation=evil, kind="zip")
+    consultations_services.record_retrait(
+        consultation=consultation, user=user, organisation=evil, kind="zip"
+    )
     response = client_for(buyer_a).get(f"/marches/acheteur/{consultation.pk}/registre.csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     identified = [r for r in rows[1:] if len(r) == 6]
@@ -219,7 +221,7 @@ def test_the_form_refuses_a_deadline_years_ahead_with_the_reason(client_for, buy
 
 def test_a_deadline_just_under_two_years_is_accepted(buyer_a, commune_a):
     now = clock.now()
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer_a,
         organisation=commune_a,
         **consultation_fields(
@@ -235,7 +237,7 @@ def test_a_rectificatif_cannot_push_the_deadline_years_ahead(buyer_a, make_consu
 
     consultation = make_consultation()
     with pytest.raises(ValidationError) as caught:
-        services.publish_rectificatif(
+        consultations_services.publish_rectificatif(
             actor=buyer_a,
             consultation=consultation,
             reason="Report",
@@ -327,18 +329,20 @@ def test_an_alert_cannot_be_saved_with_an_out_of_range_date(client_for, company_
 def test_an_alert_saved_before_the_rule_still_runs(make_consultation):
     from datetime import date
 
-    from emegalis.marches.consultations import selectors
+    from emegalis.marches.consultations import selectors as consultations_selectors
 
     consultation = make_consultation()
-    params = selectors.SearchParams(deadline_from=date(1, 1, 1), deadline_to=date(9999, 12, 31))
-    assert list(selectors.search_consultations(params)) == [consultation]
+    params = consultations_selectors.SearchParams(
+        deadline_from=date(1, 1, 1), deadline_to=date(9999, 12, 31)
+    )
+    assert list(consultations_selectors.search_consultations(params)) == [consultation]
 
 
 def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
     from .conftest import dce_file
 
     consultation = make_consultation(publish=False)
-    stored = consultations_dce.add_dce_file(
+    stored = dce.add_dce_file(
         actor=buyer_a, consultation=consultation, uploaded_file=dce_file("plan\u202efdp.exe\x7f")
     )
     assert stored.name == "planfdp.exe"
@@ -352,7 +356,7 @@ def test_dce_folders_with_invisible_characters_are_refused(buyer_a, make_consult
 
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError) as caught:
-        consultations_dce.add_dce_file(
+        dce.add_dce_file(
             actor=buyer_a, consultation=consultation, uploaded_file=dce_file(), folder=folder
         )
     assert "Nom de dossier invalide" in caught.value.message_dict["folder"][0]

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.services_catalog import Service
-from emegalis.marches.consultations import services
-from emegalis.marches.consultations import workstation as consultations_workstation
+from emegalis.marches.consultations import services as consultations_services
+from emegalis.marches.consultations import workstation
 from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, make_convention, make_member
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_buyer_creates_a_draft_with_lots_and_it_is_journaled(buyer_a, commune_a):
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer_a,
         organisation=commune_a,
         lots=[
@@ -41,12 +41,12 @@ def test_buyer_creates_a_draft_with_lots_and_it_is_journaled(buyer_a, commune_a)
 
 def test_cpv_codes_are_checked_against_the_shipped_list(buyer_a, commune_a):
     with pytest.raises(ValidationError) as exc:
-        services.create_consultation(
+        consultations_services.create_consultation(
             actor=buyer_a, organisation=commune_a, **consultation_fields(cpv_main="90910000-8")
         )
     assert "clé de contrôle" in exc.value.message_dict["cpv_main"][0]
     with pytest.raises(ValidationError) as exc:
-        services.create_consultation(
+        consultations_services.create_consultation(
             actor=buyer_a, organisation=commune_a, **consultation_fields(cpv_main="9091")
         )
     assert "8 chiffres" in exc.value.message_dict["cpv_main"][0]
@@ -55,7 +55,9 @@ def test_cpv_codes_are_checked_against_the_shipped_list(buyer_a, commune_a):
 def test_duplicate_reference_is_a_clear_error(buyer_a, commune_a, make_consultation):
     make_consultation(publish=False)
     with pytest.raises(ValidationError) as exc:
-        services.create_consultation(actor=buyer_a, organisation=commune_a, **consultation_fields())
+        consultations_services.create_consultation(
+            actor=buyer_a, organisation=commune_a, **consultation_fields()
+        )
     assert "référence" in " ".join(exc.value.messages)
 
 
@@ -63,14 +65,14 @@ def test_only_buyers_of_an_organisation_with_the_service_may_create(commune_a, c
     referent = make_member(commune_a, Role.REFERENT)
     for user in (referent, company_user):
         with pytest.raises(PermissionDenied):
-            services.create_consultation(
+            consultations_services.create_consultation(
                 actor=user, organisation=commune_a, **consultation_fields()
             )
     without_service = OrganisationFactory(name="Commune sans convention")
     make_convention(without_service, [Service.ACTES], start=date(2020, 1, 1), end=None)
     buyer = make_member(without_service, Role.ACHETEUR)
     with pytest.raises(PermissionDenied) as exc:
-        services.create_consultation(
+        consultations_services.create_consultation(
             actor=buyer, organisation=without_service, **consultation_fields()
         )
     assert "Salle des marchés" in str(exc.value)
@@ -79,7 +81,7 @@ def test_only_buyers_of_an_organisation_with_the_service_may_create(commune_a, c
 def test_publication_needs_a_dce(buyer_a, make_consultation):
     consultation = make_consultation(publish=False, files=[])
     with pytest.raises(ValidationError) as exc:
-        services.publish(actor=buyer_a, consultation=consultation)
+        consultations_services.publish(actor=buyer_a, consultation=consultation)
     assert "DCE" in exc.value.messages[0]
 
 
@@ -99,23 +101,29 @@ def test_publication_makes_version_one(buyer_a, make_consultation):
 def test_illegal_transitions_are_refused(buyer_a, make_consultation):
     draft = make_consultation(publish=False)
     with pytest.raises(ValidationError) as exc:
-        services.change_state(actor=buyer_a, consultation=draft, to=State.INFRUCTUEUSE)
+        consultations_services.change_state(
+            actor=buyer_a, consultation=draft, to=State.INFRUCTUEUSE
+        )
     assert "ne peut pas passer" in exc.value.messages[0]
     with pytest.raises(ValidationError) as exc:
-        services.change_state(actor=buyer_a, consultation=draft, to=State.ATTRIBUEE)
+        consultations_services.change_state(actor=buyer_a, consultation=draft, to=State.ATTRIBUEE)
     assert "ne se choisit pas ici" in exc.value.messages[0]
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=draft, to=State.CLOTUREE)
+        consultations_services.change_state(actor=buyer_a, consultation=draft, to=State.CLOTUREE)
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=draft, to=State.PUBLIEE)
+        consultations_services.change_state(actor=buyer_a, consultation=draft, to=State.PUBLIEE)
     published = make_consultation(reference="2026-010")
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=published, to=State.ATTRIBUEE)
+        consultations_services.change_state(
+            actor=buyer_a, consultation=published, to=State.ATTRIBUEE
+        )
     with pytest.raises(ValidationError) as exc:
-        services.change_state(actor=buyer_a, consultation=published, to=State.CLOTUREE)
+        consultations_services.change_state(
+            actor=buyer_a, consultation=published, to=State.CLOTUREE
+        )
     assert "après sa date limite" in exc.value.messages[0]
     with pytest.raises(ValidationError):
-        services.publish(actor=buyer_a, consultation=published)
+        consultations_services.publish(actor=buyer_a, consultation=published)
     published.refresh_from_db()
     assert published.state == State.PUBLIEE
 
@@ -123,14 +131,16 @@ def test_illegal_transitions_are_refused(buyer_a, make_consultation):
 def test_cancellation_needs_a_reason_and_is_final(buyer_a, make_consultation):
     consultation = make_consultation()
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=consultation, to=State.ANNULEE)
-    services.change_state(
+        consultations_services.change_state(
+            actor=buyer_a, consultation=consultation, to=State.ANNULEE
+        )
+    consultations_services.change_state(
         actor=buyer_a, consultation=consultation, to=State.ANNULEE, reason="Besoin disparu"
     )
     consultation.refresh_from_db()
     assert consultation.state == State.ANNULEE
     with pytest.raises(ValidationError):
-        services.change_state(
+        consultations_services.change_state(
             actor=buyer_a, consultation=consultation, to=State.ANNULEE, reason="encore"
         )
 
@@ -139,21 +149,23 @@ def test_deadline_closes_then_award_or_unsuccessful(buyer_a, make_consultation, 
     first = make_consultation()
     second = make_consultation(reference="2026-002")
     later = clock.now() + timedelta(days=41)
-    assert services.close_due_consultations() == 0
+    assert consultations_services.close_due_consultations() == 0
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert services.close_due_consultations() == 2
+    assert consultations_services.close_due_consultations() == 2
     first.refresh_from_db()
     assert first.state == State.CLOTUREE
     # « Attribuée » is not a buyer's transition any more: it follows the award decisions.
     with pytest.raises(ValidationError, match="ne se choisit pas ici"):
-        services.change_state(actor=buyer_a, consultation=first, to=State.ATTRIBUEE)
-    services.change_state(actor=buyer_a, consultation=second, to=State.INFRUCTUEUSE)
+        consultations_services.change_state(actor=buyer_a, consultation=first, to=State.ATTRIBUEE)
+    consultations_services.change_state(actor=buyer_a, consultation=second, to=State.INFRUCTUEUSE)
     assert set(Consultation.objects.values_list("state", flat=True)) == {
         State.CLOTUREE,
         State.INFRUCTUEUSE,
     }
     with pytest.raises(ValidationError):
-        services.change_state(actor=buyer_a, consultation=second, to=State.ANNULEE, reason="x")
+        consultations_services.change_state(
+            actor=buyer_a, consultation=second, to=State.ANNULEE, reason="x"
+        )
 
 
 def test_close_command(make_consultation, monkeypatch):
@@ -167,13 +179,13 @@ def test_close_command(make_consultation, monkeypatch):
 
 
 def test_the_test_consultation_is_always_open(commune_a, monkeypatch):
-    consultation = consultations_workstation.ensure_test_consultation(organisation=commune_a)
+    consultation = workstation.ensure_test_consultation(organisation=commune_a)
     assert consultation.state == State.PUBLIEE and consultation.is_test
     assert consultation.dce_files.filter(added_in__isnull=False).count() == 1
     later = clock.now() + timedelta(days=400)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert services.close_due_consultations() == 0
-    again = consultations_workstation.ensure_test_consultation(organisation=commune_a)
+    assert consultations_services.close_due_consultations() == 0
+    again = workstation.ensure_test_consultation(organisation=commune_a)
     assert again.pk == consultation.pk
     assert again.bids_deadline.year == 2099
     assert Consultation.objects.filter(is_test=True).count() == 1
@@ -182,10 +194,14 @@ def test_the_test_consultation_is_always_open(commune_a, monkeypatch):
 def test_published_consultation_is_changed_by_rectificatif_only(buyer_a, make_consultation):
     consultation = make_consultation()
     with pytest.raises(ValidationError) as exc:
-        services.update_consultation(actor=buyer_a, consultation=consultation, title="Autre")
+        consultations_services.update_consultation(
+            actor=buyer_a, consultation=consultation, title="Autre"
+        )
     assert "rectificatif" in exc.value.messages[0]
     with pytest.raises(ValidationError):
-        services.add_lot(actor=buyer_a, consultation=consultation, number=1, title="Lot")
+        consultations_services.add_lot(
+            actor=buyer_a, consultation=consultation, number=1, title="Lot"
+        )
 
 
 def test_buyer_pages_create_and_publish(client_for, buyer_a, make_consultation):

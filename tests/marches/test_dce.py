@@ -11,10 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.core.models import JournalEntry
-from emegalis.marches.consultations import dce as services
-from emegalis.marches.consultations import dce_zip
+from emegalis.marches.consultations import dce, dce_zip
+from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import DceFile, Retrait
 from tests.marches.conftest import dce_file
@@ -76,7 +75,7 @@ def test_upload_above_the_cap_is_refused_before_reading(
 def test_service_refuses_bad_folders_and_duplicates(buyer_a, make_consultation):
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError) as exc:
-        services.add_dce_file(
+        dce.add_dce_file(
             actor=buyer_a,
             consultation=consultation,
             uploaded_file=dce_file("a.pdf"),
@@ -84,9 +83,7 @@ def test_service_refuses_bad_folders_and_duplicates(buyer_a, make_consultation):
         )
     assert "dossier" in exc.value.message_dict["folder"][0]
     with pytest.raises(ValidationError) as exc:
-        services.add_dce_file(
-            actor=buyer_a, consultation=consultation, uploaded_file=dce_file("RC.pdf")
-        )
+        dce.add_dce_file(actor=buyer_a, consultation=consultation, uploaded_file=dce_file("RC.pdf"))
     assert "déjà" in exc.value.message_dict["file"][0]
 
 
@@ -160,11 +157,11 @@ def test_rectificatif_new_version_and_emails_only_identified_downloaders(
         consultations_services.publish_rectificatif(
             actor=buyer_a, consultation=consultation, reason="Rien"
         )
-    services.add_dce_file(
+    dce.add_dce_file(
         actor=buyer_a, consultation=consultation, uploaded_file=dce_file("CCTP-v2.pdf")
     )
     old = consultation.dce_files.get(name="CCTP.pdf")
-    services.remove_dce_file(actor=buyer_a, dce_file=old)
+    dce.remove_dce_file(actor=buyer_a, dce_file=old)
     client = client_for(buyer_a)
     response = client.post(f"/marches/acheteur/{consultation.pk}/rectificatif/", {"reason": ""})
     assert response.status_code == 400

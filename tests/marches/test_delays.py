@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches.consultations import delays, services
+from emegalis.marches import delays
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, Procedure
 from tests.marches.conftest import consultation_fields
 
@@ -78,7 +79,7 @@ def test_question_deadline_after_bids_deadline_is_refused():
 def test_service_refuses_a_short_open_procedure_with_its_reason(buyer_a, commune_a):
     now = clock.now()
     with pytest.raises(ValidationError) as exc:
-        services.create_consultation(
+        consultations_services.create_consultation(
             actor=buyer_a,
             organisation=commune_a,
             **consultation_fields(
@@ -126,5 +127,5 @@ def test_publication_rechecks_the_delay_against_the_publication_day(
     later = clock.now() + timedelta(days=3)
     monkeypatch.setattr(clock, "now", lambda: later)
     with pytest.raises(ValidationError) as exc:
-        services.publish(actor=buyer_a, consultation=consultation)
+        consultations_services.publish(actor=buyer_a, consultation=consultation)
     assert "Délai trop court" in " ".join(exc.value.messages)

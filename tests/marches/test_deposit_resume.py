@@ -17,10 +17,8 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock, sealing
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches.deposit import selectors
 from emegalis.marches.deposit import selectors as deposit_selectors
-from emegalis.marches.deposit import services as deposit_abandon
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.marches import test_plis
 
@@ -117,10 +115,14 @@ def test_in_progress_deposits_are_listed_for_the_own_company_only(
     client_for, company_user, company_b_user, opened
 ):
     consultation, _ = opened
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="offre-armor-secrete.pdf", size=2 * MiB)],
+        files=[
+            deposit_services.DeclaredFile(
+                kind="offre", name="offre-armor-secrete.pdf", size=2 * MiB
+            )
+        ],
     )
     pli_file = pli.files.get()
     assert [p.pk for p in deposit_selectors.in_progress_deposits(company_user, consultation)] == [
@@ -144,7 +146,7 @@ def test_in_progress_deposits_are_listed_for_the_own_company_only(
     assert client.get(f"/marches/plis/{pli.pk}/accuse.pdf").status_code == 404
     assert Pli.objects.filter(pk=pli.pk, status=PliStatus.EN_COURS).exists()
     with pytest.raises(PermissionDenied):
-        deposit_abandon.abandon_deposit(actor=company_b_user, pli_pk=pli.pk)
+        deposit_services.abandon_deposit(actor=company_b_user, pli_pk=pli.pk)
 
     own = page_of(client_for(company_user), consultation)
     assert "offre-armor-secrete.pdf" in own and f'id="resume-{pli.pk}"' in own
@@ -181,7 +183,7 @@ def test_an_abandoned_deposit_is_gone_never_in_the_registre_and_cannot_be_resume
     confirm = client.post(created["confirm_url"], "{}", content_type="application/json")
     assert confirm.status_code == 404
     assert client.post(f"/marches/plis/{created['pli']}/abandonner/").status_code == 404
-    _, registre = selectors.registre_depots(buyer_a, consultation.pk)
+    _, registre = deposit_selectors.registre_depots(buyer_a, consultation.pk)
     assert [p.pk for p in registre] == [kept.pk]
     kept.refresh_from_db()
     assert kept.status == PliStatus.RECU
@@ -196,7 +198,7 @@ def test_a_complete_deposit_cannot_be_abandoned(client_for, company_user, opened
     done.refresh_from_db()
     assert done.status == PliStatus.RECU and done.receipt
     with pytest.raises(ValidationError):
-        deposit_abandon.abandon_deposit(actor=company_user, pli_pk=done.pk)
+        deposit_services.abandon_deposit(actor=company_user, pli_pk=done.pk)
     assert not JournalEntry.objects.filter(action="marches.pli.abandoned").exists()
 
 
@@ -204,10 +206,10 @@ def test_a_deposit_started_before_the_deadline_is_offered_for_resume_after_it(
     client_for, company_user, opened, monkeypatch
 ):
     consultation, _ = opened
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="tardif.pdf", size=10)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="tardif.pdf", size=10)],
     )
     moment = consultation.bids_deadline + timedelta(minutes=1)
     monkeypatch.setattr(clock, "now", lambda: moment)

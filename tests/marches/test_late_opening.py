@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
 from emegalis.marches.award import selectors as award_selectors
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import PliStatus
-from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import LateOpening, OpenedFile
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
 from tests.marches.test_plis import company_b_user, deposit, opened, upload_offer  # noqa: F401
@@ -19,7 +19,7 @@ REASON = "L'entreprise a établi que la plateforme était indisponible à 11 h 5
 
 
 def open_late(member, consultation, pli, shares: dict, reason: str = REASON):
-    return opening.open_late_pli(
+    return opening_services.open_late_pli(
         actor=member, consultation_pk=consultation.pk, pli_pk=pli.pk, shares=shares, reason=reason
     )
 
@@ -30,7 +30,7 @@ def with_late_pli(opened, members, company_user, company_b_user, monkeypatch):  
     in_time = deposit(company_user, consultation, b"offre A", name="offre-a.pdf")
     late, _ = upload_offer(company_b_user, consultation, b"offre B", name="tardive.pdf")
     after_deadline(monkeypatch, consultation, 30)
-    late = plis.complete_deposit(actor=company_b_user, pli_pk=late.pk)
+    late = deposit_services.complete_deposit(actor=company_b_user, pli_pk=late.pk)
     assert late.status == PliStatus.HORS_DELAI
     after_deadline(monkeypatch, consultation, 3600)
     return consultation, shares, in_time, late
@@ -43,7 +43,7 @@ def test_a_late_pli_is_opened_on_decision_with_k_shares_and_joins_the_analysis(
     consultation, shares, in_time, late = with_late_pli
     with pytest.raises(ValidationError, match="Ouvrez d'abord"):
         open_late(members[0], consultation, late, {1: shares[0], 2: shares[1]}, REASON)
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     assert not OpenedFile.objects.filter(pli_file__pli=late).exists()
@@ -77,7 +77,7 @@ def test_late_opening_page_and_pv_are_for_the_commission_and_buyer_only(
     company_b_user,  # noqa: F811
 ):
     consultation, shares, _, late = with_late_pli
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     client = login_verified(members[0])

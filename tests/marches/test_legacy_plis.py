@@ -12,10 +12,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from emegalis.core import clock
-from emegalis.marches.deposit import services as plis
-from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit import services as deposit_services
+from emegalis.marches.deposit import storage
 from emegalis.marches.deposit.models import PliStatus
-from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import OpenedFile
 from tests.core.test_sealing import seal_version_1
 from tests.marches.test_opening import after_deadline
@@ -26,17 +26,17 @@ CHUNK = 1024 * 1024
 
 def legacy_file(company_user, consultation, content: bytes, *, complete: bool):
     """A deposit turned into a version-1 file, as the migration leaves one."""
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name="offre.pdf", size=len(content))],
     )
     f = pli.files.get()
     sealed = seal_version_1(content, consultation.opening_commission.public_key_bytes, CHUNK)
     header, chunks = sealed[:112], sealed[112:]
     f.header, f.hash_state = header, None
     if complete:
-        default_storage.save(pli_storage.segment_name(f, 0), ContentFile(chunks))
+        default_storage.save(storage.segment_name(f, 0), ContentFile(chunks))
         f.received, f.sha256 = len(content), hashlib.sha256(content).hexdigest()
         pli.status, pli.completed_at = PliStatus.RECU, clock.now()
         pli.save(update_fields=["status", "completed_at"])
@@ -50,7 +50,7 @@ def test_a_complete_version_1_pli_still_opens(company_user, opened, monkeypatch)
     pli, f = legacy_file(company_user, consultation, content, complete=True)
     after_deadline(monkeypatch, consultation)
     members = [m.user for m in consultation.opening_commission.members.order_by("position")]
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     opened_file = OpenedFile.objects.get(pli_file=f)
@@ -68,7 +68,7 @@ def test_an_incomplete_version_1_deposit_asks_to_start_again(
     content = os.urandom(CHUNK + 5)
     pli, f = legacy_file(company_user, consultation, content, complete=False)
     with pytest.raises(ValidationError, match="recommencez le dépôt"):
-        plis.receive(
+        deposit_services.receive(
             actor=company_user,
             pli_pk=pli.pk,
             file_pk=f.pk,

@@ -14,7 +14,7 @@ from django.utils.html import escape
 
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services as messaging_services
 from emegalis.marches.messaging.models import Message, MessageDirection
 from tests.marches.messaging_helpers import (
     buyer_message,
@@ -118,7 +118,7 @@ def test_company_opening_records_the_receipt_once(
 
 def test_the_buyer_opening_their_own_message_records_nothing(bidding, buyer_a, company):
     message = buyer_message(buyer_a, bidding, company)
-    assert messaging.mark_read(actor=buyer_a, message=message).read_at is None
+    assert messaging_services.mark_read(actor=buyer_a, message=message).read_at is None
     message.refresh_from_db()
     assert message.read_at is None
 
@@ -238,7 +238,9 @@ def test_a_company_without_a_pli_is_refused(bidding, buyer_a, client_for):
 def test_without_bidders_the_page_says_so(make_consultation, buyer_a, client_for):
     consultation = make_consultation()
     with pytest.raises(ValidationError, match="Aucune entreprise"):
-        messaging.send_to_bidders(actor=buyer_a, consultation=consultation, subject="A", body="B")
+        messaging_services.send_to_bidders(
+            actor=buyer_a, consultation=consultation, subject="A", body="B"
+        )
     page = client_for(buyer_a).get(f"/marches/acheteur/{consultation.pk}/messages/")
     assert page.status_code == 200
     assert "Aucune entreprise n'a encore déposé de pli complet" in page.content.decode()
@@ -378,7 +380,7 @@ def test_a_company_cannot_write_in_another_companys_thread(
     company_b_user,  # noqa: F811
 ):
     with pytest.raises(PermissionDenied):
-        messaging.send_message(
+        messaging_services.send_message(
             actor=company_b_user,
             consultation=bidding,
             company=company,

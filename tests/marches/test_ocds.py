@@ -11,7 +11,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from emegalis.core import clock
-from emegalis.marches.award import services as attribution
+from emegalis.marches.award import services as award_services
 from emegalis.marches.award.models import AwardDecision, DecisionOutcome, Evaluation
 from emegalis.marches.consultations.models import Nature, Procedure, Question, State
 from emegalis.marches.opendata import decp, ocds
@@ -239,10 +239,10 @@ def test_a_contract_notified_by_the_award_services_is_valid_decp_and_ocds(
     contest, decision = decided
     armor, breizh, _ = contest.plis
     at(monkeypatch, paris_noon(date(2027, 3, 3)))
-    attribution.send_letters(actor=buyer_a, decision=decision)
+    award_services.send_letters(actor=buyer_a, decision=decision)
     decision.refresh_from_db()
     at(monkeypatch, paris_noon(date(2027, 3, 15)))
-    contract = attribution.notify_contract(
+    contract = award_services.notify_contract(
         actor=buyer_a, decision=decision, number="2027-001", **CONTRACT_DEFAULTS
     )
 

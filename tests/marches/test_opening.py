@@ -13,9 +13,9 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches.deposit import services as plis
-from emegalis.marches.deposit import storage as pli_storage
-from emegalis.marches.opening import services as opening
+from emegalis.marches.deposit import services as deposit_services
+from emegalis.marches.deposit import storage
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import OpenedFile, OpeningSession
 from tests.marches.test_plis import company_b_user, deposit, offer_bytes, opened  # noqa: F401
 
@@ -45,14 +45,14 @@ def test_two_of_three_open_the_plis_and_the_pv_lists_them(
     content_a = offer_bytes(2 * MiB + 5)
     pli_a = deposit(company_user, consultation, content_a, name="offre-a.pdf")
     pli_b = deposit(company_b_user, consultation, b"offre B", name="offre-b.pdf")
-    late = plis.start_deposit(
+    late = deposit_services.start_deposit(
         actor=company_b_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="tardive.pdf", size=3)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="tardive.pdf", size=3)],
     )
     import io
 
-    plis.receive(
+    deposit_services.receive(
         actor=company_b_user,
         pli_pk=late.pk,
         file_pk=late.files.get().pk,
@@ -61,9 +61,9 @@ def test_two_of_three_open_the_plis_and_the_pv_lists_them(
         length=3,
     )
     after_deadline(monkeypatch, consultation, 1)
-    late = plis.complete_deposit(actor=company_b_user, pli_pk=late.pk)
+    late = deposit_services.complete_deposit(actor=company_b_user, pli_pk=late.pk)
     after_deadline(monkeypatch, consultation, 3600)
-    session = opening.open_plis(
+    session = opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 3: shares[2]}
     )
     opened_a = OpenedFile.objects.get(pli_file__pli=pli_a)
@@ -94,7 +94,7 @@ def test_two_of_three_open_the_plis_and_the_pv_lists_them(
     assert entry.payload["shares"] == [1, 3]
     assert entry.payload["late_plis"] == [late.pk]
     with pytest.raises(ValidationError, match="déjà été ouverts"):
-        opening.open_plis(
+        opening_services.open_plis(
             actor=members[1], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
         )
 
@@ -103,7 +103,7 @@ def test_opening_before_the_deadline_is_refused_and_journaled(opened, members, m
     consultation, shares = opened
     monkeypatch.setattr(clock, "now", lambda: consultation.bids_deadline)
     with pytest.raises(ValidationError, match="date limite"):
-        opening.open_plis(
+        opening_services.open_plis(
             actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
         )
     refusal = JournalEntry.objects.get(action="marches.opening.refused")
@@ -115,10 +115,12 @@ def test_k_minus_one_shares_are_refused_and_journaled(opened, members, monkeypat
     consultation, shares = opened
     after_deadline(monkeypatch, consultation)
     with pytest.raises(ValidationError, match="1 part\\(s\\) valide\\(s\\), il en faut 2"):
-        opening.open_plis(actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0]})
+        opening_services.open_plis(
+            actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0]}
+        )
     # A share given under another member's number does not count either.
     with pytest.raises(ValidationError, match="non reconnue"):
-        opening.open_plis(
+        opening_services.open_plis(
             actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[2]}
         )
     refusals = JournalEntry.objects.filter(action="marches.opening.refused").order_by("id")
@@ -138,13 +140,13 @@ def test_a_tampered_chunk_is_an_integrity_failure_for_that_file_only(
     pli_a = deposit(company_user, consultation, offer_bytes(3 * MiB), name="offre-a.pdf")
     pli_b = deposit(company_b_user, consultation, b"offre B intacte")
     tampered = pli_a.files.get()
-    name, at = pli_storage.locate_chunk(tampered, 1)
+    name, at = storage.locate_chunk(tampered, 1)
     path = Path(default_storage.path(name))
     data = bytearray(path.read_bytes())
     data[at + 100] ^= 0xFF
     path.write_bytes(bytes(data))
     after_deadline(monkeypatch, consultation)
-    session = opening.open_plis(
+    session = opening_services.open_plis(
         actor=members[1], consultation_pk=consultation.pk, shares={2: shares[1], 3: shares[2]}
     )
     failed = OpenedFile.objects.get(pli_file=tampered)
@@ -165,11 +167,11 @@ def test_a_missing_stored_chunk_is_an_integrity_failure(
 ):
     consultation, shares = opened
     pli = deposit(company_user, consultation, offer_bytes(2 * MiB + 1))
-    name, at = pli_storage.locate_chunk(pli.files.get(), 2)
+    name, at = storage.locate_chunk(pli.files.get(), 2)
     path = Path(default_storage.path(name))
     path.write_bytes(path.read_bytes()[:at])  # the last chunk is gone
     after_deadline(monkeypatch, consultation)
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     assert not OpenedFile.objects.get().intact
@@ -185,7 +187,7 @@ def test_only_commission_members_open(
     after_deadline(monkeypatch, consultation)
     for someone in (buyer_a, company_user):
         with pytest.raises(PermissionDenied):
-            opening.open_plis(
+            opening_services.open_plis(
                 actor=someone, consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
             )
     assert not OpeningSession.objects.exists()

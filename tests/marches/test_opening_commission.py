@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from emegalis.core import clock, sealing
 from emegalis.core.models import JournalEntry
 from emegalis.marches.consultations import services as consultations_services
-from emegalis.marches.opening import services
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import CommissionMember, OpeningCommission
 from emegalis.organisations.roles import Role
 from tests.factories import (
@@ -36,7 +36,7 @@ def members_a(commune_a):
 def ceremony(make_consultation, buyer_a, members_a):
     """A published consultation of commune A with a 2-of-3 commission, shares not collected."""
     consultation = make_consultation(publish=False)
-    commission = services.create_opening_commission(
+    commission = opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members_a, threshold=2
     )
     consultation = consultations_services.publish(actor=buyer_a, consultation=consultation)
@@ -138,37 +138,37 @@ def test_no_key_material_remains_after_the_ceremony(ceremony, members_a, setting
 def test_ceremony_refusals(make_consultation, buyer_a, buyer_b, members_a, commune_b):
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError, match="entre 2 et 3"):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=4
         )
     with pytest.raises(ValidationError, match="entre 2 et 3"):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=1
         )
     with pytest.raises(ValidationError, match="Désignez entre 2"):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a[:1], threshold=1
         )
     outsider = make_commission_member(commune_b)
     plain_buyer = make_member(consultation.organisation, Role.ACHETEUR)
     for intruder in (outsider, plain_buyer):
         with pytest.raises(ValidationError, match="Pas membre de la commission"):
-            services.create_opening_commission(
+            opening_services.create_opening_commission(
                 actor=buyer_a,
                 consultation=consultation,
                 members=[*members_a[:2], intruder],
                 threshold=2,
             )
     with pytest.raises(PermissionDenied):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_b, consultation=consultation, members=members_a, threshold=2
         )
     assert not OpeningCommission.objects.exists()
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members_a, threshold=2
     )
     with pytest.raises(ValidationError, match="déjà désignée"):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=2
         )
 
@@ -178,7 +178,7 @@ def test_no_ceremony_after_the_deadline(make_consultation, buyer_a, members_a, m
     later = consultation.bids_deadline + timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     with pytest.raises(ValidationError, match="date limite"):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=2
         )
 
@@ -187,10 +187,10 @@ def test_only_the_member_collects_their_share(ceremony, buyer_a, company_user, m
     consultation, commission = ceremony
     for someone in (buyer_a, company_user):
         with pytest.raises(PermissionDenied):
-            services.encrypted_share_of(actor=someone, consultation_pk=consultation.pk)
+            opening_services.encrypted_share_of(actor=someone, consultation_pk=consultation.pk)
         seat = commission.members.get(user=members_a[0])
         with pytest.raises(PermissionDenied):
-            services.confirm_share_collected(
+            opening_services.confirm_share_collected(
                 actor=someone, consultation_pk=consultation.pk, commitment=seat.share_commitment
             )
     assert not CommissionMember.objects.filter(collected_at__isnull=False).exists()
@@ -200,7 +200,9 @@ def test_a_share_opens_with_its_members_key_only(ceremony, members_a):
     """Another member's key, or the server's secrets, do not open a share: it is encrypted
     to its member's key, made in their browser."""
     consultation, commission = ceremony
-    encrypted = services.encrypted_share_of(actor=members_a[0], consultation_pk=consultation.pk)
+    encrypted = opening_services.encrypted_share_of(
+        actor=members_a[0], consultation_pk=consultation.pk
+    )
     with pytest.raises(sealing.IntegrityError):
         sealing.decrypt_share_as_member(
             encrypted.blob, MEMBER_KEYS[members_a[1].pk], encrypted.context
@@ -212,7 +214,7 @@ def test_a_share_opens_with_its_members_key_only(ceremony, members_a):
     assert sealing.verify_share(words, seat.share_commitment, commission.public_key_bytes)
     # A wrong commitment (the browser opened nothing, or another share) records nothing.
     with pytest.raises(ValidationError, match="ne correspond pas"):
-        services.confirm_share_collected(
+        opening_services.confirm_share_collected(
             actor=members_a[0], consultation_pk=consultation.pk, commitment="0" * 64
         )
     seat.refresh_from_db()
@@ -223,7 +225,7 @@ def test_a_member_without_a_key_cannot_be_named(make_consultation, buyer_a, comm
     consultation = make_consultation(publish=False)
     keyless = make_member(commune_a, Role.COMMISSION)
     with pytest.raises(ValidationError, match="clé de membre") as refused:
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=[*members_a[:2], keyless], threshold=2
         )
     assert keyless.email in str(refused.value)
@@ -232,15 +234,15 @@ def test_a_member_without_a_key_cannot_be_named(make_consultation, buyer_a, comm
 
 def test_member_keys_are_checked_and_replaced(members_a, buyer_a):
     member = members_a[0]
-    first = services.active_member_key(member)
+    first = opening_services.active_member_key(member)
     with pytest.raises(ValidationError, match="P-256"):
-        services.register_member_key(actor=member, public_key=b"\x04" + b"\x01" * 64)
+        opening_services.register_member_key(actor=member, public_key=b"\x04" + b"\x01" * 64)
     with pytest.raises(PermissionDenied):
-        services.register_member_key(actor=buyer_a, public_key=first.public_key_bytes)
+        opening_services.register_member_key(actor=buyer_a, public_key=first.public_key_bytes)
     give_member_key(member)
     first.refresh_from_db()
     assert first.revoked_at is not None
-    assert services.active_member_key(member) != first
+    assert opening_services.active_member_key(member) != first
     entry = JournalEntry.objects.filter(action="marches.member_key.registered").last()
     assert entry.payload["replaces"] == [first.fingerprint]
 
@@ -249,7 +251,7 @@ def test_a_member_who_lost_the_role_cannot_collect(ceremony, members_a):
     consultation, _ = ceremony
     members_a[0].memberships.update(is_active=False)
     with pytest.raises(PermissionDenied, match="n'est plus actif"):
-        services.encrypted_share_of(actor=members_a[0], consultation_pk=consultation.pk)
+        opening_services.encrypted_share_of(actor=members_a[0], consultation_pk=consultation.pk)
 
 
 def test_members_are_told_by_email(
@@ -257,7 +259,7 @@ def test_members_are_told_by_email(
 ):
     consultation = make_consultation(publish=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_opening_commission(
+        opening_services.create_opening_commission(
             actor=buyer_a, consultation=consultation, members=members_a, threshold=2
         )
     assert sorted(m.to[0] for m in mailoutbox) == sorted(m.email for m in members_a)
@@ -346,13 +348,13 @@ def test_member_key_page_records_a_public_key(client, login_verified, members_a,
         content_type="application/json",
     )
     assert response.status_code == 201
-    assert services.active_member_key(member).public_key_bytes == other
+    assert opening_services.active_member_key(member).public_key_bytes == other
     for body in ({"public_key": "zz"}, {"public_key": "04" + "00" * 64}, ["x"]):
         bad = client.post(
             "/marches/commission/cle/", json.dumps(body), content_type="application/json"
         )
         assert bad.status_code == 400 and bad.json()["detail"]
-    assert services.active_member_key(member).public_key_bytes == other
+    assert opening_services.active_member_key(member).public_key_bytes == other
 
 
 def test_the_key_page_is_for_commission_members_only(client_for, buyer_a, company_user):
@@ -410,9 +412,11 @@ def test_the_buyer_dissolves_a_commission_before_any_pli_and_names_a_new_one(
     old_fingerprint = commission.fingerprint
     collect_share(members_a[0], consultation.pk)
     with pytest.raises(ValidationError, match="pourquoi"):
-        services.dissolve_opening_commission(actor=buyer_a, consultation=consultation, reason="")
+        opening_services.dissolve_opening_commission(
+            actor=buyer_a, consultation=consultation, reason=""
+        )
     with pytest.raises(PermissionDenied):
-        services.dissolve_opening_commission(
+        opening_services.dissolve_opening_commission(
             actor=buyer_b, consultation=consultation, reason="Membre parti sans sa part."
         )
     url = f"/marches/acheteur/{consultation.pk}/commission/dissoudre/"
@@ -436,26 +440,26 @@ def test_the_buyer_dissolves_a_commission_before_any_pli_and_names_a_new_one(
     entry = JournalEntry.objects.get(action="marches.opening_commission.dissolved")
     assert entry.payload["public_key_sha256"] == old_fingerprint
     assert entry.payload["collected"] == [members_a[0].email]
-    new = services.create_opening_commission(
+    new = opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members_a[:2], threshold=2
     )
     assert new.fingerprint != old_fingerprint
 
 
 def test_no_dissolution_once_a_pli_is_sealed_to_the_key(ceremony, members_a, buyer_a, company_user):
-    from emegalis.marches.deposit import services as plis
+    from emegalis.marches.deposit import services as deposit_services
 
     consultation, _ = ceremony
     for member in members_a:
         collect_share(member, consultation.pk)
     consultation.refresh_from_db()
-    plis.start_deposit(
+    deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=1)],
     )
     with pytest.raises(ValidationError, match="Des plis ont déjà été chiffrés"):
-        services.dissolve_opening_commission(
+        opening_services.dissolve_opening_commission(
             actor=buyer_a, consultation=consultation, reason="Membre parti sans sa part."
         )
     assert OpeningCommission.objects.filter(consultation=consultation).exists()

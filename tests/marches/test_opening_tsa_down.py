@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from emegalis.core.models import JournalEntry
-from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import OpenedFile, OpeningSession
 from tests.marches.test_opening import after_deadline, members  # noqa: F401
 from tests.marches.test_plis import deposit, offer_bytes, opened  # noqa: F401
@@ -30,7 +30,7 @@ def test_no_opening_without_a_signed_pv_and_no_plaintext_left(
         port = probe.getsockname()[1]
     settings.SIGNING_TSA_URL = f"http://127.0.0.1:{port}/horodatage/"
     with pytest.raises(ValidationError, match="horodatage indisponible"):
-        opening.open_plis(
+        opening_services.open_plis(
             actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
         )
     assert not OpeningSession.objects.exists() and not OpenedFile.objects.exists()
@@ -40,7 +40,7 @@ def test_no_opening_without_a_signed_pv_and_no_plaintext_left(
     assert refused.payload["reason"] == "pv_not_signed"
 
     settings.SIGNING_TSA_URL = ""  # the service answers again
-    session = opening.open_plis(
+    session = opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     assert session.pv and OpenedFile.objects.get().intact

@@ -12,9 +12,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
-from emegalis.marches.deposit import services as plis
-from emegalis.marches.deposit import storage as pli_storage
-from emegalis.marches.opening import services as opening
+from emegalis.marches.deposit import services as deposit_services
+from emegalis.marches.deposit import storage
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import OpenedFile
 from tests.core.test_sealing import independent_decrypt
 from tests.marches.test_opening import after_deadline
@@ -31,7 +31,7 @@ def stored_names(pli_file) -> list[str]:
 
 def complete_and_check(user, pli_pk: int, content: bytes, shares) -> None:
     """Confirm the deposit: the receipt's SHA-256 and the opened file are the content's."""
-    pli = plis.complete_deposit(actor=user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
     assert open_file(pli.files.get(), shares) == content
 
@@ -59,7 +59,7 @@ def test_one_object_per_run_of_eight_chunks_and_it_is_the_sealed_file(
             sealed += segment.read()
     key = sealing.combine_shares(shares[:2], 2, consultation.opening_commission.public_key_bytes)
     assert independent_decrypt(sealed, key) == content  # the decryptor written from the doc
-    assert pli_storage.locate_chunk(f, 9) == (
+    assert storage.locate_chunk(f, 9) == (
         f"{f.storage_prefix}/00000008",
         sealing.SEGMENT_HEADER_SIZE + CHUNK + 16,
     )
@@ -88,7 +88,7 @@ def test_a_segment_left_by_a_failed_request_is_written_again_with_a_fresh_key(
     send_cut(company_user, pli_pk, f, content, 3 * CHUNK + 10)
     f.refresh_from_db()
     assert f.received == 0  # the transaction failed: nothing acknowledged
-    name = pli_storage.segment_name(f, 0)
+    name = storage.segment_name(f, 0)
     with default_storage.open(name, "rb") as segment:
         left = sealing.SegmentHeader.from_bytes(segment.read())
     assert left.chunk_count == 3
@@ -114,15 +114,15 @@ def test_an_empty_object_left_by_a_crash_is_replaced_and_an_empty_segment_is_dam
     consultation, shares = opened
     content = os.urandom(2 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    default_storage.save(pli_storage.segment_name(f, 0), io.BytesIO(b""))
+    default_storage.save(storage.segment_name(f, 0), io.BytesIO(b""))
     assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
     size = sealing.SEGMENT_HEADER_SIZE + 2 * (CHUNK + 16)
-    assert default_storage.size(pli_storage.segment_name(f, 0)) == size
+    assert default_storage.size(storage.segment_name(f, 0)) == size
     complete_and_check(company_user, pli_pk, content, shares)
-    default_storage.delete(pli_storage.segment_name(f, 0))
-    default_storage.save(pli_storage.segment_name(f, 0), io.BytesIO(b""))
+    default_storage.delete(storage.segment_name(f, 0))
+    default_storage.save(storage.segment_name(f, 0), io.BytesIO(b""))
     with pytest.raises(OSError, match="segment 0"):
-        pli_storage.check_stored(f)
+        storage.check_stored(f)
 
 
 def test_segments_on_a_storage_that_reads_the_file_rather_than_its_chunks(
@@ -142,13 +142,13 @@ def test_segments_on_a_storage_that_reads_the_file_rather_than_its_chunks(
     pli_pk, (f,) = start(company_user, consultation, len(content))
     assert send(company_user, pli_pk, f, content, 0, len(content)) == len(content)
     tail = sealing.SEGMENT_HEADER_SIZE + CHUNK + 16 + 77 + 16
-    assert default_storage.size(pli_storage.segment_name(f, 8)) == tail
+    assert default_storage.size(storage.segment_name(f, 8)) == tail
     assert not (Path(settings.MEDIA_ROOT) / f.storage_prefix).exists()  # not on disk
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert open_file(pli.files.get(), shares) == content
     after_deadline(monkeypatch, consultation)
     members = [m.user for m in consultation.opening_commission.members.order_by("position")]
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     opened_file = OpenedFile.objects.get(pli_file__pli_id=pli_pk)
@@ -157,7 +157,7 @@ def test_segments_on_a_storage_that_reads_the_file_rather_than_its_chunks(
 
 def test_a_segment_reads_as_one_file_for_storages_that_read():
     parts = [os.urandom(1000), os.urandom(10), os.urandom(333)]
-    segment = pli_storage._Segment(parts)
+    segment = storage._Segment(parts)
     assert segment.size == 1343 and list(segment.chunks()) == parts
     assert segment.read(600) + segment.read(600) + segment.read() == b"".join(parts)
     segment.seek(0)

@@ -18,10 +18,10 @@ from emegalis.core import clock, sealing
 from emegalis.core.pdf import extract_text
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import State
-from emegalis.marches.deposit import services as plis
-from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit import services as deposit_services
+from emegalis.marches.deposit import storage
 from emegalis.marches.deposit.models import Pli, PliFile, PliStatus
-from emegalis.marches.opening import services
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, collect_share, make_commission_member, make_member
@@ -35,7 +35,7 @@ def opened(make_consultation, buyer_a, commune_a):
     """A published consultation with a complete 2-of-3 commission; returns it and the shares."""
     consultation = make_consultation(publish=False)
     members = [make_commission_member(commune_a) for _ in range(3)]
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
     shares = [collect_share(m, consultation.pk) for m in members]
@@ -61,14 +61,14 @@ def deposit(user, consultation, content: bytes, *, name="offre.pdf", backup=Fals
     pli, pli_file = upload_offer(user, consultation, content, name=name)
     pli_file.refresh_from_db()
     assert pli_file.received == len(content)
-    return plis.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=backup)
+    return deposit_services.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=backup)
 
 
 def open_file(pli_file: PliFile, shares) -> bytes:
     """What the opening will do: rebuild the key from 2 shares, decrypt the stored chunks."""
     commission = pli_file.pli.consultation.opening_commission
     key = sealing.combine_shares(shares[:2], 2, commission.public_key_bytes)
-    sealed = bytes(pli_file.header) + b"".join(pli_storage.sealed_body(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(storage.sealed_body(pli_file))
     out = io.BytesIO()
     result = sealing.check_stream(io.BytesIO(sealed), key, out)
     assert result.ok, result.error
@@ -170,10 +170,10 @@ def test_deposit_over_http_with_a_cut_and_resume(
 
 def test_put_without_offset_is_refused(client_for, company_user, opened):
     consultation, _ = opened
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=10)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=10)],
     )
     client = client_for(company_user)
     url = f"/marches/plis/{pli.pk}/fichiers/{pli.files.get().pk}/"
@@ -191,13 +191,13 @@ def test_a_connection_lost_mid_request_keeps_whole_chunks_only(company_user, ope
                 raise OSError("connection reset")
             return super().read(min(size, 64 * 1024))
 
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
     )
     f = pli.files.get()
-    offset = plis.receive(
+    offset = deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=f.pk,
@@ -206,7 +206,7 @@ def test_a_connection_lost_mid_request_keeps_whole_chunks_only(company_user, ope
         length=len(content),
     )
     assert offset == 2 * MiB
-    offset = plis.receive(
+    offset = deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=f.pk,
@@ -214,7 +214,7 @@ def test_a_connection_lost_mid_request_keeps_whole_chunks_only(company_user, ope
         stream=io.BytesIO(content[offset:]),
         length=len(content) - offset,
     )
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     assert pli.files.get().sha256 == hashlib.sha256(content).hexdigest()
     assert open_file(pli.files.get(), shares) == content
 
@@ -227,17 +227,17 @@ def test_a_chunk_stored_but_not_acknowledged_is_sealed_again_under_a_fresh_key(
     has its own data key, so no key and nonce ever seal two plaintexts."""
     consultation, shares = opened
     content = offer_bytes(2 * MiB)
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=len(content))],
     )
     f = pli.files.get()
-    name = pli_storage.segment_name(f, 0)
+    name = storage.segment_name(f, 0)
     seen = []
     for body in (content[:CHUNK], b"x" * CHUNK):
         with pytest.raises(RuntimeError), transaction.atomic():
-            plis.receive(
+            deposit_services.receive(
                 actor=company_user,
                 pli_pk=pli.pk,
                 file_pk=f.pk,
@@ -251,7 +251,7 @@ def test_a_chunk_stored_but_not_acknowledged_is_sealed_again_under_a_fresh_key(
         with default_storage.open(name, "rb") as segment:
             seen.append(sealing.SegmentHeader.from_bytes(segment.read()).ephemeral_public_key)
     assert seen[0] != seen[1]
-    offset = plis.receive(
+    offset = deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=f.pk,
@@ -260,22 +260,22 @@ def test_a_chunk_stored_but_not_acknowledged_is_sealed_again_under_a_fresh_key(
         length=len(content),
     )
     assert offset == len(content)
-    done = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    done = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     assert open_file(done.files.get(), shares) == content
 
 
 def test_empty_file_and_several_files(company_user, opened):
     consultation, shares = opened
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
         files=[
-            plis.DeclaredFile(kind="candidature", name="DC1.pdf", size=0),
-            plis.DeclaredFile(kind="offre", name="offre.pdf", size=5),
+            deposit_services.DeclaredFile(kind="candidature", name="DC1.pdf", size=0),
+            deposit_services.DeclaredFile(kind="offre", name="offre.pdf", size=5),
         ],
     )
     dc1, offre = pli.files.order_by("pk")
-    plis.receive(
+    deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=offre.pk,
@@ -283,7 +283,7 @@ def test_empty_file_and_several_files(company_user, opened):
         stream=io.BytesIO(b"12345"),
         length=5,
     )
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     dc1.refresh_from_db()
     assert dc1.sha256 == hashlib.sha256(b"").hexdigest()
     assert open_file(dc1, shares) == b""
@@ -309,7 +309,7 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
     pli_file = pli.files.get()
     assert pli_file.hash_state is None
     # Without the opening key the stored file does not open, whatever key one tries.
-    sealed = bytes(pli_file.header) + b"".join(pli_storage.sealed_body(pli_file))
+    sealed = bytes(pli_file.header) + b"".join(storage.sealed_body(pli_file))
     wrong = sealing.generate_opening_key_pair().private_key
     assert not sealing.check_stream(io.BytesIO(sealed), wrong).ok
     assert open_file(pli_file, shares) == content
@@ -320,13 +320,13 @@ def test_before_the_deadline_nobody_can_get_the_plaintext(company_user, opened, 
 
 def upload_offer(company_user, consultation, content: bytes, *, name="o.pdf"):
     """Start a deposit with one offer file and send all of it in one request."""
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name=name, size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name=name, size=len(content))],
     )
     f = pli.files.get()
-    plis.receive(
+    deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=f.pk,
@@ -346,7 +346,7 @@ def test_completion_one_second_after_the_deadline_is_hors_delai(company_user, op
     content = b"offre"
     pli, f = upload_offer(company_user, consultation, content)
     _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     assert pli.status == PliStatus.HORS_DELAI
     assert pli.completed_at == consultation.bids_deadline + timedelta(seconds=1)
     assert "Reçu hors délai" in extract_text(pli.receipt.read())
@@ -356,17 +356,20 @@ def test_completion_at_the_deadline_second_is_in_time(company_user, opened, monk
     consultation, _ = opened
     pli, _ = upload_offer(company_user, consultation, b"1")
     _at(monkeypatch, consultation.bids_deadline)
-    assert plis.complete_deposit(actor=company_user, pli_pk=pli.pk).status == PliStatus.RECU
+    assert (
+        deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk).status
+        == PliStatus.RECU
+    )
 
 
 def test_no_deposit_starts_after_the_deadline(company_user, opened, monkeypatch):
     consultation, _ = opened
     _at(monkeypatch, consultation.bids_deadline + timedelta(seconds=1))
     with pytest.raises(ValidationError, match="date limite"):
-        plis.start_deposit(
+        deposit_services.start_deposit(
             actor=company_user,
             consultation=consultation,
-            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+            files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=1)],
         )
 
 
@@ -381,7 +384,7 @@ def test_the_last_complete_deposit_in_time_replaces_the_earlier_ones(
     _at(monkeypatch, consultation.bids_deadline - timedelta(seconds=5))
     late, _ = upload_offer(company_user, consultation, b"v3")
     _at(monkeypatch, consultation.bids_deadline + timedelta(minutes=1))
-    late = plis.complete_deposit(actor=company_user, pli_pk=late.pk)
+    late = deposit_services.complete_deposit(actor=company_user, pli_pk=late.pk)
     second.refresh_from_db()
     assert late.status == PliStatus.HORS_DELAI
     assert second.status == PliStatus.RECU  # a late deposit replaces nothing
@@ -392,18 +395,22 @@ def test_deposit_needs_a_complete_commission(make_consultation, buyer_a, commune
     has collected their share (so that no pli is sealed to a key whose shares may be lost)."""
     consultation = make_consultation(publish=False)
     members = [make_commission_member(commune_a) for _ in range(2)]
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer_a, consultation=consultation, members=members, threshold=2
     )
     consultation = consultations_services.publish(actor=buyer_a, consultation=consultation)
-    declared = [plis.DeclaredFile(kind="offre", name="o.pdf", size=1)]
+    declared = [deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=1)]
     for member in members:
         consultation.refresh_from_db()
         with pytest.raises(ValidationError, match="commission d'ouverture"):
-            plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+            deposit_services.start_deposit(
+                actor=company_user, consultation=consultation, files=declared
+            )
         collect_share(member, consultation.pk)
     consultation.refresh_from_db()
-    pli = plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+    pli = deposit_services.start_deposit(
+        actor=company_user, consultation=consultation, files=declared
+    )
     assert pli.status == PliStatus.EN_COURS
 
 
@@ -418,20 +425,20 @@ def test_publication_needs_the_opening_commission(make_consultation, buyer_a, co
 def test_a_pli_needs_an_offer_and_a_lot_when_allotted(company_user, opened, buyer_a):
     consultation, _ = opened
     with pytest.raises(ValidationError, match="au moins une offre"):
-        plis.start_deposit(
+        deposit_services.start_deposit(
             actor=company_user,
             consultation=consultation,
-            files=[plis.DeclaredFile(kind="candidature", name="DC1.pdf", size=1)],
+            files=[deposit_services.DeclaredFile(kind="candidature", name="DC1.pdf", size=1)],
         )
 
 
 def test_a_buyer_cannot_deposit(buyer_a, opened):
     consultation, _ = opened
     with pytest.raises(PermissionDenied):
-        plis.start_deposit(
+        deposit_services.start_deposit(
             actor=buyer_a,
             consultation=consultation,
-            files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+            files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=1)],
         )
 
 
@@ -439,13 +446,13 @@ def test_a_damaged_stored_chunk_refuses_completion_cleanly(company_user, opened)
     consultation, _ = opened
     content = offer_bytes(MiB + 3)
     pli, f = upload_offer(company_user, consultation, content)
-    name, at = pli_storage.locate_chunk(f, 1)
+    name, at = storage.locate_chunk(f, 1)
     path = Path(default_storage.path(name))
     data = path.read_bytes()
     path.write_bytes(data[: at + 5])  # the segment cut in its second chunk
     # Completion checks every segment's presence and size (it cannot decrypt, ADR 0004).
     with pytest.raises(ValidationError, match="intact"):
-        plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+        deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     pli.refresh_from_db()
     assert pli.status == PliStatus.EN_COURS
 
@@ -480,10 +487,10 @@ def test_buyer_of_another_organisation_sees_no_registre(client_for, buyer_b, com
 def test_company_a_cannot_reach_company_b_pli(client_for, company_user, company_b_user, opened):
     consultation, _ = opened
     pli_b = deposit(company_b_user, consultation, b"offre de B")
-    pending_b = plis.start_deposit(
+    pending_b = deposit_services.start_deposit(
         actor=company_b_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="o.pdf", size=3)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=3)],
     )
     client = client_for(company_user)
     file_url = f"/marches/plis/{pending_b.pk}/fichiers/{pending_b.files.get().pk}/"
@@ -529,16 +536,18 @@ def test_the_receipt_is_signed_pades_with_a_timestamp(company_user, opened):
 def test_candidature_files_are_typed_dume_dc1_dc2_or_other(company_user, opened):
     consultation, _ = opened
     declared = [
-        plis.DeclaredFile(kind="candidature", name="dc1.pdf", size=3, document="dc1"),
-        plis.DeclaredFile(kind="candidature", name="dc2.pdf", size=3, document="dc2"),
-        plis.DeclaredFile(kind="candidature", name="kbis.pdf", size=3),
-        plis.DeclaredFile(kind="offre", name="offre.pdf", size=3),
+        deposit_services.DeclaredFile(kind="candidature", name="dc1.pdf", size=3, document="dc1"),
+        deposit_services.DeclaredFile(kind="candidature", name="dc2.pdf", size=3, document="dc2"),
+        deposit_services.DeclaredFile(kind="candidature", name="kbis.pdf", size=3),
+        deposit_services.DeclaredFile(kind="offre", name="offre.pdf", size=3),
     ]
-    pli = plis.start_deposit(actor=company_user, consultation=consultation, files=declared)
+    pli = deposit_services.start_deposit(
+        actor=company_user, consultation=consultation, files=declared
+    )
     documents = {f.name: f.document for f in pli.files.all()}
     assert documents == {"dc1.pdf": "dc1", "dc2.pdf": "dc2", "kbis.pdf": "autre", "offre.pdf": ""}
     for pli_file in pli.files.all():
-        plis.receive(
+        deposit_services.receive(
             actor=company_user,
             pli_pk=pli.pk,
             file_pk=pli_file.pk,
@@ -546,19 +555,19 @@ def test_candidature_files_are_typed_dume_dc1_dc2_or_other(company_user, opened)
             stream=io.BytesIO(b"abc"),
             length=3,
         )
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     receipt = extract_text(pli.receipt.read())
     assert "Candidature (DC1 — lettre de candidature)" in receipt
     assert "Candidature (Autre pièce de candidature)" in receipt
     for wrong in (
-        plis.DeclaredFile(kind="candidature", name="x.pdf", size=1, document="dc9"),
-        plis.DeclaredFile(kind="offre", name="x.pdf", size=1, document="dume"),
+        deposit_services.DeclaredFile(kind="candidature", name="x.pdf", size=1, document="dc9"),
+        deposit_services.DeclaredFile(kind="offre", name="x.pdf", size=1, document="dume"),
     ):
         with pytest.raises(ValidationError, match="DUME, DC1, DC2"):
-            plis.start_deposit(
+            deposit_services.start_deposit(
                 actor=company_user,
                 consultation=consultation,
-                files=[wrong, plis.DeclaredFile(kind="offre", name="o.pdf", size=1)],
+                files=[wrong, deposit_services.DeclaredFile(kind="offre", name="o.pdf", size=1)],
             )
 
 
@@ -566,15 +575,15 @@ def test_a_deposit_started_before_a_secret_key_rotation_completes_after_it(
     settings, company_user, opened
 ):
     consultation, _ = opened
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="offre.pdf", size=5)],
+        files=[deposit_services.DeclaredFile(kind="offre", name="offre.pdf", size=5)],
     )
     old = settings.SECRET_KEY
     settings.SECRET_KEY = old + "-apres-rotation"
     settings.SECRET_KEY_FALLBACKS = [old]
-    plis.receive(
+    deposit_services.receive(
         actor=company_user,
         pli_pk=pli.pk,
         file_pk=pli.files.get().pk,
@@ -582,4 +591,36 @@ def test_a_deposit_started_before_a_secret_key_rotation_completes_after_it(
         stream=io.BytesIO(b"offre"),
         length=5,
     )
-    assert plis.complete_deposit(actor=company_user, pli_pk=pli.pk).status == PliStatus.RECU
+    assert (
+        deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk).status
+        == PliStatus.RECU
+    )
+
+
+def test_the_page_refuses_a_negative_offset_and_a_body_longer_than_the_file(
+    client_for, company_user, opened
+):
+    """The page and the API share one upload protocol: the page refuses what the API refuses."""
+    consultation, _ = opened
+    client = client_for(company_user)
+    content = os.urandom(CHUNK)
+    started = client.post(
+        f"/marches/consultations/{consultation.pk}/depot/",
+        data=json.dumps({"files": [{"kind": "offre", "name": "offre.pdf", "size": len(content)}]}),
+        content_type="application/json",
+    )
+    url = started.json()["files"][0]["url"]
+    negative = client.put(
+        url, data=content, content_type="application/octet-stream", headers={"Upload-Offset": "-1"}
+    )
+    assert negative.status_code == 400
+    assert "négatifs" in negative.json()["detail"]
+    too_long = client.put(
+        url,
+        data=content + b"x",
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": "0"},
+    )
+    assert too_long.status_code == 413
+    assert "dépasse la taille annoncée" in too_long.json()["detail"]
+    assert client.head(url)["Upload-Offset"] == "0"

@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
 from emegalis.core.pdf import extract_text
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli, PliStatus
 from emegalis.organisations.services import create_api_key, revoke_api_key
 from tests.marches import test_plis
@@ -159,10 +159,10 @@ def test_a_buyers_key_is_403(client, opened, buyer_a, commune_a):
 def test_another_companys_pli_is_404(client, opened, company_user, company_b_user):
     consultation, _ = opened
     content = test_plis.offer_bytes(10)
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind="offre", name="offre-a.pdf", size=len(content))],
+        files=[deposit_services.DeclaredFile(kind="offre", name="offre-a.pdf", size=len(content))],
     )
     pli_file = pli.files.get()
     auth_b = bearer(company_b_user, company_b_user.memberships.get().organisation)

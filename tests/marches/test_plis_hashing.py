@@ -16,11 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from emegalis.core import sealing
-from emegalis.marches.deposit import services as plis
-from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit import services as deposit_services
+from emegalis.marches.deposit import storage
 from emegalis.marches.deposit.models import PliFile, PliStatus
 from emegalis.marches.deposit.services import OffsetMismatch
-from emegalis.marches.opening import services as opening
+from emegalis.marches.opening import services as opening_services
 from emegalis.marches.opening.models import OpenedFile
 from tests.marches.test_opening import after_deadline
 from tests.marches.test_plis import offer_bytes, open_file, opened  # noqa: F401
@@ -35,18 +35,19 @@ def room(request):
 
 
 def start(user, consultation, *sizes: int) -> tuple[int, list[PliFile]]:
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=user,
         consultation=consultation,
         files=[
-            plis.DeclaredFile(kind="offre", name=f"o{i}.pdf", size=s) for i, s in enumerate(sizes)
+            deposit_services.DeclaredFile(kind="offre", name=f"o{i}.pdf", size=s)
+            for i, s in enumerate(sizes)
         ],
     )
     return pli.pk, list(pli.files.order_by("pk"))
 
 
 def send(user, pli_pk: int, f: PliFile, content: bytes, offset: int, length: int) -> int:
-    return plis.receive(
+    return deposit_services.receive(
         actor=user,
         pli_pk=pli_pk,
         file_pk=f.pk,
@@ -73,7 +74,7 @@ def send_cut(user, pli_pk: int, f: PliFile, content: bytes, cut: int) -> None:
     """Send the whole file from 0 in a request whose worker dies after ``cut`` bytes (no
     answer, no commit)."""
     with pytest.raises(RuntimeError):
-        plis.receive(
+        deposit_services.receive(
             actor=user,
             pli_pk=pli_pk,
             file_pk=f.pk,
@@ -102,7 +103,7 @@ def test_upload_in_several_requests_saves_the_state_with_each_offset(company_use
     while offset < len(content):  # requests of 2 MiB, as depot.js sends several
         offset = send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
         assert saved_state_covers(f, content)
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     stored = pli.files.get()
     assert stored.sha256 == sha(content)
     assert stored.hash_state is None  # the state is gone with the upload
@@ -142,14 +143,14 @@ def test_each_segment_has_its_own_data_key(company_user, room):
     send(company_user, pli_pk, f, content, CHUNK, len(content))
     headers = []
     for index in (0, 1):
-        with default_storage.open(pli_storage.segment_name(f, index), "rb") as segment:
+        with default_storage.open(storage.segment_name(f, index), "rb") as segment:
             headers.append(sealing.SegmentHeader.from_bytes(segment.read()))
     assert [h.first_index for h in headers] == [0, 1]
     assert headers[0].ephemeral_public_key != headers[1].ephemeral_public_key
     private_key = sealing.combine_shares(
         shares[:2], 2, consultation.opening_commission.public_key_bytes
     )
-    header = pli_storage.file_header(f)
+    header = storage.file_header(f)
     keys = {sealing.segment_key(header, h, private_key) for h in headers}
     assert len(keys) == 2
 
@@ -165,7 +166,7 @@ def test_a_put_at_an_earlier_offset_is_told_the_offset(company_user, room):
         send(company_user, pli_pk, f, content, CHUNK, 2 * CHUNK)
     assert mismatch.value.offset == 2 * CHUNK
     assert send(company_user, pli_pk, f, content, 2 * CHUNK, CHUNK) == 3 * CHUNK
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
 
 
@@ -178,10 +179,10 @@ def test_a_request_failing_after_storing_chunks_is_discarded_and_rewritten(compa
     pli_pk, (f,) = start(company_user, consultation, len(content))
     send_cut(company_user, pli_pk, f, os.urandom(len(content)), 2 * CHUNK)
     f.refresh_from_db()
-    assert f.received == 0 and default_storage.exists(pli_storage.segment_name(f, 0))  # not acked
+    assert f.received == 0 and default_storage.exists(storage.segment_name(f, 0))  # not acked
     assert saved_state_covers(f, content)
     send(company_user, pli_pk, f, content, 0, len(content))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
     assert open_file(pli.files.get(), shares) == content
 
@@ -193,14 +194,14 @@ def test_a_torn_segment_at_the_acknowledged_offset_never_blocks_the_resume(compa
     content = os.urandom(4 * CHUNK + 11)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     offset = send(company_user, pli_pk, f, content, 0, CHUNK)
-    name = pli_storage.segment_name(f, 1)
+    name = storage.segment_name(f, 1)
     default_storage.save(name, io.BytesIO(os.urandom(CHUNK + 12345)))  # torn, never acked
-    default_storage.save(pli_storage.segment_name(f, 3), io.BytesIO(os.urandom(99)))  # beyond
+    default_storage.save(storage.segment_name(f, 3), io.BytesIO(os.urandom(99)))  # beyond
     offset = send(company_user, pli_pk, f, content, offset, 2 * CHUNK)
     assert offset == 3 * CHUNK
-    assert not default_storage.exists(pli_storage.segment_name(f, 3))
+    assert not default_storage.exists(storage.segment_name(f, 3))
     send(company_user, pli_pk, f, content, offset, len(content))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
     assert open_file(pli.files.get(), shares) == content
 
@@ -216,7 +217,7 @@ def test_a_cut_in_the_middle_of_a_chunk_keeps_the_hash_right(company_user, room)
             return super().read(min(size, 64 * 1024))
 
     pli_pk, (f,) = start(company_user, consultation, len(content))
-    offset = plis.receive(
+    offset = deposit_services.receive(
         actor=company_user,
         pli_pk=pli_pk,
         file_pk=f.pk,
@@ -227,7 +228,7 @@ def test_a_cut_in_the_middle_of_a_chunk_keeps_the_hash_right(company_user, room)
     assert offset == 2 * CHUNK  # the 100 bytes read past it were neither stored nor hashed
     assert saved_state_covers(f, content)
     send(company_user, pli_pk, f, content, offset, len(content))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
     assert open_file(pli.files.get(), shares) == content
 
@@ -241,7 +242,7 @@ def test_two_files_uploaded_interleaved_keep_their_own_hashes(company_user, room
         for f, content in ((a, first), (b, second)):
             if offsets[f.pk] < len(content):
                 offsets[f.pk] = send(company_user, pli_pk, f, content, offsets[f.pk], CHUNK)
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     got = {f.pk: f.sha256 for f in pli.files.all()}
     assert got == {a.pk: sha(first), b.pk: sha(second)}
     assert open_file(pli.files.get(pk=b.pk), shares) == second
@@ -253,7 +254,7 @@ def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, damage)
     content = os.urandom(2 * CHUNK + 50)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     send(company_user, pli_pk, f, content, 0, len(content))
-    name, at = pli_storage.locate_chunk(f, 1)
+    name, at = storage.locate_chunk(f, 1)
     with default_storage.open(name, "rb") as segment:
         stored = segment.read()
     # Chunk 1 and after gone, or the segment one byte short.
@@ -261,7 +262,7 @@ def test_a_missing_or_short_chunk_is_never_receipted(company_user, room, damage)
     default_storage.delete(name)
     default_storage.save(name, io.BytesIO(kept))
     with pytest.raises(ValidationError, match="intact"):
-        plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+        deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     f.refresh_from_db()
     assert f.pli.status == PliStatus.EN_COURS and f.sha256 == "" and f.hash_state
 
@@ -276,16 +277,16 @@ def test_a_chunk_altered_before_the_confirmation_is_caught_at_the_opening(
     content = os.urandom(2 * CHUNK)
     pli_pk, (f,) = start(company_user, consultation, len(content))
     send(company_user, pli_pk, f, content, 0, len(content))
-    name, at = pli_storage.locate_chunk(f, 1)
+    name, at = storage.locate_chunk(f, 1)
     path = Path(default_storage.path(name))
     altered = bytearray(path.read_bytes())
     altered[at + 7] ^= 0x01
     path.write_bytes(bytes(altered))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli_pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli_pk)
     assert pli.files.get().sha256 == sha(content)
     after_deadline(monkeypatch, consultation)
     members = [m.user for m in consultation.opening_commission.members.order_by("position")]
-    opening.open_plis(
+    opening_services.open_plis(
         actor=members[0], consultation_pk=consultation.pk, shares={1: shares[0], 2: shares[1]}
     )
     opened_file = OpenedFile.objects.get(pli_file=f)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from emegalis.core import clock
 from emegalis.core.models import JournalEntry
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Question
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -24,7 +24,7 @@ def test_question_after_the_deadline_is_refused(
     later = consultation.questions_deadline + timedelta(minutes=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     with pytest.raises(ValidationError) as exc:
-        services.ask_question(
+        consultations_services.ask_question(
             actor=company_user, organisation=None, consultation=consultation, text="Trop tard ?"
         )
     assert "date limite des questions est passée" in exc.value.messages[0]
@@ -44,7 +44,7 @@ def test_question_just_before_the_deadline_is_accepted(
     consultation = make_consultation()
     just_before = consultation.questions_deadline - timedelta(seconds=1)
     monkeypatch.setattr(clock, "now", lambda: just_before)
-    services.ask_question(
+    consultations_services.ask_question(
         actor=company_user, organisation=None, consultation=consultation, text="Juste à temps ?"
     )
     assert Question.objects.count() == 1
@@ -84,10 +84,12 @@ def test_answer_is_published_without_identity_and_emailed(
         name="Breizh Propreté", kind=OrganisationKind.ENTREPRISE, insee_nature=""
     )
     downloader = make_member(other_company, Role.ENTREPRISE)
-    services.record_retrait(
+    consultations_services.record_retrait(
         consultation=consultation, user=downloader, organisation=other_company, kind="zip"
     )
-    services.record_retrait(consultation=consultation, user=None, organisation=None, kind="zip")
+    consultations_services.record_retrait(
+        consultation=consultation, user=None, organisation=None, kind="zip"
+    )
     client = client_for(company_user)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -122,7 +124,7 @@ def test_answer_is_published_without_identity_and_emailed(
     api = client.get(f"/api/v1/marches/consultations/{consultation.pk}").json()
     assert company.name not in str(api)
     with pytest.raises(ValidationError):
-        services.answer_question(actor=buyer_a, question=question, answer="Encore")
+        consultations_services.answer_question(actor=buyer_a, question=question, answer="Encore")
     actions = list(
         JournalEntry.objects.filter(action__startswith="marches.question").values_list(
             "action", flat=True
@@ -133,7 +135,7 @@ def test_answer_is_published_without_identity_and_emailed(
 
 def test_a_company_sees_its_own_pending_question(client_for, company_user, make_consultation):
     consultation = make_consultation()
-    services.ask_question(
+    consultations_services.ask_question(
         actor=company_user, organisation=None, consultation=consultation, text="Ma question"
     )
     client = client_for(company_user)

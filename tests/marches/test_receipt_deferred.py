@@ -11,8 +11,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
-from emegalis.marches.deposit import receipts as receipt_issuance
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import receipts
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli, PliStatus
 from tests.marches import test_plis
 from tests.marches.test_deposit_resume import put, start_over_http
@@ -61,14 +61,14 @@ def test_a_deposit_counts_while_the_tsa_is_down_and_its_receipt_follows(
     assert "en cours d&#x27;émission" in listed or "en cours d'émission" in listed
 
     # Still down: nothing issued, nothing lost.
-    assert receipt_issuance.issue_missing_receipts() == 0
+    assert receipts.issue_missing_receipts() == 0
     pli.refresh_from_db()
     assert not pli.receipt
 
     # The service answers again (here: the local TSA).
     tsa_down.SIGNING_TSA_URL = ""
     with django_capture_on_commit_callbacks(execute=True):
-        assert receipt_issuance.issue_missing_receipts() == 1
+        assert receipts.issue_missing_receipts() == 1
     pli.refresh_from_db()
     pdf = pli.receipt.read()
     assert len(PdfFileReader(io.BytesIO(pdf)).embedded_signatures) == 1
@@ -80,7 +80,7 @@ def test_a_deposit_counts_while_the_tsa_is_down_and_its_receipt_follows(
     assert issued.payload["late_issue"] is True
     assert client.get(f"/marches/plis/{pli.pk}/accuse.pdf").status_code == 200
     # Issued once.
-    assert receipt_issuance.issue_missing_receipts() == 0
+    assert receipts.issue_missing_receipts() == 0
     assert len(mailoutbox) == 1
 
 
@@ -93,7 +93,7 @@ def test_a_receipt_signed_at_once_is_never_issued_again(
         result = deposit_over_http(client, consultation, b"offre")
     assert result["receipt_url"]
     assert len(mailoutbox) == 1
-    assert receipt_issuance.issue_missing_receipts() == 0
+    assert receipts.issue_missing_receipts() == 0
     assert len(mailoutbox) == 1
     assert not JournalEntry.objects.filter(action="marches.pli.receipt_issued").exists()
 
@@ -103,18 +103,18 @@ def test_a_receipt_that_cannot_be_built_does_not_hold_back_the_others(
 ):
     consultation, _ = opened
     first, f = upload_offer(company_user, consultation, b"premiere offre")
-    plis.complete_deposit(actor=company_user, pli_pk=first.pk)
+    deposit_services.complete_deposit(actor=company_user, pli_pk=first.pk)
     second, f = upload_offer(company_user, consultation, b"seconde offre")
-    plis.complete_deposit(actor=company_user, pli_pk=second.pk)
+    deposit_services.complete_deposit(actor=company_user, pli_pk=second.pk)
     assert Pli.objects.filter(receipt="").count() == 2
     tsa_down.SIGNING_TSA_URL = ""
-    real = receipt_issuance.build_receipt
+    real = receipts.build_receipt
 
     def broken_for_the_first(pli, files):
         if pli.pk == first.pk:
             raise ValueError("receipt of this pli cannot be built")
         return real(pli, files)
 
-    monkeypatch.setattr(receipt_issuance, "build_receipt", broken_for_the_first)
-    assert receipt_issuance.issue_missing_receipts() == 1
+    monkeypatch.setattr(receipts, "build_receipt", broken_for_the_first)
+    assert receipts.issue_missing_receipts() == 1
     assert list(Pli.objects.filter(receipt="").values_list("pk", flat=True)) == [first.pk]

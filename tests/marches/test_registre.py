@@ -6,8 +6,8 @@ import io
 import pytest
 
 from emegalis.core.pdf import extract_text
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import dce
+from emegalis.marches.consultations import services as consultations_services
 
 pytestmark = pytest.mark.django_db
 
@@ -15,20 +15,26 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def downloaded(make_consultation, company, company_user, buyer_a):
     consultation = make_consultation()
-    services.record_retrait(
+    consultations_services.record_retrait(
         consultation=consultation, user=company_user, organisation=company, kind="zip"
     )
     for _ in range(3):
-        services.record_retrait(consultation=consultation, user=None, organisation=None, kind="zip")
-    consultations_dce.add_dce_file(
+        consultations_services.record_retrait(
+            consultation=consultation, user=None, organisation=None, kind="zip"
+        )
+    dce.add_dce_file(
         actor=buyer_a,
         consultation=consultation,
         uploaded_file=__import__("tests.marches.conftest", fromlist=["dce_file"]).dce_file(
             "v2.pdf"
         ),
     )
-    services.publish_rectificatif(actor=buyer_a, consultation=consultation, reason="Ajout")
-    services.record_retrait(consultation=consultation, user=None, organisation=None, kind="zip")
+    consultations_services.publish_rectificatif(
+        actor=buyer_a, consultation=consultation, reason="Ajout"
+    )
+    consultations_services.record_retrait(
+        consultation=consultation, user=None, organisation=None, kind="zip"
+    )
     return consultation
 
 

@@ -3,7 +3,7 @@
 
 import pytest
 
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations.services import create_api_key
 from tests.marches.conftest import name_commission
@@ -73,9 +73,11 @@ def test_services_refuse_a_buyer_of_another_organisation(buyer_a, consultation_b
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.update_consultation(actor=buyer_a, consultation=consultation_b, title="x")
+        consultations_services.update_consultation(
+            actor=buyer_a, consultation=consultation_b, title="x"
+        )
     with pytest.raises(PermissionDenied):
-        services.publish(actor=buyer_a, consultation=consultation_b)
+        consultations_services.publish(actor=buyer_a, consultation=consultation_b)
 
 
 def test_draft_is_invisible_to_companies_and_the_public(
@@ -113,7 +115,7 @@ def test_draft_is_invisible_to_companies_and_the_public(
 
 def test_once_published_it_is_public(client, buyer_b, consultation_b):
     name_commission(buyer_b, consultation_b)
-    services.publish(actor=buyer_b, consultation=consultation_b)
+    consultations_services.publish(actor=buyer_b, consultation=consultation_b)
     client.logout()
     assert client.get(f"/marches/consultations/{consultation_b.pk}/").status_code == 200
     found = client.get("/api/v1/marches/consultations", {"q": "Quimper"}).json()
@@ -125,7 +127,7 @@ def test_question_answers_are_only_for_the_buyer(
     client_for, buyer_a, make_consultation, buyer_b, company_user, commune_b
 ):
     theirs = make_consultation(actor=buyer_b, organisation=commune_b, reference="B-1")
-    question = services.ask_question(
+    question = consultations_services.ask_question(
         actor=company_user, organisation=None, consultation=theirs, text="Une question ?"
     )
     client = client_for(buyer_a)
@@ -141,10 +143,10 @@ def test_company_of_never_returns_a_company_the_user_does_not_belong_to(
     company_user,
     company_b_user,  # noqa: F811
 ):
-    from emegalis.marches import access as selectors
+    from emegalis.marches import access
 
-    own = selectors.company_of(company_user)
-    other = selectors.company_of(company_b_user)
+    own = access.company_of(company_user)
+    other = access.company_of(company_b_user)
     assert own != other
-    assert selectors.company_of(company_user, other) == own
-    assert selectors.company_of(company_user, own) == own
+    assert access.company_of(company_user, other) == own
+    assert access.company_of(company_user, own) == own

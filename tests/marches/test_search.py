@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from emegalis.core import clock
-from emegalis.marches.consultations import selectors
+from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.marches.consultations.models import Nature, Procedure
 from emegalis.marches.consultations.selectors import SearchParams
 
@@ -44,7 +44,7 @@ def catalogue(make_consultation, buyer_b, commune_b):
 
 
 def _refs(params: SearchParams) -> list[str]:
-    return [c.reference for c in selectors.search_consultations(params)]
+    return [c.reference for c in consultations_selectors.search_consultations(params)]
 
 
 def test_full_text_on_title_object_and_buyer(catalogue):

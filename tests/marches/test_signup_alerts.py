@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from emegalis.core import clock
 from emegalis.marches import tasks
-from emegalis.marches.consultations import alerts as services
+from emegalis.marches.consultations import alerts
 from emegalis.marches.consultations.models import SavedSearch
 from emegalis.marches.consultations.selectors import SearchParams
 from emegalis.organisations.identifiers import siren_from_prefix, siret_from_siren
@@ -143,10 +143,8 @@ def test_alert_is_saved_from_the_search_page_and_sent_daily(
 
 def test_alert_needs_a_criterion_and_belongs_to_its_user(client_for, company_user, buyer_a):
     with pytest.raises(ValidationError):
-        services.save_search(user=company_user, name="Tout", params=SearchParams())
-    alert = services.save_search(
-        user=company_user, name="CPV", params=SearchParams(cpv="45000000-7")
-    )
+        alerts.save_search(user=company_user, name="Tout", params=SearchParams())
+    alert = alerts.save_search(user=company_user, name="CPV", params=SearchParams(cpv="45000000-7"))
     client = client_for(buyer_a)
     assert client.post(f"/marches/alertes/{alert.pk}/supprimer/").status_code == 404
     assert SavedSearch.objects.filter(pk=alert.pk).exists()

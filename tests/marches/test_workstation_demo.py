@@ -91,14 +91,21 @@ def test_the_test_consultation_stays_findable_and_open_to_questions(
     from datetime import timedelta
 
     from emegalis.core import clock
-    from emegalis.marches.consultations import selectors, services
-    from emegalis.marches.consultations import workstation as consultations_workstation
+    from emegalis.marches.consultations import (
+        selectors as consultations_selectors,
+    )
+    from emegalis.marches.consultations import (
+        services as consultations_services,
+    )
+    from emegalis.marches.consultations import workstation
 
-    consultation = consultations_workstation.ensure_test_consultation(organisation=commune_a)
+    consultation = workstation.ensure_test_consultation(organisation=commune_a)
     much_later = clock.now() + timedelta(days=800)  # its dates were not refreshed since
     monkeypatch.setattr(clock, "now", lambda: much_later)
-    assert list(selectors.search_consultations(selectors.SearchParams())) == [consultation]
-    services.ask_question(
+    assert list(
+        consultations_selectors.search_consultations(consultations_selectors.SearchParams())
+    ) == [consultation]
+    consultations_services.ask_question(
         actor=company_user, organisation=None, consultation=consultation, text="Test ?"
     )
     assert consultation.questions.count() == 1

@@ -33,8 +33,8 @@ def main() -> None:
 
     from emegalis.core import clock
     from emegalis.core.services_catalog import Service
-    from emegalis.marches.consultations import dce as consultations_dce
-    from emegalis.marches.consultations import services
+    from emegalis.marches.consultations import dce
+    from emegalis.marches.consultations import services as consultations_services
     from emegalis.marches.consultations.models import Nature, Procedure
     from emegalis.marches.deposit.models import Pli
     from emegalis.organisations.models import OrganisationKind
@@ -52,7 +52,7 @@ def main() -> None:
     company_user = make_member(company, Role.ENTREPRISE)
 
     now = clock.now()
-    consultation = services.create_consultation(
+    consultation = consultations_services.create_consultation(
         actor=buyer,
         organisation=commune,
         reference="2026-ATK",
@@ -66,7 +66,7 @@ def main() -> None:
     )
     rc = ContentFile(b"%PDF-1.4 reglement")
     rc.name = "RC.pdf"
-    consultations_dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
+    dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=rc)
 
     threshold = 2
     scenario_steps.name_commission(
@@ -75,7 +75,7 @@ def main() -> None:
     shares = scenario_steps.collect_shares(consultation=consultation, members=members)
     assert len(shares) == len(members)
     del shares  # the members keep them off the platform; the scenario writes them nowhere
-    consultation = services.publish(actor=buyer, consultation=consultation)
+    consultation = consultations_services.publish(actor=buyer, consultation=consultation)
 
     content = os.urandom(OFFER_SIZE)
     receipt_sha256 = scenario_steps.deposit_pli(

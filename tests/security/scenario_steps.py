@@ -10,9 +10,10 @@ import io
 
 from emegalis.core import sealing
 from emegalis.marches.consultations.models import Consultation
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import PliFileKind
-from emegalis.marches.opening import member_side, services
+from emegalis.marches.opening import member_side
+from emegalis.marches.opening import services as opening_services
 
 # The members' private keys, as their browsers hold them: in this process's memory only,
 # never written anywhere the attacker copies.
@@ -24,7 +25,7 @@ def name_commission(*, buyer, consultation, members, threshold) -> None:
     names the commission (k = threshold of n = len(members))."""
     for member in members:
         _MEMBER_KEYS[member.pk] = member_side.create_key(member)
-    services.create_opening_commission(
+    opening_services.create_opening_commission(
         actor=buyer, consultation=consultation, members=members, threshold=threshold
     )
 
@@ -37,19 +38,23 @@ def collect_shares(*, consultation, members) -> list[str]:
 
 
 def deposit_pli(*, company_user, consultation, content: bytes) -> str:
-    """Start a deposit of one offer, upload it in two requests through plis.receive, confirm
-    it; returns the SHA-256 of the offer printed on the receipt."""
-    pli = plis.start_deposit(
+    """Start a deposit of one offer, upload it in two requests through deposit_services.receive,
+    confirm it; returns the SHA-256 of the offer printed on the receipt."""
+    pli = deposit_services.start_deposit(
         actor=company_user,
         consultation=consultation,
-        files=[plis.DeclaredFile(kind=PliFileKind.OFFRE, name="offre.pdf", size=len(content))],
+        files=[
+            deposit_services.DeclaredFile(
+                kind=PliFileKind.OFFRE, name="offre.pdf", size=len(content)
+            )
+        ],
     )
     pli_file = pli.files.get()
     # First request: two whole chunks; second request: the rest (whole chunks and the tail).
     cut = 2 * sealing.CHUNK_SIZE
     offset = 0
     for part in (content[:cut], content[cut:]):
-        offset = plis.receive(
+        offset = deposit_services.receive(
             actor=company_user,
             pli_pk=pli.pk,
             file_pk=pli_file.pk,
@@ -58,7 +63,7 @@ def deposit_pli(*, company_user, consultation, content: bytes) -> str:
             length=len(part),
         )
     assert offset == len(content), (offset, len(content))
-    pli = plis.complete_deposit(actor=company_user, pli_pk=pli.pk)
+    pli = deposit_services.complete_deposit(actor=company_user, pli_pk=pli.pk)
     pli_file.refresh_from_db()
     return pli_file.sha256
 

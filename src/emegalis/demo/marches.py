@@ -15,9 +15,8 @@ from django.utils import timezone
 from emegalis.core import clock
 from emegalis.core.pdf import DocumentBuilder
 from emegalis.demo import member_keys
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
-from emegalis.marches.consultations import workstation as consultations_workstation
+from emegalis.marches.consultations import dce, workstation
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, Nature, Procedure
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, User
@@ -113,14 +112,14 @@ def _pdf(title: str, lines: list[str]) -> ContentFile:
 def load(organisations: dict[str, Organisation]) -> None:
     """Idempotent: running it again must not duplicate anything."""
     agglo = organisations["agglo"]
-    consultations_workstation.ensure_test_consultation(organisation=organisations["syndicat"])
+    workstation.ensure_test_consultation(organisation=organisations["syndicat"])
     buyer = User.objects.get(email=BUYER_EMAIL)
     for spec in CONSULTATIONS:
         if Consultation.objects.filter(organisation=agglo, reference=spec["reference"]).exists():
             continue
         spec = dict(spec)
         publish, days, lots = spec.pop("publish"), spec.pop("days"), spec.pop("lots")
-        consultation = services.create_consultation(
+        consultation = consultations_services.create_consultation(
             actor=buyer,
             organisation=agglo,
             lots=lots,
@@ -138,7 +137,7 @@ def load(organisations: dict[str, Organisation]) -> None:
         for folder, name, lines in files:
             content = _pdf(f"{consultation.reference} — {name}", lines)
             content.name = name
-            consultations_dce.add_dce_file(
+            dce.add_dce_file(
                 actor=buyer, consultation=consultation, uploaded_file=content, folder=folder
             )
         if publish:
@@ -152,23 +151,23 @@ def load(organisations: dict[str, Organisation]) -> None:
                 members=User.objects.filter(email__in=COMMISSION_EMAILS),
                 threshold=2,
             )
-            services.publish(actor=buyer, consultation=consultation)
+            consultations_services.publish(actor=buyer, consultation=consultation)
     first = Consultation.objects.filter(organisation=agglo, reference="DEMO-2026-001").first()
     company_user = User.objects.filter(email=COMPANY_EMAIL).first()
     if first is not None and company_user is not None and not first.questions.exists():
-        services.record_retrait(
+        consultations_services.record_retrait(
             consultation=first,
             user=company_user,
             organisation=organisations["armor"],
             kind="zip",
         )
-        question = services.ask_question(
+        question = consultations_services.ask_question(
             actor=company_user,
             organisation=organisations["armor"],
             consultation=first,
             text="Les prestations de vitrerie des piscines sont-elles comprises dans le lot 2 ?",
         )
-        services.answer_question(
+        consultations_services.answer_question(
             actor=buyer,
             question=question,
             answer="Oui : la vitrerie de tous les équipements sportifs relève du lot 2.",

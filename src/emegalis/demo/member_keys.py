@@ -13,7 +13,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from emegalis.marches.opening import member_side, services
+from emegalis.marches.opening import member_side
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import User
 
 # The order of the P-256 group: a derived scalar must be in [1, n - 1].
@@ -35,9 +36,9 @@ def ensure(emails) -> dict[str, ec.EllipticCurvePrivateKey]:
     keys = {}
     for user in User.objects.filter(email__in=list(emails), is_demo=True):
         private_key = demo_member_key(user.email)
-        current = services.active_member_key(user)
+        current = opening_services.active_member_key(user)
         if current is None or current.public_key_bytes != member_side.public_key_bytes(private_key):
-            services.register_member_key(
+            opening_services.register_member_key(
                 actor=user, public_key=member_side.public_key_bytes(private_key)
             )
         path = key_file_path(user.email)

@@ -18,14 +18,13 @@ from django.utils import timezone
 
 from emegalis.core import clock
 from emegalis.marches.award import selectors as award_selectors
-from emegalis.marches.award import services as attribution
+from emegalis.marches.award import services as award_services
 from emegalis.marches.award.models import CriterionKind
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import dce
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, Nature, Procedure
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.opening import member_side
-from emegalis.marches.opening import services as opening
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, User
 
@@ -64,17 +63,17 @@ def _deposit(user: User, consultation: Consultation, company: Organisation, amou
     payloads = []
     for kind, lot, name, lines in contents:
         payloads.append((kind, lot, name, _pdf(name, lines).read()))
-    pli = plis.start_deposit(
+    pli = deposit_services.start_deposit(
         actor=user,
         consultation=consultation,
         files=[
-            plis.DeclaredFile(kind=kind, name=name, size=len(data), lot=lot)
+            deposit_services.DeclaredFile(kind=kind, name=name, size=len(data), lot=lot)
             for kind, lot, name, data in payloads
         ],
     )
     by_name = {f.name: f for f in pli.files.all()}
     for _kind, _lot, name, data in payloads:
-        plis.receive(
+        deposit_services.receive(
             actor=user,
             pli_pk=pli.pk,
             file_pk=by_name[name].pk,
@@ -82,7 +81,9 @@ def _deposit(user: User, consultation: Consultation, company: Organisation, amou
             stream=io.BytesIO(data),
             length=len(data),
         )
-    plis.complete_deposit(actor=user, pli_pk=pli.pk, backup_copy_declared=company.name < "B")
+    deposit_services.complete_deposit(
+        actor=user, pli_pk=pli.pk, backup_copy_declared=company.name < "B"
+    )
 
 
 def load(organisations: dict[str, Organisation]) -> None:
@@ -93,7 +94,7 @@ def load(organisations: dict[str, Organisation]) -> None:
     members = list(User.objects.filter(email__in=COMMISSION_EMAILS).order_by("email"))
     with clock.shifted(timedelta(days=-45)):
         start = timezone.localtime(clock.now()).replace(hour=12, minute=0, second=0, microsecond=0)
-        consultation = services.create_consultation(
+        consultation = consultations_services.create_consultation(
             actor=buyer,
             organisation=agglo,
             reference=REFERENCE,
@@ -119,9 +120,7 @@ def load(organisations: dict[str, Organisation]) -> None:
         for name in ("Règlement de la consultation.pdf", "CCTP.pdf", "BPU.pdf"):
             content = _pdf(f"{REFERENCE} — {name}", [consultation.object])
             content.name = name
-            consultations_dce.add_dce_file(
-                actor=buyer, consultation=consultation, uploaded_file=content
-            )
+            dce.add_dce_file(actor=buyer, consultation=consultation, uploaded_file=content)
         keys = member_keys.ensure(COMMISSION_EMAILS)
         opening_services.create_opening_commission(
             actor=buyer, consultation=consultation, members=members, threshold=2
@@ -129,20 +128,20 @@ def load(organisations: dict[str, Organisation]) -> None:
         shares = {}
         for position, member in enumerate(members, start=1):
             shares[position] = member_side.collect(member, keys[member.email], consultation.pk)
-        consultation = services.publish(actor=buyer, consultation=consultation)
+        consultation = consultations_services.publish(actor=buyer, consultation=consultation)
     with clock.shifted(timedelta(days=-17)):
         for key, (email, amounts) in OFFERS.items():
             user = User.objects.filter(email=email).first()
             if user is not None:
                 _deposit(user, consultation, organisations[key], amounts)
     with clock.shifted(timedelta(days=-14)):
-        services.close_due_consultations()
-        opening.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
+        consultations_services.close_due_consultations()
+        opening_services.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
         for lot in consultation.lots.order_by("number"):
             _analyse(buyer, consultation, lot, organisations)
     lot_1 = consultation.lots.get(number=1)
     with clock.shifted(timedelta(days=-13)):
-        decision = attribution.decide(
+        decision = award_services.decide(
             actor=buyer,
             consultation=consultation,
             lot=lot_1,
@@ -150,12 +149,12 @@ def load(organisations: dict[str, Organisation]) -> None:
             reason="Offre économiquement la plus avantageuse au regard des critères du "
             "règlement de la consultation.",
         )
-        attribution.send_letters(actor=buyer, decision=decision)
+        award_services.send_letters(actor=buyer, decision=decision)
     with clock.shifted(timedelta(days=-1)):
-        attribution.notify_contract(
+        award_services.notify_contract(
             actor=buyer,
             decision=decision,
-            number=attribution.default_contract_number(decision),
+            number=award_services.default_contract_number(decision),
             duration_months=12,
             forme_prix="Unitaire",
             types_prix=["Définitif révisable"],
@@ -168,13 +167,13 @@ def load(organisations: dict[str, Organisation]) -> None:
 
 
 def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> None:
-    attribution.set_criteria(
+    award_services.set_criteria(
         actor=buyer,
         consultation=consultation,
         lot=lot,
         criteria=[
-            attribution.CriterionInput(kind=CriterionKind.PRIX, label="Prix", weight=60),
-            attribution.CriterionInput(
+            award_services.CriterionInput(kind=CriterionKind.PRIX, label="Prix", weight=60),
+            award_services.CriterionInput(
                 kind=CriterionKind.TECHNIQUE, label="Valeur technique (mémoire)", weight=40
             ),
         ],
@@ -183,7 +182,7 @@ def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> Non
     keys = {organisations[key].pk: key for key in OFFERS}
     for pli in award_selectors.candidate_plis(consultation, lot):
         key = keys[pli.company_id]
-        attribution.save_evaluation(
+        award_services.save_evaluation(
             actor=buyer,
             consultation=consultation,
             lot=lot,

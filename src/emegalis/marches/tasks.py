@@ -7,10 +7,10 @@ once a day.
 
 from django.tasks import task
 
-from emegalis.marches.consultations import alerts as consultations_alerts
-from emegalis.marches.consultations import services
+from emegalis.marches.consultations import alerts
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import SavedSearch
-from emegalis.marches.deposit import receipts as receipt_issuance
+from emegalis.marches.deposit import receipts
 
 
 @task()
@@ -18,16 +18,16 @@ def send_search_alerts() -> int:
     """E-mail every alert's new matching consultations; returns how many e-mails were sent."""
     sent = 0
     for alert in SavedSearch.objects.select_related("user").order_by("pk").iterator():
-        if consultations_alerts.send_alert(alert=alert):
+        if alerts.send_alert(alert=alert):
             sent += 1
     return sent
 
 
 @task()
 def close_due_consultations() -> int:
-    return services.close_due_consultations()
+    return consultations_services.close_due_consultations()
 
 
 @task()
 def issue_missing_receipts() -> int:
-    return receipt_issuance.issue_missing_receipts()
+    return receipts.issue_missing_receipts()

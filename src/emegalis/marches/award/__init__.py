@@ -1,0 +1,1 @@
+"""Award: criteria, analysis of the offers, decision, letters, notification, contracts."""

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from emegalis.core.forms import StyledFormMixin
 from emegalis.marches.award.models import CriterionKind, DecisionOutcome
 from emegalis.marches.award.services import EXCLUSION_KINDS, CriterionInput
-from emegalis.marches.opendata import decp_vocabulary as decp
+from emegalis.marches.opendata import decp_vocabulary
 
 CRITERIA_ROWS = 6
 
@@ -148,31 +148,33 @@ class ContractForm(StyledFormMixin, forms.Form):
         help_text="16 caractères au plus : lettres, chiffres, « - », « _ », « / », « . ».",
     )
     duration_months = forms.IntegerField(label="Durée (mois)", min_value=1, max_value=1200)
-    forme_prix = forms.ChoiceField(label="Forme du prix", choices=_choices(decp.FORMES_PRIX))
+    forme_prix = forms.ChoiceField(
+        label="Forme du prix", choices=_choices(decp_vocabulary.FORMES_PRIX)
+    )
     types_prix = forms.MultipleChoiceField(
         label="Types de prix",
-        choices=_choices(decp.TYPES_PRIX),
+        choices=_choices(decp_vocabulary.TYPES_PRIX),
         widget=forms.CheckboxSelectMultiple,
     )
-    ccag = forms.ChoiceField(label="CCAG de référence", choices=_choices(decp.CCAG))
+    ccag = forms.ChoiceField(label="CCAG de référence", choices=_choices(decp_vocabulary.CCAG))
     techniques = forms.MultipleChoiceField(
         label="Techniques d'achat",
-        choices=_choices(decp.TECHNIQUES),
+        choices=_choices(decp_vocabulary.TECHNIQUES),
         widget=forms.CheckboxSelectMultiple,
     )
     modalites_execution = forms.MultipleChoiceField(
         label="Modalités d'exécution",
-        choices=_choices(decp.MODALITES_EXECUTION),
+        choices=_choices(decp_vocabulary.MODALITES_EXECUTION),
         widget=forms.CheckboxSelectMultiple,
     )
     considerations_sociales = forms.MultipleChoiceField(
         label="Considérations sociales",
-        choices=_choices(decp.CONSIDERATIONS_SOCIALES),
+        choices=_choices(decp_vocabulary.CONSIDERATIONS_SOCIALES),
         widget=forms.CheckboxSelectMultiple,
     )
     considerations_environnementales = forms.MultipleChoiceField(
         label="Considérations environnementales",
-        choices=_choices(decp.CONSIDERATIONS_ENVIRONNEMENTALES),
+        choices=_choices(decp_vocabulary.CONSIDERATIONS_ENVIRONNEMENTALES),
         widget=forms.CheckboxSelectMultiple,
     )
     marche_innovant = forms.BooleanField(label="Marché innovant", required=False)
@@ -189,7 +191,7 @@ class ContractForm(StyledFormMixin, forms.Form):
     )
     sous_traitance_declaree = forms.BooleanField(label="Sous-traitance déclarée", required=False)
     type_groupement = forms.ChoiceField(
-        label="Groupement d'opérateurs", choices=_choices(decp.TYPES_GROUPEMENT)
+        label="Groupement d'opérateurs", choices=_choices(decp_vocabulary.TYPES_GROUPEMENT)
     )
 
     @classmethod
@@ -202,7 +204,7 @@ class ContractForm(StyledFormMixin, forms.Form):
             "duration_months": 12,
             "forme_prix": "Forfaitaire",
             "types_prix": ["Définitif ferme"],
-            "ccag": decp.DEFAULT_CCAG.get(consultation.nature, "Pas de CCAG"),
+            "ccag": decp_vocabulary.DEFAULT_CCAG.get(consultation.nature, "Pas de CCAG"),
             "techniques": ["Sans objet"],
             "modalites_execution": ["Sans objet"],
             "considerations_sociales": ["Pas de considération sociale"],

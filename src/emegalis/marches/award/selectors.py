@@ -17,7 +17,7 @@ from emegalis.marches.award.models import (
     Contract,
     Evaluation,
 )
-from emegalis.marches.consultations import selectors
+from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.marches.consultations.models import Consultation, Lot
 from emegalis.marches.deposit.models import Pli, PliFile, PliFileKind, PliStatus
 from emegalis.marches.opening.models import OpenedFile, OpeningSession
@@ -26,7 +26,7 @@ from emegalis.organisations.models import User
 
 def get_award_consultation(user: User, pk: int) -> Consultation:
     """A consultation whose award the user manages (buyer of its organisation), else 404."""
-    return selectors.get_buyer_consultation(user, pk)
+    return consultations_selectors.get_buyer_consultation(user, pk)
 
 
 def lots_of(consultation: Consultation) -> list[Lot | None]:

@@ -10,7 +10,7 @@ When every lot has a decision the consultation becomes « attribuée » (at leas
 awarded) or « infructueuse » (none), through the consultation's state machine.
 
 Every function is keyword-only, checks that the actor is a buyer of the consultation's
-organisation (marches_access.require_buyer), validates with French messages, writes in one
+organisation (access.require_buyer), validates with French messages, writes in one
 transaction and journals."""
 
 import re
@@ -23,9 +23,8 @@ from django.db import IntegrityError, transaction
 
 from emegalis.core import clock, journal
 from emegalis.core.pdf import format_date
-from emegalis.marches import access as marches_access
-from emegalis.marches.award import letters
-from emegalis.marches.award import selectors as award_selectors
+from emegalis.marches import access, delays
+from emegalis.marches.award import letters, selectors
 from emegalis.marches.award.models import (
     AwardCriterion,
     AwardDecision,
@@ -36,10 +35,10 @@ from emegalis.marches.award.models import (
     Evaluation,
     LetterKind,
 )
-from emegalis.marches.consultations import delays, services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, Lot, State
 from emegalis.marches.deposit.models import Pli
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services as messaging_services
 from emegalis.marches.messaging.models import MessageDirection
 from emegalis.marches.opendata import decp, decp_vocabulary
 from emegalis.marches.opening.models import OpeningSession
@@ -151,7 +150,7 @@ def set_criteria(
 ) -> list[AwardCriterion]:
     """Replace the weighted criteria of a lot (weights add up to 100, one price criterion
     at most). Refused once the lot has a decision."""
-    marches_access.require_buyer(actor, consultation.organisation)
+    access.require_buyer(actor, consultation.organisation)
     consultation = _lock(consultation)
     _check_lot(consultation, lot)
     if _decision_exists(consultation, lot):
@@ -272,14 +271,14 @@ def save_evaluation(
 ) -> Evaluation:
     """Record the analysis of one offer (price, mark /20 per non-price criterion, or its
     exclusion with a reason), then recompute the ranking of the whole lot."""
-    marches_access.require_buyer(actor, consultation.organisation)
+    access.require_buyer(actor, consultation.organisation)
     consultation = _lock(consultation)
     _check_lot(consultation, lot)
     if _decision_exists(consultation, lot):
         raise ValidationError("L'analyse est close : une décision a été prise pour ce lot.")
     _require_open_for_award(consultation)
     _require_opened(consultation)
-    if not award_selectors.candidate_plis(consultation, lot).filter(pk=pli.pk).exists():
+    if not selectors.candidate_plis(consultation, lot).filter(pk=pli.pk).exists():
         raise ValidationError("Ce pli ne contient pas d'offre reçue dans les délais pour ce lot.")
     criteria = list(AwardCriterion.objects.filter(consultation=consultation, lot=lot))
     if not criteria:
@@ -378,7 +377,7 @@ def decide(
     The ranking is frozen into the decision. Once every lot has a decision, the consultation
     becomes « attribuée » (one lot awarded at least) or « infructueuse ».
     """
-    marches_access.require_buyer(actor, consultation.organisation)
+    access.require_buyer(actor, consultation.organisation)
     consultation = _lock(consultation)
     _check_lot(consultation, lot)
     if _decision_exists(consultation, lot):
@@ -387,7 +386,7 @@ def decide(
     _require_opened(consultation)
     reason = (reason or "").strip()
     criteria = list(AwardCriterion.objects.filter(consultation=consultation, lot=lot))
-    candidates = list(award_selectors.candidate_plis(consultation, lot))
+    candidates = list(selectors.candidate_plis(consultation, lot))
     evaluations = {
         e.pli_id: e
         for e in Evaluation.objects.filter(consultation=consultation, lot=lot).select_related("pli")
@@ -468,8 +467,8 @@ def _settle_consultation(consultation: Consultation, actor: User) -> None:
         return
     awarded = any(d.outcome == DecisionOutcome.ATTRIBUE for d in decisions)
     if consultation.state == State.PUBLIEE:
-        services._close(consultation, actor=actor)
-    services._set_state(
+        consultations_services._close(consultation, actor=actor)
+    consultations_services._set_state(
         consultation,
         State.ATTRIBUEE if awarded else State.INFRUCTUEUSE,
         actor=actor,
@@ -482,7 +481,7 @@ def _send_letter(
 ) -> AwardLetter:
     consultation = decision.consultation
     name = f"{kind}-{consultation.pk}-{decision.lot.number if decision.lot else 0}-{pli.pk}.pdf"
-    message = messaging.send_message(
+    message = messaging_services.send_message(
         actor=actor,
         consultation=consultation,
         company=pli.company,
@@ -506,7 +505,7 @@ def send_letters(*, actor: User, decision: AwardDecision) -> list[AwardLetter]:
     rejection letters to the other bidders (with the standstill end date), the award letter
     to the winner, or, for an infructueux lot, a letter to every bidder."""
     consultation = decision.consultation
-    marches_access.require_buyer(actor, consultation.organisation)
+    access.require_buyer(actor, consultation.organisation)
     _lock(consultation)
     decision = AwardDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.letters_sent_at is not None:
@@ -642,9 +641,9 @@ def notify_contract(
     type_groupement: str = "Pas de groupement",
 ) -> Contract:
     """Record the contract at its notification (after the standstill) and send the
-    notification letter to the holder through the secure messaging."""
+    notification letter to the holder through the secure messaging_services."""
     consultation = decision.consultation
-    marches_access.require_buyer(actor, consultation.organisation)
+    access.require_buyer(actor, consultation.organisation)
     consultation = _lock(consultation)
     decision = (
         AwardDecision.objects.select_for_update(of=("self",))

@@ -1,5 +1,5 @@
 """Pages of the award phase, for the consultation's buyers (others get 404). Thin: the
-award selectors read, attribution.py writes, forms_award.py validates."""
+award selectors read, services.py writes, forms_award.py validates."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import add_service_errors, error_messages
-from emegalis.marches.award import selectors as sel
-from emegalis.marches.award import services as attribution
+from emegalis.marches.award import selectors, services
 from emegalis.marches.award.forms import (
     ContractForm,
     DecisionForm,
@@ -20,35 +19,35 @@ from emegalis.marches.award.forms import (
 
 
 def _lot_url(name: str, consultation, lot) -> str:
-    return reverse(name, args=[consultation.pk, sel.lot_number(lot)])
+    return reverse(name, args=[consultation.pk, selectors.lot_number(lot)])
 
 
 def _context(consultation, lot, **extra) -> dict:
     return {
         "consultation": consultation,
         "lot": lot,
-        "lot_number": sel.lot_number(lot),
+        "lot_number": selectors.lot_number(lot),
         "lot_label": f"Lot {lot.number} — {lot.title}" if lot else "Marché unique",
-        "decision": sel.decision_of(consultation, lot),
+        "decision": selectors.decision_of(consultation, lot),
         **extra,
     }
 
 
 def _load(request, pk: int, number: int):
-    consultation = sel.get_award_consultation(request.user, pk)
-    return consultation, sel.get_lot(consultation, number)
+    consultation = selectors.get_award_consultation(request.user, pk)
+    return consultation, selectors.get_lot(consultation, number)
 
 
 @login_required
 def home(request, pk: int):
-    consultation = sel.get_award_consultation(request.user, pk)
+    consultation = selectors.get_award_consultation(request.user, pk)
     return render(
         request,
         "marches/award_home.html",
         {
             "consultation": consultation,
-            "lots": sel.award_overview(consultation),
-            "opened": sel.opening_session(consultation) is not None,
+            "lots": selectors.award_overview(consultation),
+            "opened": selectors.opening_session(consultation) is not None,
         },
     )
 
@@ -56,13 +55,13 @@ def home(request, pk: int):
 @login_required
 def criteria(request, pk: int, lot: int):
     consultation, lot = _load(request, pk, lot)
-    existing = list(sel.criteria_of(consultation, lot))
+    existing = list(selectors.criteria_of(consultation, lot))
     formset = criteria_formset(criteria=existing)
     status = 200
     if request.method == "POST":
         try:
             if "default" in request.POST:
-                attribution.set_default_criteria(
+                services.set_default_criteria(
                     actor=request.user, consultation=consultation, lot=lot
                 )
                 messages.success(
@@ -72,7 +71,7 @@ def criteria(request, pk: int, lot: int):
             formset = criteria_formset(request.POST)
             if formset.is_valid():
                 items = [f.criterion() for f in formset.forms]
-                attribution.set_criteria(
+                services.set_criteria(
                     actor=request.user,
                     consultation=consultation,
                     lot=lot,
@@ -94,7 +93,7 @@ def criteria(request, pk: int, lot: int):
 
 def _evaluation_forms(consultation, lot, criteria, bound=None):
     rows = []
-    for row in sel.offers(consultation, lot):
+    for row in selectors.offers(consultation, lot):
         prefix = f"o{row.pli.pk}"
         if bound is not None and bound.prefix == prefix:
             form = bound
@@ -107,11 +106,15 @@ def _evaluation_forms(consultation, lot, criteria, bound=None):
 @login_required
 def analysis(request, pk: int, lot: int):
     consultation, lot = _load(request, pk, lot)
-    criteria = list(sel.criteria_of(consultation, lot))
+    criteria = list(selectors.criteria_of(consultation, lot))
     bound = None
     status = 200
     if request.method == "POST":
-        pli = sel.candidate_plis(consultation, lot).filter(pk=request.POST.get("pli") or 0).first()
+        pli = (
+            selectors.candidate_plis(consultation, lot)
+            .filter(pk=request.POST.get("pli") or 0)
+            .first()
+        )
         if pli is None:
             messages.error(request, "Offre introuvable pour ce lot.")
             status = 400
@@ -120,7 +123,7 @@ def analysis(request, pk: int, lot: int):
             if bound.is_valid():
                 data = bound.cleaned_data
                 try:
-                    attribution.save_evaluation(
+                    services.save_evaluation(
                         actor=request.user,
                         consultation=consultation,
                         lot=lot,
@@ -142,7 +145,7 @@ def analysis(request, pk: int, lot: int):
                     )
                     return redirect(_lot_url("marches_award_analysis", consultation, lot))
             status = 400
-    opened = sel.opening_session(consultation) is not None
+    opened = selectors.opening_session(consultation) is not None
     return render(
         request,
         "marches/award_analysis.html",
@@ -165,7 +168,7 @@ def decision(request, pk: int, lot: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                attribution.decide(
+                services.decide(
                     actor=request.user,
                     consultation=consultation,
                     lot=lot,
@@ -185,8 +188,8 @@ def decision(request, pk: int, lot: int):
             consultation,
             lot,
             form=form,
-            rows=sel.offers(consultation, lot),
-            criteria=list(sel.criteria_of(consultation, lot)),
+            rows=selectors.offers(consultation, lot),
+            criteria=list(selectors.criteria_of(consultation, lot)),
         ),
         status=status,
     )
@@ -195,7 +198,7 @@ def decision(request, pk: int, lot: int):
 @login_required
 def letters(request, pk: int, lot: int):
     consultation, lot = _load(request, pk, lot)
-    current = sel.decision_of(consultation, lot)
+    current = selectors.decision_of(consultation, lot)
     status = 200
     if request.method == "POST":
         if current is None:
@@ -203,7 +206,7 @@ def letters(request, pk: int, lot: int):
             status = 400
         else:
             try:
-                sent = attribution.send_letters(actor=request.user, decision=current)
+                sent = services.send_letters(actor=request.user, decision=current)
             except (ValidationError, PermissionDenied) as exc:
                 for text in error_messages(exc):
                     messages.error(request, text)
@@ -219,8 +222,8 @@ def letters(request, pk: int, lot: int):
         _context(
             consultation,
             lot,
-            letters=sel.letters_of(current) if current else [],
-            refusal=attribution.notification_refusal(current) if current else "",
+            letters=selectors.letters_of(current) if current else [],
+            refusal=services.notification_refusal(current) if current else "",
         ),
         status=status,
     )
@@ -228,7 +231,7 @@ def letters(request, pk: int, lot: int):
 
 @login_required
 def letter_pdf(request, pk: int, letter_pk: int):
-    letter = sel.get_decision_letter(request.user, pk, letter_pk)
+    letter = selectors.get_decision_letter(request.user, pk, letter_pk)
     return pdf_attachment(
         letter.pdf, f"{letter.kind}-{letter.pli.company_label}.pdf", missing="Lettre introuvable."
     )
@@ -237,17 +240,17 @@ def letter_pdf(request, pk: int, letter_pk: int):
 @login_required
 def notification(request, pk: int, lot: int):
     consultation, lot = _load(request, pk, lot)
-    current = sel.decision_of(consultation, lot)
+    current = selectors.decision_of(consultation, lot)
     if current is None:
         messages.error(request, "Prenez d'abord la décision pour ce lot.")
         return redirect(reverse("marches_award_home", args=[consultation.pk]))
     form = ContractForm.with_defaults(current, request.POST or None)
-    refusal = attribution.notification_refusal(current)
+    refusal = services.notification_refusal(current)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                contract = attribution.notify_contract(
+                contract = services.notify_contract(
                     actor=request.user, decision=current, **form.cleaned_data
                 )
             except (ValidationError, PermissionDenied) as exc:
@@ -266,9 +269,9 @@ def notification(request, pk: int, lot: int):
 
 @login_required
 def contracts(request, pk: int):
-    consultation = sel.get_award_consultation(request.user, pk)
+    consultation = selectors.get_award_consultation(request.user, pk)
     return render(
         request,
         "marches/award_contracts.html",
-        {"consultation": consultation, "contracts": sel.contracts_of(consultation)},
+        {"consultation": consultation, "contracts": selectors.contracts_of(consultation)},
     )

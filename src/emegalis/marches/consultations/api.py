@@ -13,33 +13,21 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.security import HttpBearer, django_auth
+from ninja.security import django_auth
 from pydantic import AfterValidator
 
 from emegalis.core import clock
 from emegalis.core.api_errors import AUTH, BODY, READ, errors
 from emegalis.core.validators import pydantic_single_line
 from emegalis.marches import conf, upload_limits
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import selectors, services
+from emegalis.marches.consultations import dce, selectors, services
 from emegalis.marches.consultations.forms import SearchForm
 from emegalis.marches.consultations.models import Consultation, DceFile, Lot, Nature, Procedure
 from emegalis.marches.opening import selectors as opening_selectors
 from emegalis.marches.opening import services as opening_services
-from emegalis.organisations import throttling
+from emegalis.organisations.api_auth import TokenAuth
 
 router = Router(tags=["marchés"])
-
-
-class TokenAuth(HttpBearer):
-    """A personal API key (organisations.ApiKey); the request then acts for its organisation."""
-
-    def authenticate(self, request, token):
-        found = throttling.authenticate_api_key(request, token)
-        if found is None:
-            return None
-        request.user, request.organisation = found
-        return request.user
 
 
 BUYER_AUTH = [TokenAuth(), django_auth]
@@ -367,7 +355,7 @@ def buyer_upload(request, pk: int):
         return too_big
     if uploaded is None:
         raise ValidationError("Joignez le fichier du DCE (champ « file » en multipart).")
-    dce_file = consultations_dce.add_dce_file(
+    dce_file = dce.add_dce_file(
         actor=request.user,
         consultation=consultation,
         uploaded_file=uploaded,

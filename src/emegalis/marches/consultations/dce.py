@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from emegalis.core import journal
+from emegalis.core.stored_files import deleted_on_failure
 from emegalis.marches import conf
 from emegalis.marches.access import require_buyer
 from emegalis.marches.consultations import selectors
@@ -75,20 +76,18 @@ def add_dce_file(
         content_type=(getattr(uploaded_file, "content_type", "") or "")[:100],
         uploaded_by=actor,
     )
-    dce_file.file.save(name, File(uploaded_file, name=name), save=False)
-    try:
+    with deleted_on_failure() as saved:
+        dce_file.file.save(name, File(uploaded_file, name=name), save=False)
+        saved.add(dce_file.file.name)
         dce_file.save()
-    except Exception:
-        default_storage.delete(dce_file.file.name)
-        raise
-    journal.record(
-        action="marches.dce.file_added",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"path": dce_file.path, "size": size, "sha256": dce_file.sha256},
-    )
+        journal.record(
+            action="marches.dce.file_added",
+            actor=actor,
+            organisation=consultation.organisation,
+            object_type="consultation",
+            object_id=consultation.pk,
+            payload={"path": dce_file.path, "size": size, "sha256": dce_file.sha256},
+        )
     return dce_file
 
 

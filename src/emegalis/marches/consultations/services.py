@@ -2,7 +2,7 @@
 validates, changes the database and writes the journal in one transaction; e-mails leave only
 once the transaction is committed.
 
-The consultation's life is an explicit state machine (TRANSITIONS):
+The consultation's life is an explicit state machine (CONSULTATION_STATES):
 
     brouillon ─publish→ publiée ─close (deadline passed)→ clôturée ─→ attribuée
         │                 │                                   ├──→ infructueuse
@@ -22,9 +22,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from emegalis.core import clock, journal
+from emegalis.core.state_machine import StateMachine
 from emegalis.core.validators import check_single_line
+from emegalis.marches import delays
 from emegalis.marches.access import require_buyer
-from emegalis.marches.consultations import cpv, delays, search_backend, selectors
+from emegalis.marches.consultations import cpv, search_backend, selectors
 from emegalis.marches.consultations.models import (
     Consultation,
     DceFile,
@@ -82,13 +84,17 @@ EDITABLE_FIELDS = (
 MAX_QUESTION_LENGTH = 5000
 
 
+CONSULTATION_STATES = StateMachine(
+    TRANSITIONS,
+    refusal=lambda current, to: (
+        f"Une consultation « {State(current).label.lower()} » ne peut pas passer à l'état "
+        f"« {State(to).label.lower()} »."
+    ),
+)
+
+
 def _check_transition(consultation: Consultation, to: str) -> None:
-    if to not in TRANSITIONS[consultation.state]:
-        raise ValidationError(
-            f"Une consultation « {consultation.get_state_display().lower()} » ne peut pas "
-            f"passer à l'état « {State(to).label.lower()} ».",
-            code="illegal_transition",
-        )
+    CONSULTATION_STATES.check(consultation.state, to)
 
 
 def _set_state(consultation: Consultation, to: str, *, actor: User | None, reason: str = ""):

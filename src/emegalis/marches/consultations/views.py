@@ -20,12 +20,9 @@ from emegalis.core import clock, csv_export
 from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
-from emegalis.marches import access as marches_access
-from emegalis.marches import conf, upload_limits
-from emegalis.marches.consultations import alerts as consultations_alerts
-from emegalis.marches.consultations import dce as consultations_dce
-from emegalis.marches.consultations import delays, selectors, services
-from emegalis.marches.consultations import workstation as consultations_workstation
+from emegalis.marches import access, conf, delays, upload_limits
+from emegalis.marches.consultations import alerts, selectors, services, workstation
+from emegalis.marches.consultations import dce as dce_writes
 from emegalis.marches.consultations.dce_zip import stream_zip
 from emegalis.marches.consultations.forms import (
     AlertForm,
@@ -90,7 +87,7 @@ def notice(request, pk: int):
             "my_questions": selectors.my_questions(request.user, consultation),
             "can_ask": can_ask,
             "question_form": QuestionForm(),
-            "is_buyer": marches_access.is_buyer(request.user, consultation.organisation),
+            "is_buyer": access.is_buyer(request.user, consultation.organisation),
             "has_downloaded": selectors.has_downloaded(request.user, consultation),
             "deadline_passed": now >= consultation.bids_deadline,
         },
@@ -107,14 +104,14 @@ def dce(request, pk: int):
             "consultation": consultation,
             "files": selectors.current_dce_files(consultation),
             "version": selectors.latest_version(consultation),
-            "company": marches_access.company_of(request.user, request.organisation),
+            "company": access.company_of(request.user, request.organisation),
         },
     )
 
 
 def _downloader(request):
     if request.user.is_authenticated:
-        return request.user, marches_access.company_of(request.user, request.organisation) or (
+        return request.user, access.company_of(request.user, request.organisation) or (
             request.organisation
         )
     return None, None
@@ -164,7 +161,7 @@ def ask(request, pk: int):
         try:
             services.ask_question(
                 actor=request.user,
-                organisation=marches_access.company_of(request.user, request.organisation)
+                organisation=access.company_of(request.user, request.organisation)
                 or request.organisation,
                 consultation=consultation,
                 text=form.cleaned_data["text"],
@@ -191,8 +188,8 @@ def buyer_home(request):
         "marches/buyer_home.html",
         {
             "consultations": selectors.buyer_consultations(request.user).order_by("-created_at"),
-            "may_create": marches_access.may_publish(request.user, organisation),
-            "is_buyer": marches_access.is_buyer(request.user, organisation),
+            "may_create": access.may_publish(request.user, organisation),
+            "is_buyer": access.is_buyer(request.user, organisation),
         },
     )
 
@@ -202,7 +199,7 @@ def buyer_create(request):
     organisation = request.organisation
     if organisation is None:
         raise PermissionDenied("Choisissez l'organisation pour laquelle vous agissez.")
-    marches_access.require_buyer(request.user, organisation)
+    access.require_buyer(request.user, organisation)
     form = ConsultationForm(
         request.POST or None,
         initial={
@@ -365,7 +362,7 @@ def _dce_upload_protected(request, consultation, limiter, too_big):
         return _back(pk, "dce")
     if form.is_valid():
         try:
-            dce_file = consultations_dce.add_dce_file(
+            dce_file = dce_writes.add_dce_file(
                 actor=request.user,
                 consultation=consultation,
                 uploaded_file=form.cleaned_data["file"],
@@ -401,9 +398,9 @@ def dce_remove(request, pk: int, file_pk: int):
         return _back(pk, "dce")
     try:
         if request.POST.get("cancel"):
-            consultations_dce.cancel_file_removal(actor=request.user, dce_file=dce_file)
+            dce_writes.cancel_file_removal(actor=request.user, dce_file=dce_file)
         else:
-            consultations_dce.remove_dce_file(actor=request.user, dce_file=dce_file)
+            dce_writes.remove_dce_file(actor=request.user, dce_file=dce_file)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(error_messages(exc)))
     else:
@@ -689,13 +686,13 @@ def company_signup(request):
 
 @login_required
 def company_home(request):
-    company = marches_access.company_of(request.user, request.organisation)
+    company = access.company_of(request.user, request.organisation)
     return render(
         request,
         "marches/company_home.html",
         {
             "company": company,
-            "pending": marches_access.pending_company_memberships(request.user),
+            "pending": access.pending_company_memberships(request.user),
             "downloads": selectors.downloads_of(request.user),
             "alerts": selectors.alerts_of(request.user),
         },
@@ -704,7 +701,7 @@ def company_home(request):
 
 @login_required
 def company_profile(request):
-    company = marches_access.company_of(request.user, request.organisation)
+    company = access.company_of(request.user, request.organisation)
     if company is None:
         raise PermissionDenied("Votre compte n'est rattaché à aucune entreprise active.")
     form = CompanyProfileForm(
@@ -731,7 +728,7 @@ def alert_create(request):
     alert_form = AlertForm(request.POST)
     if search_form.is_valid() and alert_form.is_valid():
         try:
-            consultations_alerts.save_search(
+            alerts.save_search(
                 user=request.user, name=alert_form.cleaned_data["name"], params=search_form.params()
             )
         except (ValidationError, PermissionDenied) as exc:
@@ -753,7 +750,7 @@ def alert_create(request):
 @require_POST
 def alert_delete(request, alert_pk: int):
     alert = selectors.get_alert(request.user, alert_pk)
-    consultations_alerts.delete_search(user=request.user, alert=alert)
+    alerts.delete_search(user=request.user, alert=alert)
     messages.success(request, f"Alerte « {alert.name} » supprimée.")
     return redirect("marches_company")
 
@@ -764,9 +761,7 @@ def workstation_test(request):
     receipt = None
     if request.method == "POST" and form.is_valid():
         try:
-            receipt = consultations_workstation.simulate_deposit(
-                uploaded_files=form.cleaned_data["files"]
-            )
+            receipt = workstation.simulate_deposit(uploaded_files=form.cleaned_data["files"])
         except ValidationError as exc:
             add_service_errors(form, exc, field="files")
         else:

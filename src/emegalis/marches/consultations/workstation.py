@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from emegalis.core import clock, journal
+from emegalis.marches.consultations import services
 from emegalis.marches.consultations.models import (
     Consultation,
     DceFile,
@@ -81,6 +82,7 @@ def ensure_test_consultation(*, organisation: Organisation) -> Consultation:
             )
             consultation.dce_files.filter(added_in__isnull=True).update(added_in=version)
         consultation.published_at = now
+        services.CONSULTATION_STATES.check(consultation.state, State.PUBLIEE)
         consultation.state = State.PUBLIEE
         consultation.state_changed_at = now
         consultation.save()

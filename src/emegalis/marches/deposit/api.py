@@ -1,9 +1,9 @@
 """Deposit of plis by API (companies' tools), mounted under /api/v1/marches/.
 
 Authentication: the platform's personal API keys (organisations.ApiKey) as for the buyers'
-API (`Authorization: Bearer <key>`, marches.api.TokenAuth); the key must act for a company
-in which its user holds the company role. Same protocol and same services as the deposit
-page (plis.py): start, PUT raw bytes at an offset, HEAD/GET the offset, confirm, receipt.
+API (`Authorization: Bearer <key>`, organisations.api_auth.TokenAuth); the key must act for a
+company in which its user holds the company role. Same protocol and same services as the deposit
+page (services.py): start, PUT raw bytes at an offset, HEAD/GET the offset, confirm, receipt.
 Documented in docs/plis-api.md.
 
 The body of a PUT is read from the request stream and sealed chunk by chunk, exactly like
@@ -13,7 +13,7 @@ handlers ever read it. Errors are JSON with a French ``detail``."""
 import json
 from datetime import datetime
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,13 +24,11 @@ from emegalis.core import sealing
 from emegalis.core.api_errors import BODY, READ, error_response, errors
 from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import error_messages
-from emegalis.marches import access as selectors
+from emegalis.marches import access
 from emegalis.marches.consultations import selectors as consultations_selectors
-from emegalis.marches.consultations.api import TokenAuth
-from emegalis.marches.deposit import selectors as deposit_selectors
-from emegalis.marches.deposit import services as deposit_abandon
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import selectors, services, upload
 from emegalis.marches.deposit.models import Pli, PliFile
+from emegalis.organisations.api_auth import TokenAuth
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
@@ -60,7 +58,7 @@ class CompanyKeyAuth(TokenAuth):
                 "Cette clé n'agit pas pour une entreprise : le dépôt d'un pli est réservé au "
                 "représentant d'une entreprise.",
             )
-        if selectors.company_of(user) != organisation:
+        if access.company_of(user) != organisation:
             raise HttpError(
                 403,
                 "Ce compte dépose pour une autre entreprise que celle de la clé : créez la "
@@ -212,7 +210,7 @@ def _pli_out(pli: Pli) -> dict:
     }
 
 
-def _declared(body: bytes) -> list[plis.DeclaredFile]:
+def _declared(body: bytes) -> list[services.DeclaredFile]:
     """The files announced in a start request, else ValueError with a French message."""
     try:
         payload = json.loads(body or b"")
@@ -236,7 +234,7 @@ def _declared(body: bytes) -> list[plis.DeclaredFile]:
         if not isinstance(document, str):
             raise ValueError(f"Fichier n° {number} : « document » vaut dume, dc1, dc2 ou autre.")
         declared.append(
-            plis.DeclaredFile(kind=kind, name=name, size=size, lot=lot, document=document)
+            services.DeclaredFile(kind=kind, name=name, size=size, lot=lot, document=document)
         )
     return declared
 
@@ -257,7 +255,7 @@ def start(request, pk: int):
     except ValueError as exc:
         return _error(str(exc), 400)
     try:
-        pli = plis.start_deposit(actor=request.user, consultation=consultation, files=declared)
+        pli = services.start_deposit(actor=request.user, consultation=consultation, files=declared)
     except PermissionDenied as exc:
         return _error(_detail(exc), 403)
     except ValidationError as exc:
@@ -277,13 +275,13 @@ def start(request, pk: int):
 def own_plis(request, pk: int):
     """The company's deposits for the consultation, complete or in progress."""
     consultation = consultations_selectors.get_public_consultation(pk)
-    deposits = deposit_selectors.company_deposits(request.user, consultation)
+    deposits = selectors.company_deposits(request.user, consultation)
     return JsonResponse({"results": [_pli_out(p) for p in deposits]})
 
 
 def _own_pli(request, pli_pk: int) -> Pli | None:
     try:
-        return deposit_selectors.get_company_pli(request.user, pli_pk)
+        return selectors.get_company_pli(request.user, pli_pk)
     except Http404:
         return None
 
@@ -310,20 +308,12 @@ def detail(request, pli_pk: int):
 def abandon(request, pli_pk: int):
     """Abandon a deposit still in progress (deleted with its stored chunks)."""
     try:
-        deposit_abandon.abandon_deposit(actor=request.user, pli_pk=pli_pk)
+        services.abandon_deposit(actor=request.user, pli_pk=pli_pk)
     except PermissionDenied:
         return _error("Pli introuvable.", 404)
     except ValidationError as exc:
         return _error(_detail(exc), 409)
     return HttpResponse(status=204)
-
-
-def _offset_response(pli_file: PliFile, offset: int, status: int = 200, **extra) -> JsonResponse:
-    response = JsonResponse({"offset": offset, "size": pli_file.size, **extra}, status=status)
-    response["Upload-Offset"] = str(offset)
-    response["Upload-Length"] = str(pli_file.size)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @router.api_operation(
@@ -346,40 +336,8 @@ def pli_file_offset(request, pli_pk: int, file_pk: int):
     openapi_extra=CHUNK_BODY,
 )
 def pli_file(request, pli_pk: int, file_pk: int):
-    """GET/HEAD: the server's offset. PUT: raw bytes from ``Upload-Offset``."""
-    try:
-        pli_file = plis.get_own_file(request.user, pli_pk, file_pk)
-    except PermissionDenied:
-        return _error("Fichier de pli introuvable.", 404)
-    if request.method in ("GET", "HEAD"):
-        return _offset_response(pli_file, pli_file.received)
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-        length = int(request.headers.get("Content-Length", ""))
-    except ValueError:
-        return _error("En-têtes Upload-Offset et Content-Length requis (entiers).", 400)
-    if offset < 0 or length < 0:
-        return _error("Upload-Offset et Content-Length ne peuvent pas être négatifs.", 400)
-    if offset + length > pli_file.size:
-        return _error(
-            f"Le corps dépasse la taille annoncée du fichier ({pli_file.size} octets).", 413
-        )
-    try:
-        received = plis.receive(
-            actor=request.user,
-            pli_pk=pli_pk,
-            file_pk=file_pk,
-            offset=offset,
-            stream=request,
-            length=length,
-        )
-    except plis.OffsetMismatch as exc:
-        return _offset_response(pli_file, exc.offset, status=409, detail=str(exc), errors=[])
-    except (PermissionDenied, ObjectDoesNotExist):  # abandoned meanwhile
-        return _error("Fichier de pli introuvable.", 404)
-    except ValidationError as exc:
-        return _error(_detail(exc), 409)
-    return _offset_response(pli_file, received)
+    """GET/HEAD: the server's offset. PUT: raw bytes from ``Upload-Offset`` (deposit/upload.py)."""
+    return upload.answer(request, pli_pk=pli_pk, file_pk=file_pk)
 
 
 @router.post(
@@ -398,7 +356,7 @@ def confirm(request, pli_pk: int):
     if not isinstance(payload, dict) or not isinstance(payload.get("backup_copy", False), bool):
         return _error("« backup_copy » doit être un booléen.", 400)
     try:
-        pli = plis.complete_deposit(
+        pli = services.complete_deposit(
             actor=request.user,
             pli_pk=pli_pk,
             backup_copy_declared=payload.get("backup_copy", False),

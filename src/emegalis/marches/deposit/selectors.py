@@ -6,7 +6,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from emegalis.core import sealing
-from emegalis.marches import access as selectors
+from emegalis.marches import access
 from emegalis.marches.access import company_of
 from emegalis.marches.consultations.models import (
     Consultation,
@@ -66,7 +66,7 @@ def get_company_pli(user: User, pli_pk: int) -> Pli:
 
 
 def _own(user: User, consultation: Consultation) -> QuerySet[Pli]:
-    company = selectors.company_of(user)
+    company = access.company_of(user)
     if company is None:
         return Pli.objects.none()
     return Pli.objects.filter(consultation=consultation, company=company)

@@ -1,6 +1,6 @@
 """Writes of the deposit of plis: sealed, resumable upload, completion, receipt.
 
-A pli's life (explicit, PLI_TRANSITIONS):
+A pli's life (explicit, PLI_STATES):
 
     en_cours ─complete (server time ≤ deadline)→ reçu ─(a later deposit in time)→ remplacé
         └────complete (server time > deadline)→ hors délai
@@ -27,11 +27,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from emegalis.core import clock, journal, sealing
-from emegalis.marches import access as selectors
-from emegalis.marches import conf
+from emegalis.core.state_machine import StateMachine
+from emegalis.marches import access, conf
 from emegalis.marches.consultations.models import Consultation, Lot, State
-from emegalis.marches.deposit import receipts as receipt_issuance
-from emegalis.marches.deposit import storage as pli_storage
+from emegalis.marches.deposit import receipts, storage
 from emegalis.marches.deposit.models import (
     CandidatureDocument,
     Pli,
@@ -72,18 +71,22 @@ class DeclaredFile:
     document: str = ""  # for a candidature file: dume, dc1, dc2 or autre (default)
 
 
+PLI_STATES = StateMachine(
+    PLI_TRANSITIONS,
+    refusal=lambda current, to: (
+        f"Un pli « {PliStatus(current).label.lower()} » ne peut pas devenir "
+        f"« {PliStatus(to).label.lower()} »."
+    ),
+)
+
+
 def _set_status(pli: Pli, to: str) -> None:
-    if to not in PLI_TRANSITIONS[pli.status]:
-        raise ValidationError(
-            f"Un pli « {pli.get_status_display().lower()} » ne peut pas devenir "
-            f"« {PliStatus(to).label.lower()} ».",
-            code="illegal_transition",
-        )
+    PLI_STATES.check(pli.status, to)
     pli.status = to
 
 
 def _company_for(actor: User):
-    company = selectors.company_of(actor)
+    company = access.company_of(actor)
     if company is None:
         raise PermissionDenied("Seul le représentant d'une entreprise peut déposer un pli.")
     return company
@@ -184,7 +187,7 @@ def start_deposit(*, actor: User, consultation: Consultation, files: Iterable[De
                 hash_state=rehashes.PySha256().serialize(),
             )
             if declared.size == 0:  # an empty file is one empty last chunk, stored at once
-                empty = pli_storage.SegmentWriter(pli_file, header, public_key)
+                empty = storage.SegmentWriter(pli_file, header, public_key)
                 empty.seal(0, b"", True)
                 empty.store()
         journal.record(
@@ -263,14 +266,14 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
             raise ValidationError("La consultation n'accepte plus de pli.")
         if offset != pli_file.received:
             raise OffsetMismatch(pli_file.received)
-        header = pli_storage.file_header(pli_file)
+        header = storage.file_header(pli_file)
         if header.version != sealing.VERSION:
             raise ValidationError(LEGACY_UPLOAD, code="legacy")
         digest = _hash_of(pli_file)
         public_key = pli.consultation.opening_commission.public_key_bytes
-        pli_storage.discard_unacknowledged(pli_file, pli_file.received // header.chunk_size)
+        storage.discard_unacknowledged(pli_file, pli_file.received // header.chunk_size)
         remaining_body = max(0, length)
-        writer = pli_storage.SegmentWriter(pli_file, header, public_key)
+        writer = storage.SegmentWriter(pli_file, header, public_key)
         try:
             while pli_file.received < pli_file.size:
                 want = min(header.chunk_size, pli_file.size - pli_file.received)
@@ -298,7 +301,7 @@ def receive(*, actor: User, pli_pk: int, file_pk: int, offset: int, stream, leng
 def _file_sha256(pli_file: PliFile) -> str:
     """The receipt's SHA-256 of a whole file, after checking that every segment is stored
     with its exact size (a receipt never covers missing or cut data)."""
-    pli_storage.check_stored(pli_file)
+    storage.check_stored(pli_file)
     return _hash_of(pli_file).finalize()
 
 
@@ -343,10 +346,10 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
         pli.file_count = len(files)
         pli.backup_copy_declared = backup_copy_declared
         # Without a receipt now (timestamping service down), the deposit still counts: the
-        # receipt is issued later (receipt_issuance.issue_missing_receipts).
-        pdf = receipt_issuance.signed_receipt(pli, files)
+        # receipt is issued later (receipts.issue_missing_receipts).
+        pdf = receipts.signed_receipt(pli, files)
         if pdf is not None:
-            receipt_issuance.attach(pli, pdf)
+            receipts.attach(pli, pdf)
         # One UPDATE of the pli row (a second one in the same transaction would make
         # PostgreSQL re-check its foreign keys, with a KEY SHARE lock on the consultation).
         pli.save()
@@ -378,7 +381,7 @@ def complete_deposit(*, actor: User, pli_pk: int, backup_copy_declared: bool = F
             },
         )
         if pdf is not None:
-            transaction.on_commit(lambda: receipt_issuance.email_receipt(pli, pdf))
+            transaction.on_commit(lambda: receipts.email_receipt(pli, pdf))
     return pli
 
 
@@ -401,7 +404,7 @@ def abandon_deposit(*, actor: User, pli_pk: int) -> dict:
     Returns what was abandoned (consultation pk, pli pk, file names). PermissionDenied when
     the deposit is not the company's (or does not exist), ValidationError when it is complete.
     """
-    company = selectors.company_of(actor)
+    company = access.company_of(actor)
     if company is None:
         raise PermissionDenied("Seul le représentant d'une entreprise peut abandonner un dépôt.")
     with transaction.atomic():

@@ -1,11 +1,11 @@
 """Pages around the deposit of plis that are not the upload protocol itself (views.py):
-abandoning a deposit in progress. Thin: deposit_abandon.py writes."""
+abandoning a deposit in progress. Thin: services.py writes."""
 
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     Http404,
     JsonResponse,
@@ -19,13 +19,9 @@ from django.views.decorators.http import require_POST
 from emegalis.core import sealing
 from emegalis.core.downloads import pdf_attachment
 from emegalis.core.forms import error_messages
-from emegalis.marches import access as marches_access
-from emegalis.marches import conf
+from emegalis.marches import access, conf
 from emegalis.marches.consultations import selectors as consultations_selectors
-from emegalis.marches.deposit import selectors
-from emegalis.marches.deposit import selectors as deposit_selectors
-from emegalis.marches.deposit import services as deposit_abandon
-from emegalis.marches.deposit import services as plis
+from emegalis.marches.deposit import selectors, services, upload
 from emegalis.marches.deposit.models import CandidatureDocument
 
 
@@ -33,7 +29,7 @@ from emegalis.marches.deposit.models import CandidatureDocument
 @require_POST
 def pli_abandon(request, pli_pk: int):
     try:
-        abandoned = deposit_abandon.abandon_deposit(actor=request.user, pli_pk=pli_pk)
+        abandoned = services.abandon_deposit(actor=request.user, pli_pk=pli_pk)
     except PermissionDenied:
         raise Http404("Dépôt introuvable.") from None
     except ValidationError as exc:
@@ -55,12 +51,12 @@ def _json_error(exc, status: int = 400) -> JsonResponse:
 @login_required
 def deposit(request, pk: int):
     consultation = consultations_selectors.get_public_consultation(pk)
-    company = marches_access.company_of(request.user)
+    company = access.company_of(request.user)
     if request.method == "POST":
         try:
             payload = json.loads(request.body or b"{}")
             declared = [
-                plis.DeclaredFile(
+                services.DeclaredFile(
                     kind=str(f["kind"]),
                     name=str(f["name"]),
                     size=int(f["size"]),
@@ -72,7 +68,9 @@ def deposit(request, pk: int):
         except (ValueError, KeyError, TypeError, AttributeError):
             return JsonResponse({"detail": "Requête de dépôt illisible."}, status=400)
         try:
-            pli = plis.start_deposit(actor=request.user, consultation=consultation, files=declared)
+            pli = services.start_deposit(
+                actor=request.user, consultation=consultation, files=declared
+            )
         except PermissionDenied as exc:
             return _json_error(exc, 403)
         except ValidationError as exc:
@@ -95,7 +93,7 @@ def deposit(request, pk: int):
             },
             status=201,
         )
-    in_progress = deposit_selectors.in_progress_deposits(request.user, consultation)
+    in_progress = selectors.in_progress_deposits(request.user, consultation)
     return render(
         request,
         "marches/deposit.html",
@@ -104,10 +102,10 @@ def deposit(request, pk: int):
             "company": company,
             "lots": consultation.lots.all(),
             "candidature_documents": CandidatureDocument.choices,
-            "refusal": plis.deposit_refusal(consultation),
-            "my_plis": deposit_selectors.finished_deposits(request.user, consultation),
+            "refusal": services.deposit_refusal(consultation),
+            "my_plis": selectors.finished_deposits(request.user, consultation),
             "in_progress": in_progress,
-            "resume_data": deposit_selectors.resume_data(in_progress),
+            "resume_data": selectors.resume_data(in_progress),
             "max_size": conf.human_size(conf.pli_max_bytes()),
         },
     )
@@ -116,48 +114,8 @@ def deposit(request, pk: int):
 @csrf_protect
 @login_required
 def pli_file(request, pli_pk: int, file_pk: int):
-    try:
-        pli_file = plis.get_own_file(request.user, pli_pk, file_pk)
-    except PermissionDenied as exc:
-        return _json_error(exc, 404)
-    if request.method in ("HEAD", "GET"):
-        response = JsonResponse({"offset": pli_file.received, "size": pli_file.size})
-        response["Upload-Offset"] = str(pli_file.received)
-        response["Upload-Length"] = str(pli_file.size)
-        response["Cache-Control"] = "no-store"
-        return response
-    if request.method not in ("PUT", "PATCH"):
-        return JsonResponse({"detail": "Méthode non permise."}, status=405)
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-        length = int(request.headers.get("Content-Length", ""))
-    except ValueError:
-        return JsonResponse(
-            {"detail": "En-têtes Upload-Offset et Content-Length requis."}, status=400
-        )
-    try:
-        received = plis.receive(
-            actor=request.user,
-            pli_pk=pli_pk,
-            file_pk=file_pk,
-            offset=offset,
-            stream=request,
-            length=length,
-        )
-    except plis.OffsetMismatch as exc:
-        response = JsonResponse({"detail": str(exc), "offset": exc.offset}, status=409)
-        response["Upload-Offset"] = str(exc.offset)
-        return response
-    except PermissionDenied as exc:
-        return _json_error(exc, 404)
-    except ObjectDoesNotExist:
-        # The deposit was abandoned while this request waited for its lock.
-        return JsonResponse({"detail": "Ce dépôt n'existe plus (abandonné)."}, status=404)
-    except ValidationError as exc:
-        return _json_error(exc, 409)
-    response = JsonResponse({"offset": received, "size": pli_file.size})
-    response["Upload-Offset"] = str(received)
-    return response
+    """The upload protocol (deposit/upload.py), for the page's script."""
+    return upload.answer(request, pli_pk=pli_pk, file_pk=file_pk)
 
 
 @login_required
@@ -168,7 +126,7 @@ def pli_confirm(request, pli_pk: int):
     except ValueError:
         payload = {}
     try:
-        pli = plis.complete_deposit(
+        pli = services.complete_deposit(
             actor=request.user,
             pli_pk=pli_pk,
             backup_copy_declared=bool(payload.get("backup_copy")),

@@ -1,0 +1,1 @@
+"""Secure messaging between a consultation's buyer and each bidder."""

@@ -4,7 +4,7 @@ from django import forms
 
 from emegalis.core.forms import StyledFormMixin
 from emegalis.marches import conf
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.messaging import services
 
 ALL_BIDDERS = "tous"
 
@@ -12,12 +12,12 @@ ALL_BIDDERS = "tous"
 class MessageForm(StyledFormMixin, forms.Form):
     subject = forms.CharField(
         label="Objet",
-        max_length=messaging.MAX_SUBJECT,
+        max_length=services.MAX_SUBJECT,
         error_messages={"required": "Indiquez l'objet du message."},
     )
     body = forms.CharField(
         label="Message",
-        max_length=messaging.MAX_BODY,
+        max_length=services.MAX_BODY,
         widget=forms.Textarea(attrs={"rows": 6}),
         error_messages={"required": "Le message est vide."},
     )
@@ -27,16 +27,16 @@ class MessageForm(StyledFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields[
             "attachment"
-        ].help_text = f"Un fichier, {conf.human_size(messaging.attachment_max_bytes())} au plus."
+        ].help_text = f"Un fichier, {conf.human_size(services.attachment_max_bytes())} au plus."
 
     def clean_attachment(self):
         upload = self.cleaned_data.get("attachment")
-        if upload and upload.size > messaging.attachment_max_bytes():
-            raise forms.ValidationError(messaging.attachment_too_big())
+        if upload and upload.size > services.attachment_max_bytes():
+            raise forms.ValidationError(services.attachment_too_big())
         return upload
 
     def attachment_kwargs(self) -> dict:
-        """`attachment_name` and `attachment_content` for messaging.send_message."""
+        """`attachment_name` and `attachment_content` for services.send_message."""
         upload = self.cleaned_data.get("attachment")
         if not upload:
             return {}
@@ -81,7 +81,7 @@ class ReplyForm(MessageForm):
             subject = replying_to.subject
             if not subject.lower().startswith(("re :", "re:")):
                 subject = f"Re : {subject}"
-            kwargs["initial"] = {"subject": subject[: messaging.MAX_SUBJECT]}
+            kwargs["initial"] = {"subject": subject[: services.MAX_SUBJECT]}
         super().__init__(*args, **kwargs)
 
 

@@ -12,8 +12,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from emegalis.marches import access as marches_access
-from emegalis.marches.consultations import selectors
+from emegalis.marches import access
+from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.marches.consultations.models import Consultation
 from emegalis.marches.deposit.models import Pli, PliStatus
 from emegalis.marches.messaging.models import Message, MessageDirection
@@ -118,7 +118,7 @@ def buyer_sent_messages(consultation: Consultation) -> QuerySet[Message]:
 def buyer_unread_count(user: User, consultation: Consultation) -> int:
     """Replies from companies the consultation's buyers have not opened yet (0 if the user is
     not one of its buyers)."""
-    if not marches_access.is_buyer(user, consultation.organisation):
+    if not access.is_buyer(user, consultation.organisation):
         return 0
     return (
         consultation_messages(consultation)
@@ -130,7 +130,7 @@ def buyer_unread_count(user: User, consultation: Consultation) -> int:
 def get_buyer_thread_company(user: User, consultation_pk: int, company_pk: int):
     """(consultation, company) for the buyer's thread page: the user is a buyer of the
     consultation and the company is one of its bidders; else 404."""
-    consultation = selectors.get_buyer_consultation(user, consultation_pk)
+    consultation = consultations_selectors.get_buyer_consultation(user, consultation_pk)
     company = bidders(consultation).filter(pk=company_pk).first()
     if company is None:
         raise Http404("Entreprise introuvable pour cette consultation.")
@@ -153,7 +153,7 @@ def from_company(consultation: Consultation, company: Organisation) -> QuerySet[
 
 
 def get_buyer_message(user: User, consultation_pk: int, message_pk: int) -> Message:
-    consultation = selectors.get_buyer_consultation(user, consultation_pk)
+    consultation = consultations_selectors.get_buyer_consultation(user, consultation_pk)
     message = consultation_messages(consultation).filter(pk=message_pk).first()
     if message is None:
         raise Http404("Message introuvable.")

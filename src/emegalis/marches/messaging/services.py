@@ -22,10 +22,9 @@ from django.urls import reverse
 from emegalis.core import clock, journal
 from emegalis.core.downloads import clean_filename
 from emegalis.core.validators import forbidden_characters, single_line_message
-from emegalis.marches import access as selectors
-from emegalis.marches import conf
+from emegalis.marches import access, conf
 from emegalis.marches.consultations.models import Consultation
-from emegalis.marches.messaging import selectors as messaging_selectors
+from emegalis.marches.messaging import selectors
 from emegalis.marches.messaging.models import Message, MessageDirection
 from emegalis.organisations.models import Organisation, User
 
@@ -57,7 +56,7 @@ def attachment_too_big() -> str:
 
 def is_bidder(consultation: Consultation, company: Organisation) -> bool:
     """A company that completed a deposit for the consultation (in time or not)."""
-    return messaging_selectors.bidders(consultation).filter(pk=company.pk).exists()
+    return selectors.bidders(consultation).filter(pk=company.pk).exists()
 
 
 def _clean_attachment_name(name: str) -> str:
@@ -108,9 +107,9 @@ def send_message(
         raise ValidationError("Sens de message inconnu.")
     if check_permission:
         if direction == MessageDirection.TO_COMPANY:
-            if not selectors.is_buyer(actor, consultation.organisation):
+            if not access.is_buyer(actor, consultation.organisation):
                 raise PermissionDenied("Seuls les acheteurs de la consultation peuvent écrire.")
-        elif not messaging_selectors.is_company_member(actor, company):
+        elif not selectors.is_company_member(actor, company):
             raise PermissionDenied("Vous n'êtes pas membre de cette entreprise.")
     if not is_bidder(consultation, company):
         raise ValidationError(
@@ -173,9 +172,9 @@ def send_to_bidders(
 ) -> list[Message]:
     """The buyer writes to every bidder at once: one message per company, each in its own
     thread with its own read receipt."""
-    if not selectors.is_buyer(actor, consultation.organisation):
+    if not access.is_buyer(actor, consultation.organisation):
         raise PermissionDenied("Seuls les acheteurs de la consultation peuvent écrire.")
-    companies = list(messaging_selectors.bidders(consultation))
+    companies = list(selectors.bidders(consultation))
     if not companies:
         raise ValidationError(
             "Aucune entreprise n'a déposé de pli : la messagerie n'a pas de destinataire."
@@ -241,9 +240,9 @@ def mark_read(*, actor: User, message: Message) -> Message:
     their own message records nothing.
     """
     receiving = (
-        messaging_selectors.is_company_member(actor, message.company)
+        selectors.is_company_member(actor, message.company)
         if message.direction == MessageDirection.TO_COMPANY
-        else selectors.is_buyer(actor, message.consultation.organisation)
+        else access.is_buyer(actor, message.consultation.organisation)
     )
     if not receiving or message.read_at is not None:
         return message
@@ -266,7 +265,5 @@ def mark_read(*, actor: User, message: Message) -> Message:
 
 def mark_thread_read(*, actor: User, consultation, company) -> None:
     """The buyer opens an exchange: each of the company's unread messages gets its receipt."""
-    for message in messaging_selectors.from_company(consultation, company).filter(
-        read_at__isnull=True
-    ):
+    for message in selectors.from_company(consultation, company).filter(read_at__isnull=True):
         mark_read(actor=actor, message=message)

@@ -13,9 +13,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from emegalis.core.downloads import attachment
 from emegalis.core.forms import add_service_errors
-from emegalis.marches.consultations import selectors
-from emegalis.marches.messaging import selectors as msel
-from emegalis.marches.messaging import services as messaging
+from emegalis.marches.consultations import selectors as consultations_selectors
+from emegalis.marches.messaging import selectors, services
 from emegalis.marches.messaging.forms import BuyerMessageForm, CompanyMessageForm, ReplyForm
 from emegalis.marches.messaging.models import MessageDirection
 from emegalis.marches.upload_limits import install_limit
@@ -30,7 +29,7 @@ def upload_capped(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "POST":
-            request.attachment_limiter = install_limit(request, messaging.attachment_max_bytes())
+            request.attachment_limiter = install_limit(request, services.attachment_max_bytes())
         return protected(request, *args, **kwargs)
 
     return csrf_exempt(wrapper)
@@ -41,7 +40,7 @@ def _valid(request, form) -> bool:
     valid = form.is_valid()
     limiter = getattr(request, "attachment_limiter", None)
     if limiter is not None and limiter.exceeded:
-        form.add_error("attachment", messaging.attachment_too_big())
+        form.add_error("attachment", services.attachment_too_big())
         return False
     return valid
 
@@ -63,8 +62,8 @@ def _attachment(message):
 def buyer_messages(request, pk: int):
     """The bidders of a consultation with their threads, the form to write to one or all, and
     the messages sent with their read receipts."""
-    consultation = selectors.get_buyer_consultation(request.user, pk)
-    bidders = list(msel.bidders(consultation))
+    consultation = consultations_selectors.get_buyer_consultation(request.user, pk)
+    bidders = list(selectors.bidders(consultation))
     status = 200
     if request.method == "POST":
         form = BuyerMessageForm(request.POST, request.FILES, bidders=bidders)
@@ -83,14 +82,16 @@ def buyer_messages(request, pk: int):
         status = 400
     else:
         form = BuyerMessageForm(bidders=bidders)
-    sent = selectors.paginate(msel.buyer_sent_messages(consultation), request.GET.get("page"))
+    sent = consultations_selectors.paginate(
+        selectors.buyer_sent_messages(consultation), request.GET.get("page")
+    )
     return _private(
         render(
             request,
             "marches/messages_buyer.html",
             {
                 "consultation": consultation,
-                "threads": msel.buyer_threads(consultation),
+                "threads": selectors.buyer_threads(consultation),
                 "form": form,
                 "page": sent,
             },
@@ -108,8 +109,8 @@ def _send_from_buyer(user, consultation, form: BuyerMessageForm) -> int:
         **form.attachment_kwargs(),
     }
     if form.to_all:
-        return len(messaging.send_to_bidders(**fields))
-    messaging.send_message(company=form.company(), direction=MessageDirection.TO_COMPANY, **fields)
+        return len(services.send_to_bidders(**fields))
+    services.send_message(company=form.company(), direction=MessageDirection.TO_COMPANY, **fields)
     return 1
 
 
@@ -118,14 +119,14 @@ def _send_from_buyer(user, consultation, form: BuyerMessageForm) -> int:
 def buyer_thread(request, pk: int, company_pk: int):
     """One bidder's exchange, both directions in order; opening it records the read receipt
     of the company's messages; the reply form writes to that company."""
-    consultation, company = msel.get_buyer_thread_company(request.user, pk, company_pk)
+    consultation, company = selectors.get_buyer_thread_company(request.user, pk, company_pk)
     status = 200
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
         if _valid(request, form):
-            last_reply = msel.from_company(consultation, company).last()
+            last_reply = selectors.from_company(consultation, company).last()
             try:
-                messaging.send_message(
+                services.send_message(
                     actor=request.user,
                     consultation=consultation,
                     company=company,
@@ -143,8 +144,8 @@ def buyer_thread(request, pk: int, company_pk: int):
         status = 400
     else:
         form = None
-    messaging.mark_thread_read(actor=request.user, consultation=consultation, company=company)
-    thread = list(msel.thread(consultation, company))
+    services.mark_thread_read(actor=request.user, consultation=consultation, company=company)
+    thread = list(selectors.thread(consultation, company))
     if form is None:
         form = ReplyForm(replying_to=thread[-1] if thread else None)
     return _private(
@@ -159,9 +160,9 @@ def buyer_thread(request, pk: int, company_pk: int):
 
 @login_required
 def buyer_attachment(request, pk: int, message_pk: int):
-    message = msel.get_buyer_message(request.user, pk, message_pk)
+    message = selectors.get_buyer_message(request.user, pk, message_pk)
     response = _attachment(message)
-    messaging.mark_read(actor=request.user, message=message)
+    services.mark_read(actor=request.user, message=message)
     return response
 
 
@@ -170,14 +171,14 @@ def buyer_attachment(request, pk: int, message_pk: int):
 def company_messages(request):
     """Every message of the user's companies, across consultations, unread ones first seen;
     a form to write first to the buyer of a consultation where the company has a pli."""
-    threads = msel.writable_threads(request.user)
+    threads = selectors.writable_threads(request.user)
     status = 200
     if request.method == "POST":
         form = CompanyMessageForm(request.POST, request.FILES, threads=threads)
         if _valid(request, form):
             consultation, company = form.consultation_and_company()
             try:
-                messaging.send_message(
+                services.send_message(
                     actor=request.user,
                     consultation=consultation,
                     company=company,
@@ -194,15 +195,17 @@ def company_messages(request):
         status = 400
     else:
         form = CompanyMessageForm(threads=threads)
-    page = selectors.paginate(msel.company_messages(request.user), request.GET.get("page"))
+    page = consultations_selectors.paginate(
+        selectors.company_messages(request.user), request.GET.get("page")
+    )
     return _private(
         render(
             request,
             "marches/messages_company.html",
             {
                 "page": page,
-                "unread": msel.company_unread_count(request.user),
-                "several_companies": msel.member_companies(request.user).count() > 1,
+                "unread": selectors.company_unread_count(request.user),
+                "several_companies": selectors.member_companies(request.user).count() > 1,
                 "form": form if threads else None,
             },
             status=status,
@@ -215,14 +218,14 @@ def company_messages(request):
 def company_message(request, message_pk: int):
     """One message: opening it by a user of the company is its read receipt; the thread and
     a reply to the buyer."""
-    message = msel.get_company_message(request.user, message_pk)
-    message = messaging.mark_read(actor=request.user, message=message)
+    message = selectors.get_company_message(request.user, message_pk)
+    message = services.mark_read(actor=request.user, message=message)
     status = 200
     if request.method == "POST":
         form = ReplyForm(request.POST, request.FILES)
         if _valid(request, form):
             try:
-                messaging.send_message(
+                services.send_message(
                     actor=request.user,
                     consultation=message.consultation,
                     company=message.company,
@@ -247,7 +250,7 @@ def company_message(request, message_pk: int):
             {
                 "message": message,
                 "consultation": message.consultation,
-                "thread": msel.thread(message.consultation, message.company),
+                "thread": selectors.thread(message.consultation, message.company),
                 "form": form,
             },
             status=status,
@@ -257,7 +260,7 @@ def company_message(request, message_pk: int):
 
 @login_required
 def company_attachment(request, message_pk: int):
-    message = msel.get_company_message(request.user, message_pk)
+    message = selectors.get_company_message(request.user, message_pk)
     response = _attachment(message)
-    messaging.mark_read(actor=request.user, message=message)
+    services.mark_read(actor=request.user, message=message)
     return response

@@ -4,8 +4,7 @@ public files: the DECP document of the platform and a consultation's OCDS packag
 from ninja import Router
 
 from emegalis.core.api_errors import errors
-from emegalis.marches.opendata import decp, ocds
-from emegalis.marches.opendata import selectors as od
+from emegalis.marches.opendata import decp, ocds, selectors
 
 router = Router(tags=["données ouvertes"])
 
@@ -14,11 +13,11 @@ router = Router(tags=["données ouvertes"])
 def decp_document(request, acheteur: str = "", annee: str = ""):
     """DECP v2 document of the publishable notified contracts (same as
     /marches/donnees-essentielles/decp.json). Bad filters: 422 with French errors."""
-    filters = od.parse_filters({"acheteur": acheteur, "annee": annee})
-    return decp.build_export(filters.apply(od.public_contracts())).document
+    filters = selectors.parse_filters({"acheteur": acheteur, "annee": annee})
+    return decp.build_export(filters.apply(selectors.public_contracts())).document
 
 
 @router.get("/consultations/{pk}/ocds", response={200: dict, **errors(404, 422)}, auth=None)
 def ocds_package(request, pk: int):
     """OCDS release package of a public consultation (404 for a draft or an unknown one)."""
-    return ocds.release_package(od.get_ocds_consultation(pk))
+    return ocds.release_package(selectors.get_ocds_consultation(pk))

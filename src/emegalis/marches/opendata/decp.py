@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from jsonschema import Draft7Validator
 
 from emegalis.marches.award.models import Contract, ContractModification
-from emegalis.marches.opendata import decp_vocabulary as vocab
+from emegalis.marches.opendata import decp_vocabulary
 from emegalis.organisations.models import Organisation
 from emegalis.organisations.validators import validate_siret
 
@@ -83,7 +83,7 @@ def marche_record(contract: Contract) -> dict:
         "nature": NATURE,
         "objet": contract.object,
         "codeCPV": cpv_code(contract.cpv),
-        "procedure": vocab.PROCEDURES.get(consultation.procedure, consultation.procedure),
+        "procedure": decp_vocabulary.PROCEDURES.get(consultation.procedure, consultation.procedure),
         "techniques": {"technique": _or_neutral(contract.techniques, "Sans objet")},
         "modalitesExecution": {
             "modaliteExecution": _or_neutral(contract.modalites_execution, "Sans objet")

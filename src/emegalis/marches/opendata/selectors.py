@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from emegalis.core import clock
-from emegalis.marches import access as selectors
+from emegalis.marches import access
 from emegalis.marches.award.models import Contract
 from emegalis.marches.consultations import selectors as consultations_selectors
 from emegalis.marches.consultations.models import Consultation, State
@@ -51,7 +51,7 @@ def latest_public_contracts(limit: int) -> list[Contract]:
 def buyer_contracts(user: User) -> QuerySet[Contract]:
     """The contracts of the organisations where the user is a buyer (none for anyone else)."""
     return (
-        Contract.objects.filter(buyer__in=selectors.buyer_organisations(user))
+        Contract.objects.filter(buyer__in=access.buyer_organisations(user))
         .select_related(*RELATED)
         .prefetch_related(*PREFETCH)
         .order_by("-notified_on", "-pk")

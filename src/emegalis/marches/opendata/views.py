@@ -12,8 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from emegalis.core.downloads import name_download
-from emegalis.marches.opendata import decp, ocds
-from emegalis.marches.opendata import selectors as od
+from emegalis.marches.opendata import decp, ocds, selectors
 
 
 def _json_file(data: dict, filename: str) -> HttpResponse:
@@ -35,23 +34,23 @@ def _bad_filters(exc: ValidationError) -> JsonResponse:
 def opendata(request):
     """Public page: what the essential data are, where to get them."""
     return render(
-        request, "marches/opendata_home.html", {"contracts": od.latest_public_contracts(50)}
+        request, "marches/opendata_home.html", {"contracts": selectors.latest_public_contracts(50)}
     )
 
 
 def decp_json(request):
     """Every publishable contract of the platform (?acheteur=<SIRET>&annee=<AAAA>)."""
     try:
-        filters = od.parse_filters(request.GET)
+        filters = selectors.parse_filters(request.GET)
     except ValidationError as exc:
         return _bad_filters(exc)
-    export = decp.build_export(filters.apply(od.public_contracts()))
+    export = decp.build_export(filters.apply(selectors.public_contracts()))
     return _json_file(export.document, f"decp-e-megalis{filters.suffix}.json")
 
 
 def ocds_json(request, pk: int):
     """The OCDS release package of a public consultation (404 for a draft)."""
-    consultation = od.get_ocds_consultation(pk)
+    consultation = selectors.get_ocds_consultation(pk)
     package = ocds.release_package(consultation)
     return _json_file(package, f"{ocds.ocid(consultation)}.json")
 
@@ -59,7 +58,7 @@ def ocds_json(request, pk: int):
 @login_required
 def buyer_opendata(request):
     """The buyer's contracts with the DECP verdict of each, and their own DECP file."""
-    rows = [(c, decp.decp_errors(c)) for c in od.buyer_contracts(request.user)]
+    rows = [(c, decp.decp_errors(c)) for c in selectors.buyer_contracts(request.user)]
     return render(
         request,
         "marches/opendata_buyer.html",
@@ -70,8 +69,8 @@ def buyer_opendata(request):
 @login_required
 def buyer_decp_json(request):
     try:
-        filters = od.parse_filters(request.GET)
+        filters = selectors.parse_filters(request.GET)
     except ValidationError as exc:
         return _bad_filters(exc)
-    export = decp.build_export(filters.apply(od.buyer_contracts(request.user)))
+    export = decp.build_export(filters.apply(selectors.buyer_contracts(request.user)))
     return _json_file(export.document, f"decp{filters.suffix}.json")

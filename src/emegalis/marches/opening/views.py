@@ -19,7 +19,6 @@ from emegalis.core import clock
 from emegalis.core.downloads import attachment, pdf_attachment
 from emegalis.core.forms import error_messages
 from emegalis.marches.opening import selectors, services
-from emegalis.marches.opening import services as opening
 
 
 def _json_error(exc, status: int = 400) -> JsonResponse:
@@ -132,7 +131,7 @@ def commission_opening(request, pk: int):
     if request.method == "POST":
         shares = _posted_shares(request, commission)
         try:
-            opening.open_plis(actor=request.user, consultation_pk=pk, shares=shares)
+            services.open_plis(actor=request.user, consultation_pk=pk, shares=shares)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(error_messages(exc)))
             status = 400
@@ -174,7 +173,7 @@ def open_late_pli(request, pk: int, pli_pk: int):
     seat = selectors.get_commission_seat(request.user, pk)
     shares = _posted_shares(request, seat.commission)
     try:
-        opening.open_late_pli(
+        services.open_late_pli(
             actor=request.user,
             consultation_pk=pk,
             pli_pk=pli_pk,

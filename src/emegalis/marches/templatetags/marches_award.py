@@ -2,7 +2,7 @@
 
 from django import template
 
-from emegalis.marches import access as selectors
+from emegalis.marches import access
 from emegalis.marches.award import selectors as award_selectors
 from emegalis.marches.award.letters import mark as format_mark
 
@@ -26,7 +26,7 @@ def score_of(evaluation, criterion) -> str:
 @register.simple_tag
 def award_overview(consultation, user):
     """The award state per lot, for the buyer panel (empty for anyone else)."""
-    if not selectors.is_buyer(user, consultation.organisation):
+    if not access.is_buyer(user, consultation.organisation):
         return []
     return award_selectors.award_overview(consultation)
 

@@ -3,7 +3,7 @@
 from django import template
 
 from emegalis.marches.opendata import decp
-from emegalis.marches.opendata import selectors as od
+from emegalis.marches.opendata import selectors as opendata_selectors
 
 register = template.Library()
 
@@ -12,7 +12,7 @@ register = template.Library()
 def consultation_opendata(consultation, user) -> dict:
     """Whether the OCDS package is public, and the consultation's contracts (of the user's
     organisations only) with their DECP errors."""
-    contracts = od.consultation_contracts(user, consultation)
+    contracts = opendata_selectors.consultation_contracts(user, consultation)
     return {
         "is_public": consultation.is_public,
         "rows": [(c, decp.decp_errors(c)) for c in contracts],

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from emegalis.marches.opendata import decp
-from emegalis.marches.opendata import selectors as od
+from emegalis.marches.opendata import selectors as opendata_selectors
 
 
 class Command(BaseCommand):
@@ -21,10 +21,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            filters = od.parse_filters({"acheteur": options["acheteur"], "annee": options["annee"]})
+            filters = opendata_selectors.parse_filters(
+                {"acheteur": options["acheteur"], "annee": options["annee"]}
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        export = decp.build_export(filters.apply(od.public_contracts()))
+        export = decp.build_export(filters.apply(opendata_selectors.public_contracts()))
         problems = [
             f"Marché {contract.number} ({contract.buyer.name}) — {error}"
             for contract, errors in export.rejected

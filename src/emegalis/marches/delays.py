@@ -68,7 +68,7 @@ def minimum_delay(
 
     None when the law sets no figure (MAPA, no-publicity procedure).
     """
-    from .models import Procedure
+    from emegalis.marches.consultations.models import Procedure
 
     if procedure == Procedure.AO_OUVERT:
         if urgency:
@@ -96,7 +96,7 @@ def minimum_delay(
 
 
 def is_formalised(procedure: str) -> bool:
-    from .models import Procedure
+    from emegalis.marches.consultations.models import Procedure
 
     return procedure in {
         Procedure.AO_OUVERT,
@@ -201,7 +201,7 @@ def check_deadlines(
 
 def mapa_warning(*, procedure: str, publication: datetime, bids_deadline: datetime) -> str:
     """A recommendation (not a refusal) for adapted procedures with a short delay."""
-    from .models import Procedure
+    from emegalis.marches.consultations.models import Procedure
 
     if procedure != Procedure.MAPA:
         return ""
