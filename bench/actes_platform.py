@@ -7,7 +7,8 @@ Per act, what an agent's « Transmettre » costs on the platform, through the re
 ``services.create_acte`` (permission and convention, NumeroInterne and uniqueness, date,
 objet, classification path and typologies, the 1 MiB PDF opened and checked by pypdf, SHA-256
 and storage of the file, the Acte built and validated against the XSD, rows, status history,
-journal entry), then what the send task does before the POST: ``services.build_envelope``
+journal entry), then what the send task does before the POST:
+``transmission_services.build_envelope``
 (daily counter upsert, Acte + EnveloppeCLMISILL built and validated, the .tar.gz written and
 stored, envelope row, journal). The codec's own archive (the arguments) is not reused.
 
@@ -35,8 +36,11 @@ from django.db import transaction  # noqa: E402
 
 call_command("migrate", verbosity=0)
 
+from emegalis.actes import documents as actes_documents  # noqa: E402
+from emegalis.actes import lifecycle as actes_lifecycle  # noqa: E402
 from emegalis.actes import protocol as p  # noqa: E402
-from emegalis.actes import services  # noqa: E402
+from emegalis.actes.acts import services  # noqa: E402
+from emegalis.actes.transmission import services as transmission_services  # noqa: E402
 from emegalis.core.services_catalog import Service  # noqa: E402
 from emegalis.organisations.roles import Role  # noqa: E402
 from emegalis.prefecture.services import classification_bytes  # noqa: E402
@@ -69,14 +73,14 @@ def service_path(index: int, archive_name: str, archive: bytes) -> None:
                 decision_date=date(2025, 3, 1),
                 objet=f"Délibération n° {index} : approbation du compte rendu de la séance",
                 matieres=[5, 2],
-                document=services.Upload.of(
+                document=actes_documents.Upload.of(
                     SimpleUploadedFile("deliberation.pdf", _state["pdf"]), "99_DE"
                 ),
             ),
             confirm=False,  # no send task: the POST is not measured here
         )
-        services._set_status(acte, p.ActStatus.POSTE)
-        env = services.build_envelope(tx=acte)
+        actes_lifecycle.set_status(acte, p.ActStatus.POSTE)
+        env = transmission_services.build_envelope(tx=acte)
     assert env.archive_size > 1024 * 1024
     if index == 0:  # the stored archive is what the codec reads back
         with env.archive.open("rb") as fh:

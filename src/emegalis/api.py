@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
-from emegalis.actes.api import router as actes_router
+from emegalis.actes.acts.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
 from emegalis.core.api_errors import install_handlers
 from emegalis.marches.consultations.api import router as marches_router

@@ -7,9 +7,10 @@ import io
 import pytest
 from django.utils import timezone
 
-from emegalis.actes import services as actes_services
+from emegalis.actes.acts import services as actes_services
 from emegalis.actes.models import Transaction
-from emegalis.actes.transport import TransportError
+from emegalis.actes.returns import services as returns_services
+from emegalis.actes.transmission.transport import TransportError
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
@@ -136,7 +137,7 @@ class Wire:
             data = fh.read()
         check_archive(out.name, data)
         self.returns.append((out.name, data))
-        actes_services.receive_return_archive(
+        returns_services.receive_return_archive(
             source=io.BytesIO(data), channel="http", name=out.name
         )
         type(out).objects.filter(pk=out.pk).update(sent_at=timezone.now())
@@ -155,7 +156,7 @@ def _codes(data):
 @pytest.fixture
 def wire(monkeypatch):
     w = Wire()
-    monkeypatch.setattr("emegalis.actes.services.post_archive", w.post)
+    monkeypatch.setattr("emegalis.actes.transmission.services.post_archive", w.post)
     monkeypatch.setattr("emegalis.prefecture.tasks.push", w.push)
     return w
 

@@ -7,8 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from emegalis.actes import protocol as p
-from emegalis.actes import services
+from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Document, StatusChange, Transaction
+from emegalis.actes.transmission import services
 from emegalis.core.journal import first_break
 from emegalis.prefecture.models import ReceivedAct
 
@@ -194,12 +195,12 @@ def test_classification_request_without_a_version_imports_the_returned_one(db, w
     commune = OrganisationFactory()
     make_convention(commune, [Service.ACTES])
     user = make_member(commune, Role.AGENT_ACTES)
-    assert services.classification_problem(commune)
+    assert acts_services.classification_problem(commune)
     with run_commits():
-        services.request_classification(actor=user, organisation=commune)
+        acts_services.request_classification(actor=user, organisation=commune)
     version = ClassificationVersion.objects.get(organisation=commune)
     assert version.date_classification == date(2017, 12, 8)
-    assert services.classification_problem(commune) is None
+    assert acts_services.classification_problem(commune) is None
     assert Transaction.objects.get(type=7).status == S.ACQUITTEMENT_RECU
 
 

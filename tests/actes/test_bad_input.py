@@ -212,12 +212,12 @@ def test_large_uploads_are_refused_before_reading(agent_client, settings):
 
 def test_no_file_stays_in_storage_when_the_database_refuses(agent_client, settings, monkeypatch):
     """A failure after files were written (here: the journal) removes them again."""
-    from emegalis.actes import services
+    from emegalis import core as emegalis_core
 
     def boom(**kwargs):
         raise RuntimeError("panne simulée")
 
-    monkeypatch.setattr(services.journal, "record", boom)
+    monkeypatch.setattr(emegalis_core.journal, "record", boom)
     with pytest.raises(RuntimeError):
         post_form(agent_client)
     assert Transaction.objects.count() == 0
@@ -282,7 +282,8 @@ def test_the_service_refuses_a_decision_date_before_1982(agent, commune):
 
     from django.core.exceptions import ValidationError
 
-    from emegalis.actes import services
+    from emegalis.actes import documents as actes_documents
+    from emegalis.actes.acts import services
 
     from .helpers import pdf_upload
 
@@ -292,7 +293,7 @@ def test_the_service_refuses_a_decision_date_before_1982(agent, commune):
         decision_date=date(1800, 1, 1),
         objet="Objet",
         matieres=[5, 2],
-        document=services.Upload.of(pdf_upload(), "99_DE"),
+        document=actes_documents.Upload.of(pdf_upload(), "99_DE"),
     )
     with pytest.raises(ValidationError) as caught:
         services.create_acte(actor=agent, organisation=commune, data=data)

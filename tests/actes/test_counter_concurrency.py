@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections, transaction
 
-from emegalis.actes import services
+from emegalis.actes.transmission import services
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from emegalis.actes import notifications
 from emegalis.actes import protocol as p
+from emegalis.actes.courriers import notifications
 from emegalis.actes.models import Transaction
 from emegalis.core import clock
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from emegalis.actes import outgoing as services
 from emegalis.actes import protocol as p
-from emegalis.actes import services
 from emegalis.actes.models import IncomingArchive, IncomingMessage, Transaction
 from emegalis.prefecture import services as pref
 from emegalis.prefecture.models import Letter, Reply
@@ -50,7 +50,7 @@ def return_archive(acte, message, code, files=None):
 
 def anomalie(acte, detail="Classification inconnue"):
     echo = p.parse_acte(
-        p.build_acte(services._acte_message(acte))  # the act as it was sent
+        p.build_acte(services.acte_message(acte))  # the act as it was sent
     )
     fields = {k: v for k, v in vars(echo).items() if k != "annexes_declarees"}
     return p.AnomalieActe(
@@ -229,7 +229,7 @@ def test_returns_arrive_by_mail_bytes_too(agent_client, wire, run_commits):
     """The parsing half of the IMAP poller, on a real MIME message."""
     from email.message import EmailMessage
 
-    from emegalis.actes.mailbox import PollResult, process_mail
+    from emegalis.actes.returns.mailbox import PollResult, process_mail
 
     wire.mode = "ok"
     acte = send_act(agent_client, run_commits)

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.tasks import default_task_backend
 
+from emegalis.actes import documents as actes_documents
 from emegalis.actes import protocol as p
-from emegalis.actes import services
+from emegalis.actes.acts import services
 from emegalis.actes.models import Transaction
 from emegalis.actes.tasks import send_transaction
 from emegalis.core import clock
@@ -31,7 +32,7 @@ def acte(agent, commune, wire):
             decision_date=clock.today(),
             objet=data["objet"],
             matieres=[5, 2],
-            document=services.Upload.of(data["document"], "99_DE"),
+            document=actes_documents.Upload.of(data["document"], "99_DE"),
         ),
     )
     return acte

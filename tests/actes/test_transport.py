@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emegalis.actes.transport import TransportConfig, TransportError, post_archive
+from emegalis.actes.transmission.transport import TransportConfig, TransportError, post_archive
 
 ARCHIVE = b"\x1f\x8b" + b"archive de test" * 1000
 

@@ -64,8 +64,8 @@ def test_an_envelope_from_an_unknown_siren_gets_an_anomalie_enveloppe(
 ):
     from dataclasses import replace
 
-    from emegalis.actes import services as actes_services
     from emegalis.actes.models import Transaction
+    from emegalis.actes.returns import services as actes_services
 
     name, data = sent
     archive = p.read_archive(data)

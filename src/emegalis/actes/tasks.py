@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from django.tasks import task
 
+from emegalis.actes import conf
+from emegalis.actes.courriers import notifications
+from emegalis.actes.transmission import services
 from emegalis.core import clock
-
-from . import conf, notifications, services
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def send_transaction(transaction_id: int) -> str:
 
 @task()
 def poll_mailbox() -> int:
-    from .mailbox import poll
+    from emegalis.actes.returns.mailbox import poll
 
     return poll().processed
 

@@ -1,28 +1,16 @@
-from django.urls import path
-from django.views.generic import RedirectView
+"""The contrôle de légalité's routes: the pages under /actes/ and the ministry's return
+endpoint; the S²LOW-style client paths, mounted at the site root."""
 
-from . import legacy_api, views
+from django.urls import path
+
+from emegalis.actes.acts import urls as acts_urls
+from emegalis.actes.returns import views as returns_views
+from emegalis.actes.s2low import urls as s2low_urls
 
 urlpatterns = [
-    path("", views.home, name="actes_home"),
-    path("nouveau/", views.create, name="actes_create"),
-    path("<int:pk>/", views.detail, name="actes_detail"),
-    path("<int:pk>/tampon.pdf", views.stamped, name="actes_stamped"),
-    path("<int:pk>/ARActe.xml", views.ar_xml, name="actes_ar_xml"),
-    path("<int:pk>/annuler/", views.cancel, name="actes_cancel"),
-    path("<int:pk>/confirmer/", views.confirm, name="actes_confirm"),
-    path("<int:pk>/publier/", views.publish, name="actes_publish"),
-    path("<int:pk>/courriers/<int:letter_pk>/repondre/", views.reply, name="actes_reply"),
-    path("transactions/<int:pk>/lu/", views.mark_read, name="actes_mark_read"),
-    path("documents/<int:pk>/", views.document, name="actes_document"),
-    path("classification/", views.classification, name="actes_classification"),
-    # The former API key page: API keys are now the account's (/compte/cles-api/).
-    path("cles-api/", RedirectView.as_view(pattern_name="api_keys"), name="actes_credentials"),
-    path("retours-inattendus/", views.unexpected, name="actes_unexpected"),
-    path("registre/<int:org_pk>/", views.register, name="actes_register"),
-    path("registre/<int:org_pk>/<int:pk>.pdf", views.register_pdf, name="actes_register_pdf"),
-    path("retour/", views.return_endpoint, name="actes_return"),
+    *acts_urls.urlpatterns,
+    path("retour/", returns_views.return_endpoint, name="actes_return"),
 ]
 
 # Paths dictated by existing client software (S²LOW-style), mounted at the site root.
-legacy_urlpatterns = legacy_api.urlpatterns
+legacy_urlpatterns = s2low_urls.urlpatterns

@@ -16,9 +16,14 @@ from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from emegalis.actes import documents as actes_documents
+from emegalis.actes import lifecycle as actes_lifecycle
+from emegalis.actes import outgoing as actes_outgoing
 from emegalis.actes import protocol as p
-from emegalis.actes import services
+from emegalis.actes.acts import services
 from emegalis.actes.models import Transaction
+from emegalis.actes.returns import services as returns_services
+from emegalis.actes.transmission import services as transmission_services
 from emegalis.adhesions.access import may_use
 from emegalis.core import clock
 from emegalis.core.pdf import DocumentBuilder
@@ -43,20 +48,20 @@ def _deliver_returns() -> None:
     """Hand the counterpart's pending returns to the platform (the simulated wire)."""
     for out in OutgoingReturn.objects.filter(sent_at__isnull=True).order_by("pk"):
         with out.archive.open("rb") as fh:
-            services.receive_return_archive(source=fh, channel="local", name=out.name)
+            returns_services.receive_return_archive(source=fh, channel="local", name=out.name)
         OutgoingReturn.objects.filter(pk=out.pk).update(sent_at=clock.now())
 
 
 def _transmit(acte: Transaction) -> None:
     """17 → 1 → 2 → 3 as the send task would, then the counterpart reads the archive."""
-    services._set_status(acte, S.POSTE, message="Envoi confirmé (démo)")
-    env = services.build_envelope(tx=acte)
-    services._set_status(acte, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
+    actes_lifecycle.set_status(acte, S.POSTE, message="Envoi confirmé (démo)")
+    env = transmission_services.build_envelope(tx=acte)
+    actes_lifecycle.set_status(acte, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
     env.post_started_at = env.sent_at = acte.sent_at = clock.now()
     env.http_status = 200
     env.save()
     acte.save(update_fields=["sent_at"])
-    services._set_status(acte, S.TRANSMIS, message="Archive remise (démo)")
+    actes_lifecycle.set_status(acte, S.TRANSMIS, message="Archive remise (démo)")
     with env.archive.open("rb") as fh:
         prefecture.receive_archive(source=fh, name=env.archive_name)
     _deliver_returns()
@@ -72,7 +77,7 @@ def _create(org, agent, numero, objet, matieres, decision: date) -> Transaction:
             decision_date=decision,
             objet=objet,
             matieres=matieres,
-            document=services.Upload.of(_pdf(f"Délibération {numero}", objet), "99_DE"),
+            document=actes_documents.Upload.of(_pdf(f"Délibération {numero}", objet), "99_DE"),
         ),
         confirm=False,
     )
@@ -139,18 +144,20 @@ def load(organisations: dict[str, Organisation]) -> None:
         [4, 1],
         date(2026, 2, 16),
     )
-    services._set_status(acte3, S.POSTE, message="Envoi confirmé (démo)")
-    env = services.build_envelope(tx=acte3)
-    services._set_status(acte3, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
+    actes_lifecycle.set_status(acte3, S.POSTE, message="Envoi confirmé (démo)")
+    env = transmission_services.build_envelope(tx=acte3)
+    actes_lifecycle.set_status(
+        acte3, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)"
+    )
     env.post_started_at = env.sent_at = clock.now()
     env.save()
-    services._set_status(acte3, S.TRANSMIS, message="Archive remise (démo)")
-    message = p.parse_acte(p.build_acte(services._acte_message(acte3)))
+    actes_lifecycle.set_status(acte3, S.TRANSMIS, message="Archive remise (démo)")
+    message = p.parse_acte(p.build_acte(actes_outgoing.acte_message(acte3)))
     echo = p.DonneesActe(**{k: v for k, v in vars(message).items() if k != "annexes_declarees"})
     prefecture.queue_return(
         departement=lorient.departement,
         siren=lorient.siren,
-        message_name=services._stem(acte3).message_name("1-3"),
+        message_name=actes_outgoing.transaction_stem(acte3).message_name("1-3"),
         message=p.AnomalieActe(
             date=date(2026, 2, 17),
             nature="005",

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from emegalis.actes.services import pending_sends
 from emegalis.actes.tasks import send_transaction
+from emegalis.actes.transmission.services import pending_sends
 
 
 class Command(BaseCommand):

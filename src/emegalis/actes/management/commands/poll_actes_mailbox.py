@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from emegalis.actes.mailbox import poll
+from emegalis.actes.returns.mailbox import poll
 from emegalis.actes.tasks import poll_mailbox
 
 

@@ -1,12 +1,11 @@
-"""The return mailbox: the ministry answers by e-mail to the addresses of ``AdressesRetour``
+r"""The return mailbox: the ministry answers by e-mail to the addresses of ``AdressesRetour``
 (brief §10). The poller reads unseen messages over IMAP, keeps each raw mail, extracts the
 ``.tar.gz`` attachments and hands them to ``services.receive_return_archive`` (idempotent: the
 same archive twice is recognised). « Multi-canal » notices (no archive) are ignored. A mail is
-flagged \\Seen only once every archive it carries has been stored, so a crash never loses one.
+flagged \Seen only once every archive it carries has been stored, so a crash never loses one.
 
 Settings: ACTES_IMAP_HOST, ACTES_IMAP_PORT, ACTES_IMAP_SSL, ACTES_IMAP_USER,
-ACTES_IMAP_PASSWORD, ACTES_IMAP_FOLDER.
-"""
+ACTES_IMAP_PASSWORD, ACTES_IMAP_FOLDER."""
 
 from __future__ import annotations
 
@@ -25,11 +24,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from emegalis.actes.returns import services
 from emegalis.core import clock
 
-from . import services
-
 logger = logging.getLogger(__name__)
+
+
 ARCHIVE_TYPES = {
     "application/x-gzip",
     "application/gzip",
@@ -37,6 +37,8 @@ ARCHIVE_TYPES = {
     "application/octet-stream",
     "application/x-compressed-tar",
 }
+
+
 MAX_MAIL_BYTES = 200 * 1024 * 1024
 
 

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema
 
+from emegalis.actes import access as services
+from emegalis.actes.acts import selectors
+from emegalis.actes.models import Transaction
 from emegalis.core.api_errors import AUTH, READ, errors
-
-from . import selectors, services
-from .models import Transaction
 
 router = Router(tags=["actes"])
 

@@ -3,8 +3,7 @@ transmission and reception, the publication date if any, and the unique identifi
 
 The box is drawn by reportlab on a transparent page the size of the act's first page, then
 merged onto it with pypdf. The original file is never changed: the stamped copy is generated on
-demand. A failure raises :class:`StampError` — never a silent unstamped PDF (S²LOW does that).
-"""
+demand. A failure raises :class:`StampError` — never a silent unstamped PDF (S²LOW does that)."""
 
 from __future__ import annotations
 

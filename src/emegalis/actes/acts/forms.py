@@ -3,13 +3,18 @@ classification, typologies, files) are the service's, whose errors land on these
 
 from django import forms
 
+from emegalis.actes import protocol as p
 from emegalis.core.forms import StyledFormMixin
 
-from . import protocol as p
-
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
 ANNEX_SLOTS = 5
+
+
 SERVICE_FIELD_MAP = {
     "matieres": "classification",
     "annexes": "annexe_1",
@@ -97,7 +102,7 @@ class ActeForm(StyledFormMixin, forms.Form):
         return value
 
     def clean_decision_date(self):
-        from .services import decision_date_problem
+        from emegalis.actes.acts.services import decision_date_problem
 
         value = self.cleaned_data["decision_date"]
         problem = decision_date_problem(value)

@@ -1,7 +1,6 @@
 """E-mails of the contrôle de légalité: a courrier of the prefecture has arrived (lettre
 d'observations, demande de pièces, déféré…), and a daily reminder of acts sent but still
-without acknowledgement. The content stays on the platform; the e-mail says what and where.
-"""
+without acknowledgement. The content stays on the platform; the e-mail says what and where."""
 
 import logging
 from datetime import timedelta
@@ -10,14 +9,14 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from emegalis.actes import protocol as p
+from emegalis.actes.models import Direction, Transaction
 from emegalis.core import clock
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 
-from . import protocol as p
-from .models import Direction, Transaction
-
 logger = logging.getLogger(__name__)
+
 
 # An act still « transmis » this long after its sending is reported (the ministry usually
 # acknowledges within minutes; a day means a lost archive or a stuck return path).

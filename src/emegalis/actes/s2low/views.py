@@ -7,8 +7,7 @@ account's « Clés d'API », /compte/cles-api/, shared with the marchés API), o
 ``login``/``password`` parameters. Each key acts for one organisation; the user must be an
 agent actes of it, and its convention must open « actes ».
 In production behind a TLS proxy, the client certificate is checked by the proxy: see
-``docs/actes-api.md``. Text answers are ISO-8859-1, first line ``OK`` or ``KO``.
-"""
+``docs/actes-api.md``. Text answers are ISO-8859-1, first line ``OK`` or ``KO``."""
 
 import base64
 import binascii
@@ -18,19 +17,20 @@ from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from emegalis.actes import access as actes_access
+from emegalis.actes import documents as actes_documents
+from emegalis.actes import protocol as p
+from emegalis.actes.acts import selectors, services
+from emegalis.actes.acts.stamp import StampError, stamp_pdf
+from emegalis.actes.courriers import services as courriers_services
+from emegalis.actes.models import Document, Transaction
 from emegalis.core.downloads import name_download, stored_file_response
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
 from emegalis.organisations import throttling
-
-from . import protocol as p
-from . import selectors, services
-from .models import Document, Transaction
-from .stamp import StampError, stamp_pdf
 
 S = p.ActStatus
 
@@ -83,7 +83,7 @@ def api_view(view):
             return response
         request.user, request.organisation = found
         try:
-            services.require_agent(request.user, request.organisation)
+            actes_access.require_agent(request.user, request.organisation)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return ko(str(exc) or "Accès refusé.", status=403)
@@ -131,9 +131,6 @@ def _values(request, name: str) -> list[str]:
     return request.POST.getlist(name) or request.POST.getlist(name.removesuffix("[]"))
 
 
-# --- Transactions ----------------------------------------------------------------------------
-
-
 @api_view
 def create(request):
     if request.method != "POST":
@@ -169,7 +166,7 @@ def create(request):
     signatures = _list(request, "acte_attachments_sign[]")
     main_signature = request.FILES.get("acte_pdf_file_sign")
     annexes = [
-        services.Upload.of(f, t, signatures[i] if i < len(signatures) else None)
+        actes_documents.Upload.of(f, t, signatures[i] if i < len(signatures) else None)
         for i, (f, t) in enumerate(zip(attachments, types, strict=True))
     ]
     data = services.ActeInput(
@@ -178,7 +175,7 @@ def create(request):
         decision_date=decision,
         objet=_param(request, "subject"),
         matieres=matieres,
-        document=services.Upload.of(main, type_acte, main_signature),
+        document=actes_documents.Upload.of(main, type_acte, main_signature),
         annexes=annexes,
     )
     waiting = _param(request, "en_attente") in ("1", "on", "true") or _param(
@@ -358,12 +355,12 @@ def reponse_create(request):
     files = []
     main = request.FILES.get("acte_pdf_file")
     if main is not None:
-        files.append(services.Upload.of(main, _param(request, "type_acte")))
+        files.append(actes_documents.Upload.of(main, _param(request, "type_acte")))
     types = _values(request, "type_pj[]")
     for i, f in enumerate(_list(request, "acte_attachments[]")):
-        files.append(services.Upload.of(f, types[i] if i < len(types) else ""))
+        files.append(actes_documents.Upload.of(f, types[i] if i < len(types) else ""))
     try:
-        tx = services.reply_to_letter(
+        tx = courriers_services.reply_to_letter(
             actor=request.user, letter=letter, send=type_envoie == "4", documents=files
         )
     except (ValidationError, PermissionDenied) as exc:
@@ -408,9 +405,6 @@ def bordereau(request):
     response = HttpResponse(doc.build(), content_type="application/pdf")
     name_download(response, f"bordereau-{tx.pk}.pdf")
     return response
-
-
-# --- JSON API (modules/actes/api/*.php) -----------------------------------------------------
 
 
 @api_view
@@ -490,7 +484,7 @@ def api_mark_read(request):
     if tx is None:
         return JsonResponse({"result": "ko", "message": "Transaction introuvable."})
     try:
-        services.mark_read(actor=request.user, tx=tx)
+        courriers_services.mark_read(actor=request.user, tx=tx)
     except (ValidationError, PermissionDenied) as exc:
         return JsonResponse({"result": "ko", "message": " ".join(error_messages(exc))})
     return JsonResponse({"result": "ok"})
@@ -504,28 +498,3 @@ def test_connexion(request):
 @api_view
 def list_login(request):
     return JsonResponse([{"login": request.user.email, "id": request.user.pk}], safe=False)
-
-
-M = "modules/actes/"
-urlpatterns = [
-    path(f"{M}actes_transac_create.php", create, name="s2low_create"),
-    path(f"{M}actes_transac_get_status.php", get_status, name="s2low_status"),
-    path(f"{M}actes_transac_get_files_list.php", files_list, name="s2low_files"),
-    path(f"{M}actes_download_file.php", download_file, name="s2low_download"),
-    path(f"{M}actes_transac_get_tampon.php", get_tampon, name="s2low_tampon"),
-    path(f"{M}actes_transac_get_ARActe.php", get_ar_acte, name="s2low_aracte"),
-    path(f"{M}actes_transac_cancel.php", cancel, name="s2low_cancel"),
-    path(f"{M}actes_classification_request.php", classification_request, name="s2low_classif_req"),
-    path(f"{M}actes_classification_fetch.php", classification_fetch, name="s2low_classif_fetch"),
-    path(f"{M}actes_create_pdf.php", bordereau, name="s2low_bordereau"),
-    path(f"{M}actes_transac_get_document.php", get_document, name="s2low_documents"),
-    path(f"{M}actes_transac_reponse_create.php", reponse_create, name="s2low_reponse"),
-    path(f"{M}actes_transac_post_confirm_api.php", post_confirm, name="s2low_confirm"),
-    path(f"{M}api/actes_status.php", api_statuses, name="s2low_api_statuses"),
-    path(f"{M}api/number_actes.php", api_number, name="s2low_api_number"),
-    path(f"{M}api/list_actes.php", api_list, name="s2low_api_list"),
-    path(f"{M}api/list_document_prefecture.php", api_documents, name="s2low_api_documents"),
-    path(f"{M}api/document_prefecture_mark_as_read.php", api_mark_read, name="s2low_api_mark_read"),
-    path("api/test-connexion.php", test_connexion, name="s2low_test"),
-    path("admin/users/api-list-login.php", list_login, name="s2low_list_login"),
-]

@@ -1,25 +1,26 @@
 """Pages of the contrôle de légalité. Thin: selectors read, services write, forms validate."""
 
-import hmac
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from emegalis.actes import access as actes_access
+from emegalis.actes import conf
+from emegalis.actes import documents as actes_documents
+from emegalis.actes import protocol as p
+from emegalis.actes.acts import selectors, services
+from emegalis.actes.acts.forms import SERVICE_FIELD_MAP, ActeForm, PublishForm, ReplyForm
+from emegalis.actes.acts.stamp import StampError, stamp_pdf
+from emegalis.actes.courriers import services as courriers_services
+from emegalis.actes.returns import services as returns_services
 from emegalis.core import clock
 from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import error_messages
 from emegalis.organisations.models import Organisation
-
-from . import conf, selectors, services
-from . import protocol as p
-from .forms import SERVICE_FIELD_MAP, ActeForm, PublishForm, ReplyForm
-from .stamp import StampError, stamp_pdf
 
 S = p.ActStatus
 
@@ -27,7 +28,7 @@ S = p.ActStatus
 def _agent_org(request):
     """The organisation the user acts for, if they are one of its agents actes."""
     organisation = request.organisation
-    services.require_agent(request.user, organisation)
+    actes_access.require_agent(request.user, organisation)
     return organisation
 
 
@@ -90,7 +91,7 @@ def create(request):
         if form.is_valid():
             d = form.cleaned_data
             annexes = [
-                services.Upload.of(d[f"annexe_{i}"], d[f"type_pj_{i}"])
+                actes_documents.Upload.of(d[f"annexe_{i}"], d[f"type_pj_{i}"])
                 for i in range(1, 6)
                 if d.get(f"annexe_{i}")
             ]
@@ -100,7 +101,9 @@ def create(request):
                 decision_date=d["decision_date"],
                 objet=d["objet"],
                 matieres=form.matieres(),
-                document=services.Upload.of(d["document"], d["type_acte"], d.get("signature")),
+                document=actes_documents.Upload.of(
+                    d["document"], d["type_acte"], d.get("signature")
+                ),
                 annexes=annexes,
             )
             try:
@@ -176,11 +179,11 @@ def reply(request, pk, letter_pk):
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.reply_to_letter(
+            courriers_services.reply_to_letter(
                 actor=request.user,
                 letter=letter,
                 send=form.cleaned_data["send"] == 4,
-                documents=[services.Upload.of(form.cleaned_data["document"])],
+                documents=[actes_documents.Upload.of(form.cleaned_data["document"])],
             )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(error_messages(exc)))
@@ -245,7 +248,7 @@ def mark_read(request, pk):
     organisation = _agent_org(request)
     tx = selectors.get_transaction(request.user, organisation, pk)
     try:
-        services.mark_read(actor=request.user, tx=tx)
+        courriers_services.mark_read(actor=request.user, tx=tx)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(error_messages(exc)))
     return redirect("actes_detail", pk=tx.acte_id or tx.pk)
@@ -332,7 +335,7 @@ def unexpected(request):
         message = get_object_or_404(
             selectors.unexpected_messages(request.user), pk=request.POST.get("pk")
         )
-        services.resolve_incoming(actor=request.user, message=message)
+        returns_services.resolve_incoming(actor=request.user, message=message)
         messages.success(request, "Message classé.")
         return redirect("actes_unexpected")
     return render(
@@ -340,9 +343,6 @@ def unexpected(request):
         "actes/unexpected.html",
         {"items": selectors.unexpected_messages(request.user)[:200]},
     )
-
-
-# --- Public register -------------------------------------------------------------------------
 
 
 def register(request, org_pk):
@@ -358,39 +358,3 @@ def register_pdf(request, org_pk, pk):
     organisation = get_object_or_404(Organisation, pk=org_pk)
     acte = get_object_or_404(selectors.published_actes(organisation), pk=pk)
     return stamped_response(acte)
-
-
-# --- Returns pushed over HTTP ----------------------------------------------------------------
-
-
-@csrf_exempt
-def return_endpoint(request):
-    """Return archives pushed by the prefecture counterpart (raw gzip body or multipart),
-    authenticated by a shared bearer token (ACTES_RETURN_TOKEN)."""
-    if request.method != "POST":
-        return HttpResponse("KO\nMéthode non autorisée.", status=405, content_type="text/plain")
-    expected = conf.return_token()
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return HttpResponse("KO\nAuthentification refusée.", status=401, content_type="text/plain")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > conf.archive_max_bytes() + 64 * 1024:
-        return HttpResponse("KO\nArchive trop volumineuse.", status=413, content_type="text/plain")
-    name = request.headers.get("X-Archive-Name", "")[:255]
-    if request.content_type == "multipart/form-data":
-        uploads = list(request.FILES.values())
-        if len(uploads) != 1:
-            return HttpResponse("KO\nUne archive attendue.", status=400, content_type="text/plain")
-        source, name = uploads[0], uploads[0].name or name
-    else:
-        source = request
-    try:
-        record = services.receive_return_archive(source=source, channel="http", name=name)
-    except ValidationError as exc:
-        return HttpResponse(
-            "KO\n" + " ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8"
-        )
-    return HttpResponse(f"OK\n{record.pk}", content_type="text/plain")

@@ -11,8 +11,7 @@ Settings (all optional but the URL):
   the connection is refused if the certificate differs;
 - ``ACTES_TRANSPORT_USERNAME`` / ``ACTES_TRANSPORT_PASSWORD``: HTTP Basic of the legacy protocol;
 - ``ACTES_TRANSPORT_TIMEOUT`` (seconds), ``ACTES_TRANSPORT_FIELD`` (multipart field name).
-Success is HTTP 200 (legacy) or 201 (DGCL servers of 2025), brief §10.
-"""
+Success is HTTP 200 (legacy) or 201 (DGCL servers of 2025), brief §10."""
 
 from __future__ import annotations
 

@@ -3,18 +3,16 @@
 Rules: an agent actes sees the transactions of the organisations where they hold the role
 (active membership), nothing else — another authority's act is a 404, as if it did not exist.
 The public sees the publication register: acts marked published, with their stamped PDF.
-Platform staff see the unexpected returns.
-"""
+Platform staff see the unexpected returns."""
 
 from django.db.models import QuerySet
 from django.http import Http404
 
+from emegalis.actes import protocol as p
+from emegalis.actes.models import Document, IncomingMessage, Transaction
 from emegalis.core import usage
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
-
-from . import protocol as p
-from .models import Document, IncomingMessage, Transaction
 
 S = p.ActStatus
 
