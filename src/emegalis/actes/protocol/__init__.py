@@ -42,20 +42,6 @@ from .codec import (
     build_reponse_courrier_simple,
     build_reponse_lettre_observations,
     build_retour_classification,
-    parse,
-    parse_acte,
-    parse_anomalie_acte,
-    parse_anomalie_enveloppe,
-    parse_ar_acte,
-    parse_ar_annulation,
-    parse_classification,
-    parse_courrier_simple,
-    parse_defere_ta,
-    parse_demande_piece_complementaire,
-    parse_envelope,
-    parse_lettre_observations,
-    parse_message,
-    root_name,
 )
 from .constants import (
     ACTES_NS,
@@ -139,6 +125,22 @@ from .naming import (
     parse_id_acte,
     return_envelope_name,
     service_code,
+)
+from .parsing import (
+    parse,
+    parse_acte,
+    parse_anomalie_acte,
+    parse_anomalie_enveloppe,
+    parse_ar_acte,
+    parse_ar_annulation,
+    parse_classification,
+    parse_courrier_simple,
+    parse_defere_ta,
+    parse_demande_piece_complementaire,
+    parse_envelope,
+    parse_lettre_observations,
+    parse_message,
+    root_name,
 )
 from .statuses import (
     INCOMING_EFFECTS,

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import naming
-from .codec import SchemaArg, build, parse, root_name
+from .codec import SchemaArg, build
 from .constants import ENVELOPE_ROOTS
 from .errors import ArchiveError, MessageParseError, NamingError
 from .messages import Envelope, EnveloppeCLMISILL, EnveloppeMISILLCL, FichierSigne, Message
+from .parsing import parse, root_name
 
 MiB = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"

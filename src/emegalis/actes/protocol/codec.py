@@ -1,14 +1,9 @@
-"""Build and parse @CTES messages and envelopes.
+"""Build @CTES messages and envelopes (reading them is parsing.py).
 
 Writing: ISO-8859-1 with an XML declaration, prefix ``actes`` on the @CTES namespace and
 ``insee`` on INSEE's, every attribute qualified as the XSD requires
 (``attributeFormDefault="qualified"``), values checked with French errors, then (by default)
 the bytes validated against the XSD — the codec never hands out a document the schema refuses.
-
-Reading: tolerant where real prefectures are. Elements are matched on their local name,
-attributes qualified or not, unknown elements ignored, anomaly codes kept verbatim, dates read
-from their first ten characters. Reading does not validate against the XSD (an unknown anomaly
-code would fail the envelope's enumeration); call :func:`validate` for that.
 """
 
 from __future__ import annotations
@@ -23,13 +18,11 @@ from typing import Any
 from lxml import etree
 
 from . import naming
-from .classification import Classification, Matiere, NatureActe, TypePJ
-from .classification import nature_code_from_abbreviation as _nature_from_abbr
+from .classification import Matiere
 from .constants import (
     ACTES_NS,
     ENVELOPE_ANOMALY_CODES,
     INSEE_NS,
-    MESSAGE_TYPES_BY_ROOT,
     NATURES,
     NSMAP,
     OBJET_MAX_LENGTH,
@@ -39,9 +32,8 @@ from .constants import (
     XSI_NS,
     Direction,
 )
-from .errors import MessageParseError, ProtocolError
+from .errors import ProtocolError
 from .messages import (
-    IDCL,
     Acte,
     Annulation,
     AnomalieActe,
@@ -57,6 +49,7 @@ from .messages import (
     DefereTA,
     DemandeClassification,
     DemandePieceComplementaire,
+    Document,
     DonneesActe,
     Envelope,
     EnveloppeCLMISILL,
@@ -72,26 +65,25 @@ from .messages import (
     ReponseCourrierSimple,
     ReponseLettreObservations,
     RetourClassification,
-    ServicePrefecture,
+    expect,
 )
 from .text import check_latin1
-from .validation import parse_xml
 from .validation import validate as _validate
 
-Document = Message | Envelope
 SchemaArg = etree.XMLSchema | str | Path | None
+
 
 # What we send to the ministry must hold only ISO-8859-1 characters (brief §12): a text that
 # does not fit is refused, for the caller to map it (text.latin1_safe) and tell the agent. What
 # our prefecture counterpart writes may carry other characters as character references
 # (&#339;), as the real classification does with « œ ».
 _STRICT_LATIN1: ContextVar[bool] = ContextVar("strict_latin1", default=True)
-_NON_LATIN1 = re.compile(r"[^\x00-\xff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them
 
-# ===========================================================================================
-# Writing
-# ===========================================================================================
+
+_NON_LATIN1 = re.compile(r"[^\x00-\xff]")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them
 
 
 def _a(name: str) -> str:
@@ -515,551 +507,100 @@ def build_envelope(envelope: Envelope, *, validate: bool = True, schema: SchemaA
 
 # Named builders, one per root element (all share :func:`build`).
 def build_acte(m: Acte, **kw: Any) -> bytes:
-    return build(_expect(m, Acte), **kw)
+    return build(expect(m, Acte), **kw)
 
 
 def build_ar_acte(m: ARActe, **kw: Any) -> bytes:
-    return build(_expect(m, ARActe), **kw)
+    return build(expect(m, ARActe), **kw)
 
 
 def build_anomalie_acte(m: AnomalieActe, **kw: Any) -> bytes:
-    return build(_expect(m, AnomalieActe), **kw)
+    return build(expect(m, AnomalieActe), **kw)
 
 
 def build_courrier_simple(m: CourrierSimple, **kw: Any) -> bytes:
-    return build(_expect(m, CourrierSimple), **kw)
+    return build(expect(m, CourrierSimple), **kw)
 
 
 def build_reponse_courrier_simple(m: ReponseCourrierSimple, **kw: Any) -> bytes:
-    return build(_expect(m, ReponseCourrierSimple), **kw)
+    return build(expect(m, ReponseCourrierSimple), **kw)
 
 
 def build_demande_piece_complementaire(m: DemandePieceComplementaire, **kw: Any) -> bytes:
-    return build(_expect(m, DemandePieceComplementaire), **kw)
+    return build(expect(m, DemandePieceComplementaire), **kw)
 
 
 def build_ar_demande_piece_complementaire(m: ARDemandePieceComplementaire, **kw: Any) -> bytes:
-    return build(_expect(m, ARDemandePieceComplementaire), **kw)
+    return build(expect(m, ARDemandePieceComplementaire), **kw)
 
 
 def build_refus_piece_complementaire(m: RefusPieceComplementaire, **kw: Any) -> bytes:
-    return build(_expect(m, RefusPieceComplementaire), **kw)
+    return build(expect(m, RefusPieceComplementaire), **kw)
 
 
 def build_piece_complementaire(m: PieceComplementaire, **kw: Any) -> bytes:
-    return build(_expect(m, PieceComplementaire), **kw)
+    return build(expect(m, PieceComplementaire), **kw)
 
 
 def build_ar_piece_complementaire(m: ARPieceComplementaire, **kw: Any) -> bytes:
-    return build(_expect(m, ARPieceComplementaire), **kw)
+    return build(expect(m, ARPieceComplementaire), **kw)
 
 
 def build_lettre_observations(m: LettreObservations, **kw: Any) -> bytes:
-    return build(_expect(m, LettreObservations), **kw)
+    return build(expect(m, LettreObservations), **kw)
 
 
 def build_ar_lettre_observations(m: ARLettreObservations, **kw: Any) -> bytes:
-    return build(_expect(m, ARLettreObservations), **kw)
+    return build(expect(m, ARLettreObservations), **kw)
 
 
 def build_rejet_lettre_observations(m: RejetLettreObservations, **kw: Any) -> bytes:
-    return build(_expect(m, RejetLettreObservations), **kw)
+    return build(expect(m, RejetLettreObservations), **kw)
 
 
 def build_reponse_lettre_observations(m: ReponseLettreObservations, **kw: Any) -> bytes:
-    return build(_expect(m, ReponseLettreObservations), **kw)
+    return build(expect(m, ReponseLettreObservations), **kw)
 
 
 def build_ar_reponse_rejet_lettre_observations(
     m: ARReponseRejetLettreObservations, **kw: Any
 ) -> bytes:
-    return build(_expect(m, ARReponseRejetLettreObservations), **kw)
+    return build(expect(m, ARReponseRejetLettreObservations), **kw)
 
 
 def build_defere_ta(m: DefereTA, **kw: Any) -> bytes:
-    return build(_expect(m, DefereTA), **kw)
+    return build(expect(m, DefereTA), **kw)
 
 
 def build_annulation(m: Annulation, **kw: Any) -> bytes:
-    return build(_expect(m, Annulation), **kw)
+    return build(expect(m, Annulation), **kw)
 
 
 def build_ar_annulation(m: ARAnnulation, **kw: Any) -> bytes:
-    return build(_expect(m, ARAnnulation), **kw)
+    return build(expect(m, ARAnnulation), **kw)
 
 
 def build_demande_classification(m: DemandeClassification, **kw: Any) -> bytes:
-    return build(_expect(m, DemandeClassification), **kw)
+    return build(expect(m, DemandeClassification), **kw)
 
 
 def build_retour_classification(m: RetourClassification, **kw: Any) -> bytes:
-    return build(_expect(m, RetourClassification), **kw)
+    return build(expect(m, RetourClassification), **kw)
 
 
 def build_reponse_classification_sans_changement(
     m: ReponseClassificationSansChangement, **kw: Any
 ) -> bytes:
-    return build(_expect(m, ReponseClassificationSansChangement), **kw)
+    return build(expect(m, ReponseClassificationSansChangement), **kw)
 
 
 def build_enveloppe_cl_misill(m: EnveloppeCLMISILL, **kw: Any) -> bytes:
-    return build(_expect(m, EnveloppeCLMISILL), **kw)
+    return build(expect(m, EnveloppeCLMISILL), **kw)
 
 
 def build_enveloppe_misill_cl(m: EnveloppeMISILLCL, **kw: Any) -> bytes:
-    return build(_expect(m, EnveloppeMISILLCL), **kw)
+    return build(expect(m, EnveloppeMISILLCL), **kw)
 
 
 def build_anomalie_enveloppe(m: AnomalieEnveloppe, **kw: Any) -> bytes:
-    return build(_expect(m, AnomalieEnveloppe), **kw)
-
-
-def _expect[T](value: Any, cls: type[T]) -> T:
-    if not isinstance(value, cls):
-        raise ProtocolError(f"{cls.__name__} attendu, reçu {type(value).__name__}.")
-    return value
-
-
-# ===========================================================================================
-# Reading
-# ===========================================================================================
-
-
-def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname
-
-
-def _children(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el.iterchildren(tag=etree.Element) if _local(c) == name]
-
-
-def _child(el: etree._Element, name: str) -> etree._Element | None:
-    found = _children(el, name)
-    return found[0] if found else None
-
-
-def _need(el: etree._Element, name: str) -> etree._Element:
-    found = _child(el, name)
-    if found is None:
-        raise MessageParseError(f"Élément « {name} » manquant dans « {_local(el)} ».")
-    return found
-
-
-def _attr(el: etree._Element, name: str, ns: str = ACTES_NS) -> str | None:
-    for key in (f"{{{ns}}}{name}", name):
-        value = el.get(key)
-        if value is not None:
-            return value.strip()
-    return None
-
-
-def _need_attr(el: etree._Element, name: str, ns: str = ACTES_NS) -> str:
-    value = _attr(el, name, ns)
-    if value is None:
-        raise MessageParseError(f"Attribut « {name} » manquant sur « {_local(el)} ».")
-    return value
-
-
-def _text(el: etree._Element | None) -> str | None:
-    if el is None:
-        return None
-    if el.get(f"{{{XSI_NS}}}nil") in ("true", "1"):
-        return None
-    return (el.text or "").strip()
-
-
-def _need_text(el: etree._Element, name: str) -> str:
-    return _text(_need(el, name)) or ""
-
-
-def _date(value: str | None, what: str) -> date:
-    try:
-        return date.fromisoformat((value or "").strip()[:10])
-    except ValueError:
-        raise MessageParseError(f"Date illisible pour « {what} » : « {value} ».") from None
-
-
-def _int(value: str | None, what: str) -> int:
-    try:
-        return int((value or "").strip())
-    except ValueError:
-        raise MessageParseError(f"Nombre illisible pour « {what} » : « {value} ».") from None
-
-
-def _read_fichier(el: etree._Element) -> FichierSigne:
-    sig = _child(el, "Signature")
-    signature = None
-    if sig is not None:
-        inner = [etree.tostring(c, encoding="unicode") for c in sig.iterchildren()]
-        signature = (sig.text or "") + "".join(inner) if inner else (sig.text or "")
-    return FichierSigne(nom_fichier=_need_text(el, "NomFichier"), signature=signature)
-
-
-def _read_donnees_acte(el: etree._Element) -> dict[str, Any]:
-    matieres = []
-    for level in range(1, 6):
-        m = _child(el, f"CodeMatiere{level}")
-        if m is None:
-            break
-        matieres.append(_int(_need_attr(m, "CodeMatiere"), f"CodeMatiere{level}"))
-    annexes_el = _child(el, "Annexes")
-    annexes = (
-        tuple(_read_fichier(a) for a in _children(annexes_el, "Annexe"))
-        if (annexes_el is not None)
-        else ()
-    )
-    nombre = _attr(annexes_el, "Nombre") if annexes_el is not None else None
-    precedent = _child(el, "PrecedentIdentifiantActe")
-    papier = _child(el, "DocumentPapier")
-    return {
-        "date_decision": _date(_need_attr(el, "Date"), "Date"),
-        "numero_interne": _need_attr(el, "NumeroInterne"),
-        "code_nature": _int(_need_attr(el, "CodeNatureActe"), "CodeNatureActe"),
-        "matieres": tuple(matieres),
-        "objet": _need_text(el, "Objet"),
-        "precedent_id_acte": _attr(precedent, "IDActe") if precedent is not None else None,
-        "classification_date": _date(
-            _need_text(el, "ClassificationDateVersion"), "ClassificationDateVersion"
-        ),
-        "document": _read_fichier(_need(el, "Document")),
-        "annexes": annexes,
-        "annexes_declarees": _int(nombre, "Annexes/@Nombre") if nombre is not None else None,
-        "document_papier": _text(papier) if papier is not None else None,
-    }
-
-
-def _parse_acte(el: etree._Element) -> Acte:
-    return Acte(**_read_donnees_acte(el))
-
-
-def _parse_ar_acte(el: etree._Element) -> ARActe:
-    return ARActe(
-        id_acte=_need_attr(el, "IDActe"),
-        date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
-        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
-        classification_date_en_cours=_date(
-            _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
-        ),
-    )
-
-
-def _parse_anomalie_acte(el: etree._Element) -> AnomalieActe:
-    return AnomalieActe(
-        date=_date(_need_text(el, "Date"), "Date"),
-        nature=_need_text(el, "Nature"),
-        detail=_text(_child(el, "Detail")),
-        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
-        classification_date_en_cours=_date(
-            _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
-        ),
-    )
-
-
-def _courrier_keys(el: etree._Element) -> dict[str, Any]:
-    return {
-        "id_acte": _need_attr(el, "IDActe"),
-        "date_courrier_pref": _date(_need_attr(el, "DateCourrierPref"), "DateCourrierPref"),
-    }
-
-
-def _courrier_document_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
-    def parse(el: etree._Element) -> T:
-        return cls(**_courrier_keys(el), document=_read_fichier(_need(el, "Document")))
-
-    return parse
-
-
-def _courrier_only_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
-    def parse(el: etree._Element) -> T:
-        return cls(**_courrier_keys(el))
-
-    return parse
-
-
-def _ar_reponse_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
-    def parse(el: etree._Element) -> T:
-        return cls(
-            **_courrier_keys(_need(el, "InfosCourrierPref")),
-            date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
-        )
-
-    return parse
-
-
-def _parse_demande_pieces(el: etree._Element) -> DemandePieceComplementaire:
-    return DemandePieceComplementaire(
-        **_courrier_keys(el),
-        description_pieces=_need_text(el, "DescriptionPieces"),
-        document=_read_fichier(_need(el, "Document")),
-    )
-
-
-def _parse_pieces(el: etree._Element) -> PieceComplementaire:
-    docs = _need(el, "Documents")
-    return PieceComplementaire(
-        **_courrier_keys(el),
-        documents=tuple(_read_fichier(d) for d in _children(docs, "Document")),
-    )
-
-
-def _parse_lettre_observations(el: etree._Element) -> LettreObservations:
-    return LettreObservations(
-        **_courrier_keys(el),
-        motif=_need_text(el, "Motif"),
-        document=_read_fichier(_need(el, "Document")),
-    )
-
-
-def _parse_defere(el: etree._Element) -> DefereTA:
-    pieces = _child(el, "PiecesJointes")
-    return DefereTA(
-        id_acte=_need_attr(el, "IDActe"),
-        date_depot=_date(_need_text(el, "DateDepot"), "DateDepot"),
-        nature_illegalite=_need_text(el, "NatureIllegalite"),
-        pieces_jointes=tuple(_read_fichier(p) for p in _children(pieces, "PieceJointe"))
-        if pieces is not None
-        else (),
-    )
-
-
-def _parse_annulation(el: etree._Element) -> Annulation:
-    return Annulation(id_acte=_need_attr(el, "IDActe"))
-
-
-def _parse_ar_annulation(el: etree._Element) -> ARAnnulation:
-    return ARAnnulation(
-        id_acte=_need_attr(el, "IDActe"),
-        date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
-    )
-
-
-def _parse_demande_classification(el: etree._Element) -> DemandeClassification:
-    d = _child(el, "DateClassification")
-    return DemandeClassification(
-        date_classification=_date(_text(d), "DateClassification") if d is not None else None
-    )
-
-
-def _read_matiere(el: etree._Element, level: int) -> Matiere:
-    children = _children(el, f"Matiere{level + 1}") if level < 5 else []
-    return Matiere(
-        code=_int(_need_attr(el, "CodeMatiere"), f"Matiere{level}/@CodeMatiere"),
-        libelle=_attr(el, "Libelle") or "",
-        niveau=level,
-        enfants=tuple(_read_matiere(c, level + 1) for c in children),
-    )
-
-
-def _read_classification(el: etree._Element) -> Classification:
-    natures = []
-    natures_el = _child(el, "NaturesActes")
-    for n in _children(natures_el, "NatureActe") if natures_el is not None else []:
-        abbr = _attr(n, "TypeAbrege") or ""
-        code = _attr(n, "CodeNatureActe")
-        natures.append(
-            NatureActe(
-                code=_int(code, "CodeNatureActe") if code else _nature_from_abbr(abbr),
-                libelle=_attr(n, "Libelle") or "",
-                type_abrege=abbr,
-                typologies=tuple(
-                    TypePJ(code=_need_attr(t, "CodeTypePJ"), libelle=_attr(t, "Libelle") or "")
-                    for t in _children(n, "TypePJNatureActe")
-                ),
-            )
-        )
-    matieres_el = _child(el, "Matieres")
-    matieres = [
-        _read_matiere(m, 1)
-        for m in (_children(matieres_el, "Matiere1") if matieres_el is not None else [])
-    ]
-    return Classification(
-        date_classification=_date(_need_text(el, "DateClassification"), "DateClassification"),
-        natures=tuple(natures),
-        matieres=tuple(matieres),
-    )
-
-
-def _parse_retour_classification(el: etree._Element) -> RetourClassification:
-    return RetourClassification(classification=_read_classification(el))
-
-
-def _parse_sans_changement(el: etree._Element) -> ReponseClassificationSansChangement:
-    return ReponseClassificationSansChangement(
-        date_classification=_date(_need_text(el, "DateClassification"), "DateClassification")
-    )
-
-
-def _read_referent(el: etree._Element) -> Referent | None:
-    ref = _child(el, "Referent")
-    if ref is None:
-        return None
-    return Referent(
-        nom=_text(_child(ref, "Nom")),
-        telephone=_text(_child(ref, "Telephone")),
-        email=_text(_child(ref, "Email")),
-    )
-
-
-def _read_formulaires(el: etree._Element) -> tuple[str, ...]:
-    forms = _need(el, "FormulairesEnvoyes")
-    return tuple(_need_text(f, "NomFichier") for f in _children(forms, "Formulaire"))
-
-
-def _read_donnees_enveloppe(el: etree._Element) -> EnveloppeCLMISILL:
-    emetteur = _need(el, "Emetteur")
-    idcl = _need(emetteur, "IDCL")
-    adresses = _child(el, "AdressesRetour")
-    return EnveloppeCLMISILL(
-        emetteur=IDCL(
-            siren=_need_attr(idcl, "SIREN", INSEE_NS),
-            departement=_need_attr(idcl, "Departement"),
-            arrondissement=_need_attr(idcl, "Arrondissement"),
-            nature=_need_attr(idcl, "Nature"),
-        ),
-        referent=_read_referent(emetteur),
-        adresses_retour=tuple(
-            _text(e) or "" for e in (_children(adresses, "Email") if adresses is not None else [])
-        ),
-        formulaires=_read_formulaires(el),
-    )
-
-
-def _parse_enveloppe_misill(el: etree._Element) -> EnveloppeMISILLCL:
-    emetteur = _need(el, "Emetteur")
-    for tag, kind in (("IDSGAR", "SGAR"), ("IDPref", "PREF"), ("IDSousPref", "SOUSPREF")):
-        svc = _child(emetteur, tag)
-        if svc is not None:
-            service = ServicePrefecture(
-                kind=kind,
-                departement=_need_attr(svc, "Departement"),
-                arrondissement=_attr(svc, "Arrondissement"),
-            )
-            break
-    else:
-        raise MessageParseError("Émetteur de l'enveloppe (IDSGAR, IDPref, IDSousPref) absent.")
-    return EnveloppeMISILLCL(
-        emetteur=service,
-        referent=_read_referent(emetteur),
-        formulaires=_read_formulaires(el),
-        destinataire_siren=_need_attr(_need(el, "Destinataire"), "SIREN", INSEE_NS),
-    )
-
-
-def _parse_anomalie_enveloppe(el: etree._Element) -> AnomalieEnveloppe:
-    return AnomalieEnveloppe(
-        date=_date(_need_text(el, "Date"), "Date"),
-        nature=_need_text(el, "Nature"),
-        detail=_text(_child(el, "Detail")),
-        enveloppe_recue=_read_donnees_enveloppe(_need(el, "EnveloppeRecue")),
-    )
-
-
-_PARSERS: dict[str, Callable[[etree._Element], Any]] = {
-    "Acte": _parse_acte,
-    "ARActe": _parse_ar_acte,
-    "AnomalieActe": _parse_anomalie_acte,
-    "CourrierSimple": _courrier_document_parser(CourrierSimple),
-    "ReponseCourrierSimple": _courrier_document_parser(ReponseCourrierSimple),
-    "DemandePieceComplementaire": _parse_demande_pieces,
-    "ARDemandePieceComplementaire": _courrier_only_parser(ARDemandePieceComplementaire),
-    "RefusPieceComplementaire": _courrier_document_parser(RefusPieceComplementaire),
-    "PieceComplementaire": _parse_pieces,
-    "ARPieceComplementaire": _ar_reponse_parser(ARPieceComplementaire),
-    "LettreObservations": _parse_lettre_observations,
-    "ARLettreObservations": _courrier_only_parser(ARLettreObservations),
-    "RejetLettreObservations": _courrier_document_parser(RejetLettreObservations),
-    "ReponseLettreObservations": _courrier_document_parser(ReponseLettreObservations),
-    "ARReponseRejetLettreObservations": _ar_reponse_parser(ARReponseRejetLettreObservations),
-    "DefereTA": _parse_defere,
-    "Annulation": _parse_annulation,
-    "ARAnnulation": _parse_ar_annulation,
-    "DemandeClassification": _parse_demande_classification,
-    "RetourClassification": _parse_retour_classification,
-    "ReponseClassificationSansChangement": _parse_sans_changement,
-    "EnveloppeCLMISILL": _read_donnees_enveloppe,
-    "EnveloppeMISILLCL": _parse_enveloppe_misill,
-    "AnomalieEnveloppe": _parse_anomalie_enveloppe,
-}
-assert set(_PARSERS) == set(MESSAGE_TYPES_BY_ROOT) | {
-    "EnveloppeCLMISILL",
-    "EnveloppeMISILLCL",
-    "AnomalieEnveloppe",
-}
-
-
-def root_name(data: bytes) -> str:
-    """The local name of a document's root element (parsed safely)."""
-    return _local(parse_xml(data))
-
-
-def parse(data: bytes) -> Document:
-    """Read any @CTES message or envelope into its dataclass, dispatching on the root element."""
-    root = parse_xml(data)
-    qname = etree.QName(root)
-    if qname.namespace not in (ACTES_NS, None):
-        raise MessageParseError(
-            f"Espace de noms inattendu : « {qname.namespace} » (attendu : {ACTES_NS})."
-        )
-    parser = _PARSERS.get(qname.localname)
-    if parser is None:
-        raise MessageParseError(f"Type de message @CTES inconnu : « {qname.localname} ».")
-    return parser(root)
-
-
-def parse_message(data: bytes) -> Document:
-    """Alias of :func:`parse`: a business message or an envelope, whichever ``data`` holds."""
-    return parse(data)
-
-
-def _parse_as[T](data: bytes, cls: type[T]) -> T:
-    result = parse(data)
-    if not isinstance(result, cls):
-        raise MessageParseError(
-            f"Message « {cls.__name__} » attendu, reçu « {type(result).__name__} »."
-        )
-    return result
-
-
-def parse_acte(data: bytes) -> Acte:
-    return _parse_as(data, Acte)
-
-
-def parse_ar_acte(data: bytes) -> ARActe:
-    return _parse_as(data, ARActe)
-
-
-def parse_anomalie_acte(data: bytes) -> AnomalieActe:
-    return _parse_as(data, AnomalieActe)
-
-
-def parse_courrier_simple(data: bytes) -> CourrierSimple:
-    return _parse_as(data, CourrierSimple)
-
-
-def parse_demande_piece_complementaire(data: bytes) -> DemandePieceComplementaire:
-    return _parse_as(data, DemandePieceComplementaire)
-
-
-def parse_lettre_observations(data: bytes) -> LettreObservations:
-    return _parse_as(data, LettreObservations)
-
-
-def parse_defere_ta(data: bytes) -> DefereTA:
-    return _parse_as(data, DefereTA)
-
-
-def parse_ar_annulation(data: bytes) -> ARAnnulation:
-    return _parse_as(data, ARAnnulation)
-
-
-def parse_envelope(data: bytes) -> Envelope:
-    return _parse_as(data, Envelope)  # type: ignore[type-abstract]
-
-
-def parse_anomalie_enveloppe(data: bytes) -> AnomalieEnveloppe:
-    return _parse_as(data, AnomalieEnveloppe)
-
-
-def parse_classification(data: bytes) -> Classification:
-    """Read a ``RetourClassification`` (7-2) into a :class:`Classification`."""
-    return _parse_as(data, RetourClassification).classification
+    return build(expect(m, AnomalieEnveloppe), **kw)

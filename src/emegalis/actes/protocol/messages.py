@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .classification import Classification
 from .constants import KNOWN_ANOMALY_LABELS, MESSAGE_TYPES_BY_CODE, MessageType
+from .errors import ProtocolError
 
 
 class _Record:
@@ -345,3 +346,13 @@ def anomaly_label(code: str) -> str:
     if known:
         return known
     return f"Anomalie de code {code} (signification non documentée)"
+
+
+Document = Message | Envelope
+
+
+def expect[T](value: Any, cls: type[T]) -> T:
+    """``value`` if it is a ``cls``, else a ProtocolError naming both."""
+    if not isinstance(value, cls):
+        raise ProtocolError(f"{cls.__name__} attendu, reçu {type(value).__name__}.")
+    return value

@@ -1,0 +1,2 @@
+"""Returns: archives from the ministry (HTTP endpoint, mailbox), each message applied through a
+table from message type to handler."""

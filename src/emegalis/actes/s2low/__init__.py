@@ -1,0 +1,2 @@
+"""The client API of a tiers de télétransmission, S²LOW-style: the paths and answers existing
+client software (Pastell, web-delib…) expects."""
