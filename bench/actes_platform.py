@@ -4,7 +4,7 @@
 
 
 Per act, what an agent's « Transmettre » costs on the platform, through the real services:
-``services.create_acte`` (permission and convention, NumeroInterne and uniqueness, date,
+``acts_services.create_acte`` (permission and convention, NumeroInterne and uniqueness, date,
 objet, classification path and typologies, the 1 MiB PDF opened and checked by pypdf, SHA-256
 and storage of the file, the Acte built and validated against the XSD, rows, status history,
 journal entry), then what the send task does before the POST:
@@ -36,10 +36,9 @@ from django.db import transaction  # noqa: E402
 
 call_command("migrate", verbosity=0)
 
-from emegalis.actes import documents as actes_documents  # noqa: E402
-from emegalis.actes import lifecycle as actes_lifecycle  # noqa: E402
+from emegalis.actes import documents, lifecycle  # noqa: E402
 from emegalis.actes import protocol as p  # noqa: E402
-from emegalis.actes.acts import services  # noqa: E402
+from emegalis.actes.acts import services as acts_services  # noqa: E402
 from emegalis.actes.transmission import services as transmission_services  # noqa: E402
 from emegalis.core.services_catalog import Service  # noqa: E402
 from emegalis.organisations.roles import Role  # noqa: E402
@@ -52,7 +51,7 @@ _state: dict = {}
 def _setup():
     commune = OrganisationFactory(name="Commune du banc d'essai")
     make_convention(commune, [Service.ACTES])
-    services.import_classification(organisation=commune, xml=classification_bytes())
+    acts_services.import_classification(organisation=commune, xml=classification_bytes())
     _state["commune"] = commune
     _state["agent"] = make_member(commune, Role.AGENT_ACTES)
     from bench.actes_envelopes import make_pdf
@@ -64,22 +63,22 @@ def service_path(index: int, archive_name: str, archive: bytes) -> None:
     if not _state:
         _setup()
     with transaction.atomic():
-        acte = services.create_acte(
+        acte = acts_services.create_acte(
             actor=_state["agent"],
             organisation=_state["commune"],
-            data=services.ActeInput(
+            data=acts_services.ActeInput(
                 nature=1,
                 numero_interne=f"PLAT{index}",
                 decision_date=date(2025, 3, 1),
                 objet=f"Délibération n° {index} : approbation du compte rendu de la séance",
                 matieres=[5, 2],
-                document=actes_documents.Upload.of(
+                document=documents.Upload.of(
                     SimpleUploadedFile("deliberation.pdf", _state["pdf"]), "99_DE"
                 ),
             ),
             confirm=False,  # no send task: the POST is not measured here
         )
-        actes_lifecycle.set_status(acte, p.ActStatus.POSTE)
+        lifecycle.set_status(acte, p.ActStatus.POSTE)
         env = transmission_services.build_envelope(tx=acte)
     assert env.archive_size > 1024 * 1024
     if index == 0:  # the stored archive is what the codec reads back

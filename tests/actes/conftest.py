@@ -7,7 +7,7 @@ import io
 import pytest
 from django.utils import timezone
 
-from emegalis.actes.acts import services as actes_services
+from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Transaction
 from emegalis.actes.returns import services as returns_services
 from emegalis.actes.transmission.transport import TransportError
@@ -44,7 +44,7 @@ def every_stored_archive_is_valid(db):
 def make_commune(**kwargs):
     commune = OrganisationFactory(**kwargs)
     make_convention(commune, [Service.ACTES])
-    actes_services.import_classification(organisation=commune, xml=CLASSIFICATION_2017.read_bytes())
+    acts_services.import_classification(organisation=commune, xml=CLASSIFICATION_2017.read_bytes())
     return commune
 
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from emegalis.actes import protocol as p
 from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Document, StatusChange, Transaction
-from emegalis.actes.transmission import services
+from emegalis.actes.transmission import services as transmission_services
 from emegalis.core.journal import first_break
 from emegalis.prefecture.models import ReceivedAct
 
@@ -95,20 +95,20 @@ def test_a_transport_failure_keeps_the_act_waiting_with_the_error(agent_client, 
     # Sending again reuses the same archive (same serial): idempotent.
     wire.mode = "loop"
     with run_commits():
-        assert services.send_transaction(transaction_id=acte.pk) == "envoyé"
+        assert transmission_services.send_transaction(transaction_id=acte.pk) == "envoyé"
     acte.refresh_from_db()
     assert acte.status == S.ACQUITTEMENT_RECU
     assert acte.envelopes.count() == 1
     assert wire.sent[0][0] == wire.sent[1][0]
     # A third call does nothing.
-    assert services.send_transaction(transaction_id=acte.pk) == "rien à faire"
+    assert transmission_services.send_transaction(transaction_id=acte.pk) == "rien à faire"
 
 
 def test_daily_counter_increments_per_siren_and_resets_each_day(commune):
-    a = services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
-    b = services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
-    c = services.allocate_serial(siren="000000000", day=date(2026, 1, 1))
-    d = services.allocate_serial(siren=commune.siren, day=date(2026, 1, 2))
+    a = transmission_services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
+    b = transmission_services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
+    c = transmission_services.allocate_serial(siren="000000000", day=date(2026, 1, 1))
+    d = transmission_services.allocate_serial(siren=commune.siren, day=date(2026, 1, 2))
     assert (a, b, c, d) == (1, 2, 1, 1)
 
 
@@ -117,7 +117,7 @@ def test_daily_counter_refuses_past_9999(commune):
 
     DailyCounter.objects.create(siren=commune.siren, day=date(2026, 1, 1), value=9999)
     with pytest.raises(p.NamingError, match="9999"):
-        services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
+        transmission_services.allocate_serial(siren=commune.siren, day=date(2026, 1, 1))
 
 
 def test_cancellation_only_after_acknowledgement(agent_client, agent, wire, run_commits):

@@ -282,21 +282,21 @@ def test_the_service_refuses_a_decision_date_before_1982(agent, commune):
 
     from django.core.exceptions import ValidationError
 
-    from emegalis.actes import documents as actes_documents
-    from emegalis.actes.acts import services
+    from emegalis.actes import documents
+    from emegalis.actes.acts import services as acts_services
 
     from .helpers import pdf_upload
 
-    data = services.ActeInput(
+    data = acts_services.ActeInput(
         nature=1,
         numero_interne="DEL01",
         decision_date=date(1800, 1, 1),
         objet="Objet",
         matieres=[5, 2],
-        document=actes_documents.Upload.of(pdf_upload(), "99_DE"),
+        document=documents.Upload.of(pdf_upload(), "99_DE"),
     )
     with pytest.raises(ValidationError) as caught:
-        services.create_acte(actor=agent, organisation=commune, data=data)
+        acts_services.create_acte(actor=agent, organisation=commune, data=data)
     assert "2 mars 1982" in " ".join(caught.value.message_dict["decision_date"])
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections, transaction
 
-from emegalis.actes.transmission import services
+from emegalis.actes.transmission import services as transmission_services
 
 
 @pytest.mark.django_db(transaction=True)
@@ -25,7 +25,9 @@ def test_parallel_allocations_get_distinct_serials():
             for _ in range(10):
                 with transaction.atomic():
                     results.append(
-                        services.allocate_serial(siren="123456782", day=date(2026, 3, 3))
+                        transmission_services.allocate_serial(
+                            siren="123456782", day=date(2026, 3, 3)
+                        )
                     )
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)

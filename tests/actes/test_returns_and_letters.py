@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.actes import outgoing as services
+from emegalis.actes import outgoing
 from emegalis.actes import protocol as p
 from emegalis.actes.models import IncomingArchive, IncomingMessage, Transaction
 from emegalis.prefecture import services as pref
@@ -50,7 +50,7 @@ def return_archive(acte, message, code, files=None):
 
 def anomalie(acte, detail="Classification inconnue"):
     echo = p.parse_acte(
-        p.build_acte(services.acte_message(acte))  # the act as it was sent
+        p.build_acte(outgoing.acte_message(acte))  # the act as it was sent
     )
     fields = {k: v for k, v in vars(echo).items() if k != "annexes_declarees"}
     return p.AnomalieActe(

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.tasks import default_task_backend
 
-from emegalis.actes import documents as actes_documents
+from emegalis.actes import documents
 from emegalis.actes import protocol as p
-from emegalis.actes.acts import services
+from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Transaction
 from emegalis.actes.tasks import send_transaction
 from emegalis.core import clock
@@ -23,16 +23,16 @@ pytestmark = pytest.mark.django_db
 def acte(agent, commune, wire):
     wire.mode = "fail"
     data = acte_form()
-    acte = services.create_acte(
+    acte = acts_services.create_acte(
         actor=agent,
         organisation=commune,
-        data=services.ActeInput(
+        data=acts_services.ActeInput(
             nature=1,
             numero_interne=data["numero_interne"],
             decision_date=clock.today(),
             objet=data["objet"],
             matieres=[5, 2],
-            document=actes_documents.Upload.of(data["document"], "99_DE"),
+            document=documents.Upload.of(data["document"], "99_DE"),
         ),
     )
     return acte

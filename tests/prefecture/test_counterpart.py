@@ -65,7 +65,7 @@ def test_an_envelope_from_an_unknown_siren_gets_an_anomalie_enveloppe(
     from dataclasses import replace
 
     from emegalis.actes.models import Transaction
-    from emegalis.actes.returns import services as actes_services
+    from emegalis.actes.returns import services as returns_services
 
     name, data = sent
     archive = p.read_archive(data)
@@ -82,7 +82,7 @@ def test_an_envelope_from_an_unknown_siren_gets_an_anomalie_enveloppe(
     anomaly = p.read_archive(data).envelope
     assert isinstance(anomaly, p.AnomalieEnveloppe) and anomaly.nature == "005"
     # The platform matches it to its envelope by name and moves the act to « erreur ».
-    actes_services.receive_return_archive(source=io.BytesIO(data), channel="http")
+    returns_services.receive_return_archive(source=io.BytesIO(data), channel="http")
     acte = Transaction.objects.get(type=1)
     assert acte.status == p.ActStatus.ERREUR
     assert "PREF-VERIF-02" in acte.error_message

@@ -14,6 +14,7 @@ from django.db import models
 from emegalis.organisations.models import Organisation
 
 from . import protocol as p
+from .protocol import TransactionType
 
 STATUS_CHOICES = [(int(s), s.label) for s in p.ActStatus]
 TYPE_CHOICES = [
@@ -147,7 +148,7 @@ class Transaction(models.Model):
             # S²LOW counts every earlier act, whatever its status (brief §4, §12).
             models.UniqueConstraint(
                 fields=["organisation", "numero_interne"],
-                condition=models.Q(type=1),
+                condition=models.Q(type=TransactionType.TRANSMISSION_ACTE),
                 name="actes_unique_numero_per_organisation",
                 violation_error_message="Ce numéro d'acte a déjà été utilisé par votre "
                 "collectivité.",
@@ -156,7 +157,7 @@ class Transaction(models.Model):
         indexes = [models.Index(fields=["organisation", "type", "status"])]
 
     def __str__(self) -> str:
-        if self.type == 1:
+        if self.type == TransactionType.TRANSMISSION_ACTE:
             return f"Acte {self.numero_interne}"
         return f"{self.get_type_display()} n° {self.pk}"
 

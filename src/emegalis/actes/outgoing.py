@@ -9,6 +9,7 @@ from emegalis.actes.models import (
     Document,
     Transaction,
 )
+from emegalis.actes.protocol import TransactionType
 
 # The acknowledgements the platform sends by itself when a letter arrives (brief §8).
 AUTOMATIC_AR = {"3-1": "3-2", "4-1": "4-2"}
@@ -72,10 +73,10 @@ def outgoing_message(tx: Transaction, code: str | None = None) -> p.Message:
 
 
 def message_name(tx: Transaction, code: str) -> str:
-    if tx.type == 7:
+    if tx.type == TransactionType.DEMANDE_CLASSIFICATION:
         org = tx.organisation
         return p.TransactionStem(org.departement, org.siren).message_name(code)
-    if tx.type == 1:
+    if tx.type == TransactionType.TRANSMISSION_ACTE:
         return transaction_stem(tx).message_name(code)
     return p.TransactionStem.for_acte(tx.acte.id_acte).message_name(code)
 

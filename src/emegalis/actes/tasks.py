@@ -13,7 +13,7 @@ from django.tasks import task
 
 from emegalis.actes import conf
 from emegalis.actes.courriers import notifications
-from emegalis.actes.transmission import services
+from emegalis.actes.transmission import services as transmission_services
 from emegalis.core import clock
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 @task()
 def send_transaction(transaction_id: int) -> str:
     try:
-        return services.send_transaction(transaction_id=transaction_id)
-    except services.SendLater as exc:
+        return transmission_services.send_transaction(transaction_id=transaction_id)
+    except transmission_services.SendLater as exc:
         backoff = conf.send_backoff()
         if exc.attempts > len(backoff):
             logger.error("Envoi abandonné après %s essais : %s", exc.attempts, exc)

@@ -16,11 +16,9 @@ from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from emegalis.actes import documents as actes_documents
-from emegalis.actes import lifecycle as actes_lifecycle
-from emegalis.actes import outgoing as actes_outgoing
+from emegalis.actes import documents, lifecycle, outgoing
 from emegalis.actes import protocol as p
-from emegalis.actes.acts import services
+from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Transaction
 from emegalis.actes.returns import services as returns_services
 from emegalis.actes.transmission import services as transmission_services
@@ -54,30 +52,30 @@ def _deliver_returns() -> None:
 
 def _transmit(acte: Transaction) -> None:
     """17 → 1 → 2 → 3 as the send task would, then the counterpart reads the archive."""
-    actes_lifecycle.set_status(acte, S.POSTE, message="Envoi confirmé (démo)")
+    lifecycle.set_status(acte, S.POSTE, message="Envoi confirmé (démo)")
     env = transmission_services.build_envelope(tx=acte)
-    actes_lifecycle.set_status(acte, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
+    lifecycle.set_status(acte, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
     env.post_started_at = env.sent_at = acte.sent_at = clock.now()
     env.http_status = 200
     env.save()
     acte.save(update_fields=["sent_at"])
-    actes_lifecycle.set_status(acte, S.TRANSMIS, message="Archive remise (démo)")
+    lifecycle.set_status(acte, S.TRANSMIS, message="Archive remise (démo)")
     with env.archive.open("rb") as fh:
         prefecture.receive_archive(source=fh, name=env.archive_name)
     _deliver_returns()
 
 
 def _create(org, agent, numero, objet, matieres, decision: date) -> Transaction:
-    return services.create_acte(
+    return acts_services.create_acte(
         actor=agent,
         organisation=org,
-        data=services.ActeInput(
+        data=acts_services.ActeInput(
             nature=1,
             numero_interne=numero,
             decision_date=decision,
             objet=objet,
             matieres=matieres,
-            document=actes_documents.Upload.of(_pdf(f"Délibération {numero}", objet), "99_DE"),
+            document=documents.Upload.of(_pdf(f"Délibération {numero}", objet), "99_DE"),
         ),
         confirm=False,
     )
@@ -88,7 +86,7 @@ def load(organisations: dict[str, Organisation]) -> None:
     xml = prefecture.classification_bytes()
     for org in organisations.values():
         if org.departement and org.insee_nature and may_use(org, Service.ACTES, ON):
-            services.import_classification(organisation=org, xml=xml)
+            acts_services.import_classification(organisation=org, xml=xml)
 
     lorient = organisations.get("lorient")
     agent = User.objects.filter(email="referent.lorient@demo.e-megalis.bzh").first()
@@ -110,7 +108,7 @@ def load(organisations: dict[str, Organisation]) -> None:
     _transmit(acte)
     acte.refresh_from_db()
     if acte.status == S.ACQUITTEMENT_RECU:
-        services.publish_acte(actor=agent, acte=acte, published_on=date(2026, 1, 19))
+        acts_services.publish_acte(actor=agent, acte=acte, published_on=date(2026, 1, 19))
 
     acte2 = _create(
         lorient,
@@ -144,20 +142,18 @@ def load(organisations: dict[str, Organisation]) -> None:
         [4, 1],
         date(2026, 2, 16),
     )
-    actes_lifecycle.set_status(acte3, S.POSTE, message="Envoi confirmé (démo)")
+    lifecycle.set_status(acte3, S.POSTE, message="Envoi confirmé (démo)")
     env = transmission_services.build_envelope(tx=acte3)
-    actes_lifecycle.set_status(
-        acte3, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)"
-    )
+    lifecycle.set_status(acte3, S.EN_ATTENTE_TRANSMISSION, message="Archive construite (démo)")
     env.post_started_at = env.sent_at = clock.now()
     env.save()
-    actes_lifecycle.set_status(acte3, S.TRANSMIS, message="Archive remise (démo)")
-    message = p.parse_acte(p.build_acte(actes_outgoing.acte_message(acte3)))
+    lifecycle.set_status(acte3, S.TRANSMIS, message="Archive remise (démo)")
+    message = p.parse_acte(p.build_acte(outgoing.acte_message(acte3)))
     echo = p.DonneesActe(**{k: v for k, v in vars(message).items() if k != "annexes_declarees"})
     prefecture.queue_return(
         departement=lorient.departement,
         siren=lorient.siren,
-        message_name=actes_outgoing.transaction_stem(acte3).message_name("1-3"),
+        message_name=outgoing.transaction_stem(acte3).message_name("1-3"),
         message=p.AnomalieActe(
             date=date(2026, 2, 17),
             nature="005",

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema
 
-from emegalis.actes import access as services
+from emegalis.actes import access
 from emegalis.actes.acts import selectors
 from emegalis.actes.models import Transaction
 from emegalis.core.api_errors import AUTH, READ, errors
@@ -63,7 +63,7 @@ def _organisation(request):
         .exists()
     ):
         raise PermissionDenied("Réservé aux agents « actes » de la collectivité.")
-    services.require_agent(request.user, request.organisation)
+    access.require_agent(request.user, request.organisation)
     return request.organisation
 
 

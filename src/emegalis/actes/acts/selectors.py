@@ -10,6 +10,7 @@ from django.http import Http404
 
 from emegalis.actes import protocol as p
 from emegalis.actes.models import Document, IncomingMessage, Transaction
+from emegalis.actes.protocol import TransactionType
 from emegalis.core import usage
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
@@ -35,7 +36,11 @@ def transactions_for(user: User, organisation: Organisation | None) -> QuerySet[
 
 
 def actes_for(user: User, organisation: Organisation | None) -> QuerySet[Transaction]:
-    return transactions_for(user, organisation).filter(type=1).order_by("-created_at", "-pk")
+    return (
+        transactions_for(user, organisation)
+        .filter(type=TransactionType.TRANSMISSION_ACTE)
+        .order_by("-created_at", "-pk")
+    )
 
 
 def get_transaction(user: User, organisation: Organisation | None, pk) -> Transaction:
@@ -47,7 +52,7 @@ def get_transaction(user: User, organisation: Organisation | None, pk) -> Transa
 
 def get_acte(user: User, organisation: Organisation | None, pk) -> Transaction:
     tx = get_transaction(user, organisation, pk)
-    if tx.type != 1:
+    if tx.type != TransactionType.TRANSMISSION_ACTE:
         raise Http404("Acte introuvable.")
     return tx
 
@@ -91,13 +96,18 @@ def unexpected_for_acte(acte: Transaction) -> QuerySet[IncomingMessage]:
 
 def published_actes(organisation: Organisation) -> QuerySet[Transaction]:
     return Transaction.objects.filter(
-        organisation=organisation, type=1, published_on__isnull=False, id_acte__gt=""
+        organisation=organisation,
+        type=TransactionType.TRANSMISSION_ACTE,
+        published_on__isnull=False,
+        id_acte__gt="",
     ).order_by("-published_on", "-pk")
 
 
 @usage.register("actes", title="Contrôle de légalité")
 def actes_usage(organisation, year: int) -> dict[str, int]:
-    acts = Transaction.objects.filter(organisation=organisation, type=1, created_at__year=year)
+    acts = Transaction.objects.filter(
+        organisation=organisation, type=TransactionType.TRANSMISSION_ACTE, created_at__year=year
+    )
     return {
         "Actes transmis": acts.exclude(
             status__in=[S.EN_ATTENTE_POSTEE, S.EN_ATTENTE_SIGNATURE]

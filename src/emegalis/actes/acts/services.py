@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
 
 from emegalis.actes import conf
 from emegalis.actes import protocol as p
@@ -22,6 +23,7 @@ from emegalis.actes.models import (
     Transaction,
 )
 from emegalis.actes.outgoing import acte_message, transaction_stem
+from emegalis.actes.protocol import TransactionType
 from emegalis.core import clock, journal
 from emegalis.core.stored_files import deleted_on_failure
 from emegalis.organisations.models import Organisation, User
@@ -65,7 +67,7 @@ def import_classification(
         classification = p.parse_classification(bytes(xml))
     except p.ProtocolError as exc:
         raise ValidationError(f"Classification illisible : {exc.message}") from None
-    with transaction.atomic():
+    with db_transaction.atomic():
         version, created = ClassificationVersion.objects.get_or_create(
             organisation=organisation,
             date_classification=classification.date_classification,
@@ -128,7 +130,7 @@ def request_classification(*, actor: User | None, organisation: Organisation) ->
     """Send a ``DemandeClassification`` (7-1) with the date of the classification held."""
     if actor is not None:
         require_agent(actor, organisation)
-    with transaction.atomic():
+    with db_transaction.atomic():
         profile, _ = ActesProfile.objects.select_for_update().get_or_create(
             organisation=organisation
         )
@@ -145,7 +147,7 @@ def request_classification(*, actor: User | None, organisation: Organisation) ->
         current = current_classification(organisation)
         tx = new_transaction(
             organisation=organisation,
-            type=7,
+            type=TransactionType.DEMANDE_CLASSIFICATION,
             status=S.POSTE,
             message_code="7-1",
             created_by=actor,
@@ -214,7 +216,9 @@ def _collect_acte_errors(
         add("numero_interne", exc.message)
     else:
         if Transaction.objects.filter(
-            organisation=organisation, type=1, numero_interne=data.numero_interne
+            organisation=organisation,
+            type=TransactionType.TRANSMISSION_ACTE,
+            numero_interne=data.numero_interne,
         ).exists():
             add(
                 "numero_interne",
@@ -329,10 +333,10 @@ def create_acte(
     if errors:
         raise ValidationError(errors)
     try:
-        with deleted_on_failure() as saved, transaction.atomic():
+        with deleted_on_failure() as saved, db_transaction.atomic():
             tx = new_transaction(
                 organisation=organisation,
-                type=1,
+                type=TransactionType.TRANSMISSION_ACTE,
                 status=S.POSTE if confirm else S.EN_ATTENTE_POSTEE,
                 message_code="1-1",
                 created_by=actor,
@@ -412,7 +416,7 @@ def create_acte(
 def confirm_acte(*, actor: User, acte: Transaction) -> Transaction:
     """17 → 1: an agent confirms an act created « en attente » through the API."""
     require_agent(actor, acte.organisation)
-    with transaction.atomic():
+    with db_transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=acte.pk)
         problem = classification_problem(tx.organisation)
         if problem:
@@ -435,14 +439,18 @@ def publication_date_problem(acte: Transaction, published_on: date) -> str | Non
 def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Transaction:
     """Enter the act in the publication register (its stamped PDF then shows the date)."""
     require_agent(actor, acte.organisation)
-    if acte.type != 1 or acte.status not in (S.ACQUITTEMENT_RECU, S.VALIDE, S.REFUSE):
+    if acte.type != TransactionType.TRANSMISSION_ACTE or acte.status not in (
+        S.ACQUITTEMENT_RECU,
+        S.VALIDE,
+        S.REFUSE,
+    ):
         raise ValidationError(
             "Seul un acte dont la préfecture a accusé réception peut être publié."
         )
     problem = publication_date_problem(acte, published_on)
     if problem:
         raise ValidationError(problem)
-    with transaction.atomic():
+    with db_transaction.atomic():
         acte.published_on = published_on
         acte.save(update_fields=["published_on", "updated_at"])
         journal.record(
@@ -455,22 +463,37 @@ def publish_acte(*, actor: User, acte: Transaction, published_on: date) -> Trans
     return acte
 
 
+def cancellation_refusal(acte: Transaction) -> str:
+    """Why the act's transmission cannot be cancelled now ("" when it can): only after the AR,
+    and one pending cancel at most. Asked by the act page to offer the button."""
+    if (
+        acte.type != TransactionType.TRANSMISSION_ACTE
+        or acte.status != S.ACQUITTEMENT_RECU
+        or not acte.id_acte
+    ):
+        return (
+            "L'annulation n'est possible qu'une fois l'accusé de réception de la "
+            "préfecture reçu (statut « Acquittement reçu »)."
+        )
+    pending = acte.linked.filter(type=TransactionType.ANNULATION).filter(
+        status__gt=S.ANNULE, status__lt=S.ACQUITTEMENT_RECU
+    )
+    if pending.exists():
+        return "Une demande d'annulation est déjà en cours pour cet acte."
+    return ""
+
+
 def cancel_acte(*, actor: User, acte: Transaction) -> Transaction:
     """Send an ``Annulation`` (6-1): only after the AR, and one pending cancel at most."""
     require_agent(actor, acte.organisation)
-    with transaction.atomic():
+    with db_transaction.atomic():
         acte = Transaction.objects.select_for_update().get(pk=acte.pk)
-        if acte.type != 1 or acte.status != S.ACQUITTEMENT_RECU or not acte.id_acte:
-            raise ValidationError(
-                "L'annulation n'est possible qu'une fois l'accusé de réception de la "
-                "préfecture reçu (statut « Acquittement reçu »)."
-            )
-        pending = acte.linked.filter(type=6).exclude(status__lte=0).exclude(status__gte=4)
-        if pending.exists():
-            raise ValidationError("Une demande d'annulation est déjà en cours pour cet acte.")
+        refusal = cancellation_refusal(acte)
+        if refusal:
+            raise ValidationError(refusal)
         tx = new_transaction(
             organisation=acte.organisation,
-            type=6,
+            type=TransactionType.ANNULATION,
             status=S.POSTE,
             message_code="6-1",
             acte=acte,

@@ -8,14 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from emegalis.actes import access as actes_access
-from emegalis.actes import conf
-from emegalis.actes import documents as actes_documents
+from emegalis.actes import access, conf, documents
 from emegalis.actes import protocol as p
 from emegalis.actes.acts import selectors, services
 from emegalis.actes.acts.forms import SERVICE_FIELD_MAP, ActeForm, PublishForm, ReplyForm
 from emegalis.actes.acts.stamp import StampError, stamp_pdf
 from emegalis.actes.courriers import services as courriers_services
+from emegalis.actes.protocol import TransactionType
 from emegalis.actes.returns import services as returns_services
 from emegalis.core import clock
 from emegalis.core.downloads import attachment, name_download
@@ -28,7 +27,7 @@ S = p.ActStatus
 def _agent_org(request):
     """The organisation the user acts for, if they are one of its agents actes."""
     organisation = request.organisation
-    actes_access.require_agent(request.user, organisation)
+    access.require_agent(request.user, organisation)
     return organisation
 
 
@@ -91,7 +90,7 @@ def create(request):
         if form.is_valid():
             d = form.cleaned_data
             annexes = [
-                actes_documents.Upload.of(d[f"annexe_{i}"], d[f"type_pj_{i}"])
+                documents.Upload.of(d[f"annexe_{i}"], d[f"type_pj_{i}"])
                 for i in range(1, 6)
                 if d.get(f"annexe_{i}")
             ]
@@ -101,9 +100,7 @@ def create(request):
                 decision_date=d["decision_date"],
                 objet=d["objet"],
                 matieres=form.matieres(),
-                document=actes_documents.Upload.of(
-                    d["document"], d["type_acte"], d.get("signature")
-                ),
+                document=documents.Upload.of(d["document"], d["type_acte"], d.get("signature")),
                 annexes=annexes,
             )
             try:
@@ -144,12 +141,8 @@ def detail(request, pk):
     letters = [t for t in linked if t.direction == "in"]
     for letter in letters:
         letter.reply_list = [t for t in linked if t.reply_to_id == letter.pk]
-        letter.can_reply = (
-            letter.type in (2, 3, 4)
-            and letter.status in (S.DOCUMENT_RECU, S.ACQUITTEMENT_ENVOYE, S.DOCUMENT_RECU_SANS_AR)
-            and not any(r.status != S.ERREUR for r in letter.reply_list)
-        )
-    cancellations = [t for t in linked if t.type == 6]
+        letter.can_reply = not courriers_services.reply_refusal(letter)
+    cancellations = [t for t in linked if t.type == p.TransactionType.ANNULATION]
     return render(
         request,
         "actes/detail.html",
@@ -162,8 +155,7 @@ def detail(request, pk):
             "unexpected": selectors.unexpected_for_acte(acte),
             "reply_form": ReplyForm(),
             "publish_form": PublishForm(initial={"published_on": clock.today()}),
-            "can_cancel": acte.status == S.ACQUITTEMENT_RECU
-            and not any(c.status not in (S.ERREUR, S.ACQUITTEMENT_RECU) for c in cancellations),
+            "can_cancel": not services.cancellation_refusal(acte),
             "has_stamp": bool(acte.id_acte)
             and acte.status in (S.ACQUITTEMENT_RECU, S.VALIDE, S.REFUSE),
         },
@@ -183,7 +175,7 @@ def reply(request, pk, letter_pk):
                 actor=request.user,
                 letter=letter,
                 send=form.cleaned_data["send"] == 4,
-                documents=[actes_documents.Upload.of(form.cleaned_data["document"])],
+                documents=[documents.Upload.of(form.cleaned_data["document"])],
             )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(error_messages(exc)))
@@ -322,7 +314,9 @@ def classification(request):
             "current": current,
             "parsed": current.parsed() if current else None,
             "problem": services.classification_problem(organisation),
-            "requests": selectors.transactions_for(request.user, organisation).filter(type=7)[:10],
+            "requests": selectors.transactions_for(request.user, organisation).filter(
+                type=TransactionType.DEMANDE_CLASSIFICATION
+            )[:10],
         },
     )
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from emegalis.actes import protocol as p
 from emegalis.actes.models import Direction, Transaction
+from emegalis.actes.protocol import TransactionType
 from emegalis.core import clock
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
@@ -70,7 +71,7 @@ def stuck_acts(now=None):
     now = now or clock.now()
     return (
         Transaction.objects.filter(
-            type=1,  # the transmission of an act, not a reply to a courrier
+            type=TransactionType.TRANSMISSION_ACTE,  # not a reply to a courrier
             acte__isnull=True,
             direction=Direction.OUT,
             status=p.ActStatus.TRANSMIS,

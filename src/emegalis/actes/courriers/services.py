@@ -4,7 +4,7 @@ read."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import transaction as db_transaction
 
 from emegalis.actes import conf
 from emegalis.actes import protocol as p
@@ -30,19 +30,28 @@ S = p.ActStatus
 REPLY_CODES = {(3, 4): "3-4", (3, 3): "3-3", (4, 4): "4-4", (4, 3): "4-3", (2, 4): "2-2"}
 
 
+def reply_refusal(letter: Transaction, *, send: bool = True) -> str:
+    """Why this prefecture letter cannot be answered now ("" when it can; ``send``: answer or
+    send, else refuse or reject). Asked by the act page to offer the reply form."""
+    if letter.direction != Direction.IN or (letter.type, 4 if send else 3) not in REPLY_CODES:
+        return "Ce document de la préfecture n'appelle pas de réponse."
+    if letter.status not in (S.DOCUMENT_RECU, S.ACQUITTEMENT_ENVOYE, S.DOCUMENT_RECU_SANS_AR):
+        return "Ce courrier ne peut plus recevoir de réponse."
+    if letter.replies.exclude(status=S.ERREUR).exists():
+        return "Une réponse a déjà été envoyée à ce courrier."
+    return ""
+
+
 def reply_to_letter(
     *, actor: User, letter: Transaction, send: bool, documents: list[Upload]
 ) -> Transaction:
     """Answer a prefecture letter: 3-4/3-3 to a demande de pièces, 4-4/4-3 to a lettre
     d'observations, 2-2 to a courrier simple (``send``: answer/send, else refuse/reject)."""
     require_agent(actor, letter.organisation)
-    code = REPLY_CODES.get((letter.type, 4 if send else 3))
-    if letter.direction != Direction.IN or code is None:
-        raise ValidationError("Ce document de la préfecture n'appelle pas de réponse.")
-    if letter.status not in (S.DOCUMENT_RECU, S.ACQUITTEMENT_ENVOYE, S.DOCUMENT_RECU_SANS_AR):
-        raise ValidationError("Ce courrier ne peut plus recevoir de réponse.")
-    if letter.replies.exclude(status=S.ERREUR).exists():
-        raise ValidationError("Une réponse a déjà été envoyée à ce courrier.")
+    refusal = reply_refusal(letter, send=send)
+    if refusal:
+        raise ValidationError(refusal)
+    code = REPLY_CODES[(letter.type, 4 if send else 3)]
     if not documents:
         raise ValidationError({"documents": ["Joignez au moins un document."]})
     if code != "3-4" and len(documents) > 1:
@@ -66,10 +75,11 @@ def reply_to_letter(
         except p.ClassificationError as exc:
             raise ValidationError({"documents": [exc.message]}) from None
     try:
-        with deleted_on_failure() as saved, transaction.atomic():
+        with deleted_on_failure() as saved, db_transaction.atomic():
             letter = Transaction.objects.select_for_update().get(pk=letter.pk)
-            if letter.replies.exclude(status=S.ERREUR).exists():
-                raise ValidationError("Une réponse a déjà été envoyée à ce courrier.")
+            refusal = reply_refusal(letter, send=send)
+            if refusal:  # answered meanwhile: checked again under the lock
+                raise ValidationError(refusal)
             tx = new_transaction(
                 organisation=letter.organisation,
                 type=letter.type,
@@ -110,7 +120,7 @@ def mark_read(*, actor: User, tx: Transaction) -> Transaction:
     if tx.direction != Direction.IN:
         raise ValidationError("Seuls les documents reçus de la préfecture se marquent comme lus.")
     if tx.read_at is None:
-        with transaction.atomic():
+        with db_transaction.atomic():
             tx.read_at = clock.now()
             tx.save(update_fields=["read_at", "updated_at"])
             journal.record(

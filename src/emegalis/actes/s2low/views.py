@@ -20,13 +20,14 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from emegalis.actes import access as actes_access
-from emegalis.actes import documents as actes_documents
+from emegalis.actes import access, documents
 from emegalis.actes import protocol as p
-from emegalis.actes.acts import selectors, services
+from emegalis.actes.acts import selectors as acts_selectors
+from emegalis.actes.acts import services as acts_services
 from emegalis.actes.acts.stamp import StampError, stamp_pdf
 from emegalis.actes.courriers import services as courriers_services
 from emegalis.actes.models import Document, Transaction
+from emegalis.actes.protocol import TransactionType
 from emegalis.core.downloads import name_download, stored_file_response
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
@@ -83,7 +84,7 @@ def api_view(view):
             return response
         request.user, request.organisation = found
         try:
-            actes_access.require_agent(request.user, request.organisation)
+            access.require_agent(request.user, request.organisation)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return ko(str(exc) or "Accès refusé.", status=403)
@@ -102,7 +103,7 @@ def _tx(request, value) -> Transaction | None:
         pk = int(value)
     except (TypeError, ValueError):
         return None
-    return selectors.transactions_for(request.user, request.organisation).filter(pk=pk).first()
+    return acts_selectors.transactions_for(request.user, request.organisation).filter(pk=pk).first()
 
 
 def _date(value: str) -> date | None:
@@ -166,23 +167,23 @@ def create(request):
     signatures = _list(request, "acte_attachments_sign[]")
     main_signature = request.FILES.get("acte_pdf_file_sign")
     annexes = [
-        actes_documents.Upload.of(f, t, signatures[i] if i < len(signatures) else None)
+        documents.Upload.of(f, t, signatures[i] if i < len(signatures) else None)
         for i, (f, t) in enumerate(zip(attachments, types, strict=True))
     ]
-    data = services.ActeInput(
+    data = acts_services.ActeInput(
         nature=nature,
         numero_interne=_param(request, "number").strip(),
         decision_date=decision,
         objet=_param(request, "subject"),
         matieres=matieres,
-        document=actes_documents.Upload.of(main, type_acte, main_signature),
+        document=documents.Upload.of(main, type_acte, main_signature),
         annexes=annexes,
     )
     waiting = _param(request, "en_attente") in ("1", "on", "true") or _param(
         request, "must_signed"
     ) in ("1", "on", "true")
     try:
-        acte = services.create_acte(
+        acte = acts_services.create_acte(
             actor=request.user, organisation=request.organisation, data=data, confirm=not waiting
         )
     except (ValidationError, PermissionDenied) as exc:
@@ -204,8 +205,8 @@ def get_status(request):
     unique_id = request.GET.get("unique_id", "")
     if unique_id:
         tx = (
-            selectors.transactions_for(request.user, request.organisation)
-            .filter(type=1, id_acte=unique_id)
+            acts_selectors.transactions_for(request.user, request.organisation)
+            .filter(type=TransactionType.TRANSMISSION_ACTE, id_acte=unique_id)
             .first()
         )
     else:
@@ -248,16 +249,20 @@ def _mimetype(ext: str) -> str:
 def download_file(request):
     try:
         pk = int(request.GET.get("file", ""))
-        doc = selectors.get_document(request.user, request.organisation, pk)
+        doc = acts_selectors.get_document(request.user, request.organisation, pk)
     except Exception:  # noqa: BLE001 — any bad id is « introuvable »
         return ko("Fichier introuvable.")
     name = doc.wire_name or doc.original_name
     if request.GET.get("tampon", "") in ("true", "1", "on"):
-        acte = doc.transaction if doc.transaction.type == 1 else doc.transaction.acte
+        acte = (
+            doc.transaction
+            if doc.transaction.type == TransactionType.TRANSMISSION_ACTE
+            else doc.transaction.acte
+        )
         if doc.extension != "pdf" or acte is None or not acte.id_acte:
             return ko("Pas de tampon possible : PDF d'un acte acquitté attendu.")
         published = _date(request.GET.get("date_affichage", "")) or acte.published_on
-        problem = services.publication_date_problem(acte, published) if published else None
+        problem = acts_services.publication_date_problem(acte, published) if published else None
         if problem:
             return ko(f"date_affichage : {problem}")
         try:
@@ -304,10 +309,10 @@ def get_ar_acte(request):
 @api_view
 def cancel(request):
     tx = _tx(request, _param(request, "id"))
-    if tx is None or tx.type != 1:
+    if tx is None or tx.type != TransactionType.TRANSMISSION_ACTE:
         return ko("Acte introuvable.")
     try:
-        cancel_tx = services.cancel_acte(actor=request.user, acte=tx)
+        cancel_tx = acts_services.cancel_acte(actor=request.user, acte=tx)
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
     return text("OK", cancel_tx.pk)
@@ -316,7 +321,9 @@ def cancel(request):
 @api_view
 def classification_request(request):
     try:
-        tx = services.request_classification(actor=request.user, organisation=request.organisation)
+        tx = acts_services.request_classification(
+            actor=request.user, organisation=request.organisation
+        )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
     return text("OK", tx.pk)
@@ -324,7 +331,7 @@ def classification_request(request):
 
 @api_view
 def classification_fetch(request):
-    version = services.current_classification(request.organisation)
+    version = acts_services.current_classification(request.organisation)
     if version is None:
         return ko("Aucune classification reçue pour cette collectivité.")
     return HttpResponse(bytes(version.raw_xml), content_type="application/xml")
@@ -335,7 +342,7 @@ def get_document(request):
     tx = _tx(request, request.GET.get("id"))
     if tx is None:
         return ko("Transaction introuvable.")
-    acte = tx if tx.type == 1 else tx.acte
+    acte = tx if tx.type == TransactionType.TRANSMISSION_ACTE else tx.acte
     lines = [
         f"{t.type}-{t.status}-{t.pk}" for t in acte.linked.filter(direction="in").order_by("pk")
     ]
@@ -355,10 +362,10 @@ def reponse_create(request):
     files = []
     main = request.FILES.get("acte_pdf_file")
     if main is not None:
-        files.append(actes_documents.Upload.of(main, _param(request, "type_acte")))
+        files.append(documents.Upload.of(main, _param(request, "type_acte")))
     types = _values(request, "type_pj[]")
     for i, f in enumerate(_list(request, "acte_attachments[]")):
-        files.append(actes_documents.Upload.of(f, types[i] if i < len(types) else ""))
+        files.append(documents.Upload.of(f, types[i] if i < len(types) else ""))
     try:
         tx = courriers_services.reply_to_letter(
             actor=request.user, letter=letter, send=type_envoie == "4", documents=files
@@ -377,7 +384,7 @@ def post_confirm(request):
         error = "Transaction introuvable."
     else:
         try:
-            services.confirm_acte(actor=request.user, acte=tx)
+            acts_services.confirm_acte(actor=request.user, acte=tx)
             message = "Envoi confirmé."
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(error_messages(exc))
@@ -390,7 +397,7 @@ def post_confirm(request):
 @api_view
 def bordereau(request):
     tx = _tx(request, request.GET.get("trans_id"))
-    if tx is None or tx.type != 1:
+    if tx is None or tx.type != TransactionType.TRANSMISSION_ACTE:
         return ko("Acte introuvable.")
     doc = DocumentBuilder(title=f"Bordereau de transmission — acte {tx.numero_interne}")
     doc.title_line("Bordereau de transmission")
@@ -428,7 +435,7 @@ def _acte_json(tx: Transaction) -> dict:
 
 
 def _filtered(request):
-    qs = selectors.actes_for(request.user, request.organisation)
+    qs = acts_selectors.actes_for(request.user, request.organisation)
     if request.GET.get("status_id", "").lstrip("-").isdigit():
         qs = qs.filter(status=int(request.GET["status_id"]))
     for name, lookup in (
@@ -473,7 +480,7 @@ def api_documents(request):
             "read": t.read_at is not None,
             "message": t.message_label,
         }
-        for t in selectors.prefecture_documents(request.user, request.organisation)[:500]
+        for t in acts_selectors.prefecture_documents(request.user, request.organisation)[:500]
     ]
     return JsonResponse(items, safe=False)
 

@@ -7,7 +7,8 @@ import tempfile
 from datetime import date
 
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import connection
+from django.db import transaction as db_transaction
 
 from emegalis.actes import conf
 from emegalis.actes import protocol as p
@@ -24,6 +25,7 @@ from emegalis.actes.outgoing import (
     outgoing_code,
     outgoing_message,
 )
+from emegalis.actes.protocol import TransactionType
 from emegalis.actes.transmission.transport import TransportError, post_archive
 from emegalis.core import clock, journal
 
@@ -138,7 +140,7 @@ def send_transaction(*, transaction_id: int) -> str:
     Idempotent: a transaction already transmitted is left alone; an archive already built is
     sent again as is (same name, same serial). Raises :class:`SendLater` on a transport error.
     """
-    with transaction.atomic():
+    with db_transaction.atomic():
         tx = (
             Transaction.objects.select_for_update(of=("self",))
             .select_related("organisation", "acte", "reply_to", "created_by")
@@ -149,7 +151,7 @@ def send_transaction(*, transaction_id: int) -> str:
             return "introuvable"
         needs_ar = tx.direction == Direction.IN and tx.status == S.DOCUMENT_RECU
         if tx.direction == Direction.OUT and tx.status == S.POSTE:
-            if tx.type == 1:
+            if tx.type == TransactionType.TRANSMISSION_ACTE:
                 problem = classification_problem(tx.organisation)
                 if problem:
                     set_status(tx, S.ERREUR, message=problem)
@@ -177,12 +179,12 @@ def send_transaction(*, transaction_id: int) -> str:
         env.post_started_at = env.post_started_at or clock.now()
         env.attempts += 1
         env.save(update_fields=["post_started_at", "attempts"])
-    # The POST happens outside any database transaction.
+    # The POST happens outside any database db_transaction.
     try:
         with env.archive.open("rb") as fh:
             status = post_archive(name=env.archive_name, file=fh, size=env.archive_size)
     except TransportError as exc:
-        with transaction.atomic():
+        with db_transaction.atomic():
             Envelope.objects.filter(pk=env.pk).update(
                 last_error=exc.message, http_status=exc.status
             )
@@ -193,7 +195,7 @@ def send_transaction(*, transaction_id: int) -> str:
                 payload={"archive": env.archive_name, "error": exc.message[:500]},
             )
         raise SendLater(exc.message, env.attempts) from None
-    with transaction.atomic():
+    with db_transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=tx.pk)
         now = clock.now()
         Envelope.objects.filter(pk=env.pk).update(sent_at=now, http_status=status, last_error="")
