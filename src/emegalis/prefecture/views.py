@@ -6,15 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from emegalis.core.downloads import attachment
 from emegalis.core.forms import StyledFormMixin, add_service_errors, error_messages
 
-from . import services
-from .models import Cancellation, ReceivedAct, Reply
+from . import selectors, services
 
 
 def _enabled() -> None:
@@ -67,33 +66,22 @@ class LetterForm(StyledFormMixin, forms.Form):
 @login_required
 def home(request):
     prefecture = _prefecture(request)
-    acts = ReceivedAct.objects.filter(departement=prefecture.departement).order_by("-pk")[:200]
-    pending_replies = Reply.objects.filter(
-        letter__act__departement=prefecture.departement, acknowledged_at__isnull=True
-    ).select_related("letter__act")
-    pending_cancellations = Cancellation.objects.filter(
-        act__departement=prefecture.departement, acknowledged_at__isnull=True
-    ).select_related("act")
     return render(
         request,
         "prefecture/home.html",
         {
             "prefecture": prefecture,
-            "acts": acts,
-            "pending_replies": pending_replies,
-            "pending_cancellations": pending_cancellations,
+            "acts": selectors.received_acts(prefecture),
+            "pending_replies": selectors.pending_replies(prefecture),
+            "pending_cancellations": selectors.pending_cancellations(prefecture),
         },
     )
-
-
-def _act(prefecture, pk) -> ReceivedAct:
-    return get_object_or_404(ReceivedAct, pk=pk, departement=prefecture.departement)
 
 
 @login_required
 def act_detail(request, pk: int):
     prefecture = _prefecture(request)
-    act = _act(prefecture, pk)
+    act = selectors.get_act(prefecture, pk)
     form = LetterForm()
     if request.method == "POST":
         form = LetterForm(request.POST, request.FILES)
@@ -132,7 +120,7 @@ def act_detail(request, pk: int):
 @require_POST
 def acknowledge_reply(request, pk: int):
     prefecture = _prefecture(request)
-    reply = get_object_or_404(Reply, pk=pk, letter__act__departement=prefecture.departement)
+    reply = selectors.get_reply(prefecture, pk)
     try:
         services.acknowledge_reply(actor=request.user, prefecture=prefecture, reply=reply)
     except (ValidationError, PermissionDenied) as exc:
@@ -146,7 +134,7 @@ def acknowledge_reply(request, pk: int):
 @require_POST
 def acknowledge_cancellation(request, pk: int):
     prefecture = _prefecture(request)
-    cancellation = get_object_or_404(Cancellation, pk=pk, act__departement=prefecture.departement)
+    cancellation = selectors.get_cancellation(prefecture, pk)
     try:
         services.acknowledge_cancellation(
             actor=request.user, prefecture=prefecture, cancellation=cancellation
@@ -161,10 +149,6 @@ def acknowledge_cancellation(request, pk: int):
 @login_required
 def received_file(request, pk: int, file_pk: int):
     prefecture = _prefecture(request)
-    act = _act(prefecture, pk)
-    f = act.files.filter(pk=file_pk).first()
-    if f is None:
-        from .models import ReceivedFile
-
-        f = get_object_or_404(ReceivedFile, pk=file_pk, reply__letter__act=act)
+    act = selectors.get_act(prefecture, pk)
+    f = selectors.get_received_file(act, file_pk)
     return attachment(f.file, f.name)
