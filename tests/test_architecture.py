@@ -7,6 +7,7 @@ from tests.architecture_rules import (
     _stage,
     app_cycles,
     broken_rules,
+    declared_public,
 )
 
 
@@ -58,14 +59,16 @@ def test_a_stage_reaching_into_another_stages_private_module_is_refused():
     stages = {}
     for module in _modules():
         parts = module.split(".")
-        if len(parts) == 4 and _stage(module) and parts[3] not in PUBLIC_MODULES:
+        public = PUBLIC_MODULES | declared_public(".".join(parts[:3]))
+        if len(parts) == 4 and _stage(module) and parts[3] not in public:
             stages.setdefault(".".join(parts[:3]), []).append(module)
     assert len(stages) >= 2, "marches and actes are organised in sub-packages"
     first, second = sorted(stages)[:2]
     private = sorted(stages[first])[0]
     importer = f"{second}.views"
-    assert _flags(importer, private) == [
+    (refusal,) = _flags(importer, private)
+    assert refusal.startswith(
         f"{importer}:1 imports {private}: « {private.split('.')[-1]} » is private to "
         f"{'.'.join(first.split('.')[1:])}: use its models, selectors, services"
-    ]
+    )
     assert not _flags(importer, f"{first}.services")

@@ -15,15 +15,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from emegalis.adhesions.models import (
-    Contribution,
-    ContributionCall,
-    Convention,
-    ConventionKind,
-    ConventionService,
-    ConventionStatus,
-    ConventionStatusChange,
-)
+from emegalis.adhesions import models as adhesion_models
 from emegalis.adhesions.services import generate_calls, mark_call_paid
 from emegalis.core import journal
 from emegalis.core.services_catalog import Service
@@ -334,65 +326,85 @@ ORGANISATIONS = [
 ]
 
 ADHERENT_SINCE = [
-    (ConventionStatus.EN_COURS, date(2024, 10, 1)),
-    (ConventionStatus.ADHERENT, date(2025, 1, 1)),
+    (adhesion_models.ConventionStatus.EN_COURS, date(2024, 10, 1)),
+    (adhesion_models.ConventionStatus.ADHERENT, date(2025, 1, 1)),
 ]
 CONVENTIONS = [
-    DemoConvention("syndicat", ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
-    DemoConvention("region", ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
-    DemoConvention("morbihan", ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
-    DemoConvention("agglo", ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
-    DemoConvention("aqta", ConventionKind.ACCES, [Service.MARCHES, Service.ACTES], ADHERENT_SINCE),
-    DemoConvention("lorient", ConventionKind.CHARTE, ALL_SERVICES, ADHERENT_SINCE),
+    DemoConvention("syndicat", adhesion_models.ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
+    DemoConvention("region", adhesion_models.ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
+    DemoConvention("morbihan", adhesion_models.ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
+    DemoConvention("agglo", adhesion_models.ConventionKind.ACCES, ALL_SERVICES, ADHERENT_SINCE),
+    DemoConvention(
+        "aqta",
+        adhesion_models.ConventionKind.ACCES,
+        [Service.MARCHES, Service.ACTES],
+        ADHERENT_SINCE,
+    ),
+    DemoConvention("lorient", adhesion_models.ConventionKind.CHARTE, ALL_SERVICES, ADHERENT_SINCE),
     DemoConvention(
         "lanester",
-        ConventionKind.CHARTE,
+        adhesion_models.ConventionKind.CHARTE,
         [Service.MARCHES, Service.ACTES, Service.FORMATIONS],
         ADHERENT_SINCE,
     ),
     DemoConvention(
         "ploemeur",
-        ConventionKind.CHARTE,
+        adhesion_models.ConventionKind.CHARTE,
         [Service.MARCHES, Service.ACTES, Service.COLLABORATIF, Service.FORMATIONS],
         ADHERENT_SINCE,
     ),
     DemoConvention(
-        "hennebont", ConventionKind.CHARTE, [Service.ACTES, Service.FORMATIONS], ADHERENT_SINCE
+        "hennebont",
+        adhesion_models.ConventionKind.CHARTE,
+        [Service.ACTES, Service.FORMATIONS],
+        ADHERENT_SINCE,
     ),
     # Larmor-Plage's charter is still being deliberated: no service open yet.
     DemoConvention(
         "larmor",
-        ConventionKind.CHARTE,
+        adhesion_models.ConventionKind.CHARTE,
         [Service.MARCHES, Service.ACTES],
         [
-            (ConventionStatus.PROSPECT, date(2025, 3, 1)),
-            (ConventionStatus.EN_COURS, date(2025, 9, 1)),
+            (adhesion_models.ConventionStatus.PROSPECT, date(2025, 3, 1)),
+            (adhesion_models.ConventionStatus.EN_COURS, date(2025, 9, 1)),
         ],
     ),
     # Quéven left the platform at the end of 2025.
     DemoConvention(
         "queven",
-        ConventionKind.CHARTE,
+        adhesion_models.ConventionKind.CHARTE,
         [Service.MARCHES],
-        ADHERENT_SINCE + [(ConventionStatus.RESILIE, date(2026, 1, 1))],
+        ADHERENT_SINCE + [(adhesion_models.ConventionStatus.RESILIE, date(2026, 1, 1))],
     ),
     DemoConvention(
-        "guidel", ConventionKind.CHARTE, [Service.MARCHES, Service.ACTES], ADHERENT_SINCE
+        "guidel",
+        adhesion_models.ConventionKind.CHARTE,
+        [Service.MARCHES, Service.ACTES],
+        ADHERENT_SINCE,
     ),
     DemoConvention(
-        "caudan", ConventionKind.CHARTE, [Service.MARCHES, Service.ACTES], ADHERENT_SINCE
+        "caudan",
+        adhesion_models.ConventionKind.CHARTE,
+        [Service.MARCHES, Service.ACTES],
+        ADHERENT_SINCE,
     ),
     DemoConvention(
-        "ccas_lorient", ConventionKind.AUTRES, [Service.MARCHES, Service.ACTES], ADHERENT_SINCE
+        "ccas_lorient",
+        adhesion_models.ConventionKind.AUTRES,
+        [Service.MARCHES, Service.ACTES],
+        ADHERENT_SINCE,
     ),
     DemoConvention(
-        "auray", ConventionKind.CHARTE, [Service.MARCHES, Service.ACTES], ADHERENT_SINCE
+        "auray",
+        adhesion_models.ConventionKind.CHARTE,
+        [Service.MARCHES, Service.ACTES],
+        ADHERENT_SINCE,
     ),
     DemoConvention(
         "quiberon",
-        ConventionKind.CHARTE,
+        adhesion_models.ConventionKind.CHARTE,
         [Service.MARCHES],
-        [(ConventionStatus.PROSPECT, date(2026, 2, 1))],
+        [(adhesion_models.ConventionStatus.PROSPECT, date(2026, 2, 1))],
     ),
 ]
 
@@ -556,7 +568,7 @@ def _upsert_organisations() -> dict[str, Organisation]:
 def _upsert_conventions(orgs: dict[str, Organisation]) -> None:
     for spec in CONVENTIONS:
         org = orgs[spec.organisation]
-        convention, _ = Convention.objects.update_or_create(
+        convention, _ = adhesion_models.Convention.objects.update_or_create(
             reference=f"DEMO-{org.siren}-{spec.kind.upper()}",
             defaults={
                 "organisation": org,
@@ -566,34 +578,36 @@ def _upsert_conventions(orgs: dict[str, Organisation]) -> None:
                 "current_status": spec.history[-1][0],
                 "deliberation_reference": f"DEL-{spec.start.year - 1}-{org.siren[-3:]}",
                 "signed_on": next(
-                    (d for s, d in spec.history if s == ConventionStatus.ADHERENT), None
+                    (d for s, d in spec.history if s == adhesion_models.ConventionStatus.ADHERENT),
+                    None,
                 ),
             },
         )
         convention.status_changes.all().delete()
-        ConventionStatusChange.objects.bulk_create(
-            ConventionStatusChange(
+        adhesion_models.ConventionStatusChange.objects.bulk_create(
+            adhesion_models.ConventionStatusChange(
                 convention=convention, status=status, effective_on=on, note="Donnée de démo"
             )
             for status, on in spec.history
         )
         convention.enabled_services.all().delete()
-        ConventionService.objects.bulk_create(
-            ConventionService(convention=convention, service=s) for s in spec.services
+        adhesion_models.ConventionService.objects.bulk_create(
+            adhesion_models.ConventionService(convention=convention, service=s)
+            for s in spec.services
         )
 
 
 def _upsert_contributions(orgs: dict[str, Organisation]) -> None:
     for payer, year, amount, beneficiaries, label in CONTRIBUTIONS:
         # Created once: an issued call must keep matching its contribution.
-        contribution, created = Contribution.objects.get_or_create(
+        contribution, created = adhesion_models.Contribution.objects.get_or_create(
             payer=orgs[payer], year=year, defaults={"amount_ht": amount, "label": label}
         )
         if created:
             contribution.beneficiaries.set([orgs[k] for k in beneficiaries])
     generate_calls(actor=None, year=CALLS_YEAR, issued_on=CALLS_ISSUED_ON)
     # AQTA has already paid; Lorient Agglomération's call stays unpaid.
-    aqta_call = ContributionCall.objects.get(
+    aqta_call = adhesion_models.ContributionCall.objects.get(
         contribution__payer=orgs["aqta"], contribution__year=CALLS_YEAR
     )
     if not aqta_call.is_paid:

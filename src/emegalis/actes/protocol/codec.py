@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import naming
+from . import messages, naming
 from .classification import Matiere
 from .constants import (
     ACTES_NS,
@@ -33,40 +33,6 @@ from .constants import (
     Direction,
 )
 from .errors import ProtocolError
-from .messages import (
-    Acte,
-    Annulation,
-    AnomalieActe,
-    AnomalieEnveloppe,
-    ARActe,
-    ARAnnulation,
-    ARDemandePieceComplementaire,
-    ARLettreObservations,
-    ARPieceComplementaire,
-    ARReponseRejetLettreObservations,
-    CourrierPref,
-    CourrierSimple,
-    DefereTA,
-    DemandeClassification,
-    DemandePieceComplementaire,
-    Document,
-    DonneesActe,
-    Envelope,
-    EnveloppeCLMISILL,
-    EnveloppeMISILLCL,
-    FichierSigne,
-    LettreObservations,
-    Message,
-    PieceComplementaire,
-    Referent,
-    RefusPieceComplementaire,
-    RejetLettreObservations,
-    ReponseClassificationSansChangement,
-    ReponseCourrierSimple,
-    ReponseLettreObservations,
-    RetourClassification,
-    expect,
-)
 from .text import check_latin1
 from .validation import validate as _validate
 
@@ -131,8 +97,8 @@ def _serialize(root: etree._Element) -> bytes:
     return XML_DECLARATION + body
 
 
-def _fichier(parent: etree._Element, name: str, f: FichierSigne, field: str) -> None:
-    if not isinstance(f, FichierSigne) or not f.nom_fichier:
+def _fichier(parent: etree._Element, name: str, f: messages.FichierSigne, field: str) -> None:
+    if not isinstance(f, messages.FichierSigne) or not f.nom_fichier:
         raise ProtocolError(f"Le nom du fichier « {field} » est obligatoire.", field=field)
     el = _sub(parent, name)
     _sub(el, "NomFichier", _s(f.nom_fichier, field))
@@ -140,7 +106,9 @@ def _fichier(parent: etree._Element, name: str, f: FichierSigne, field: str) -> 
         _sub(el, "Signature", _s(f.signature, f"{field}.signature"))
 
 
-def _write_donnees_acte(el: etree._Element, acte: DonneesActe, *, echo: bool = False) -> None:
+def _write_donnees_acte(
+    el: etree._Element, acte: messages.DonneesActe, *, echo: bool = False
+) -> None:
     """Write an act's content. ``echo``: the ``ActeRecu`` of an AR or anomaly, which repeats
     what the authority sent — only the XSD's own limits apply there, so that an act breaking
     our stricter rules can still be answered with an ``AnomalieActe``."""
@@ -203,13 +171,13 @@ def _write_donnees_acte(el: etree._Element, acte: DonneesActe, *, echo: bool = F
         papier.text = acte.document_papier
 
 
-def _build_acte(m: Acte) -> etree._Element:
+def _build_acte(m: messages.Acte) -> etree._Element:
     root = _root("Acte")
     _write_donnees_acte(root, m)
     return root
 
 
-def _build_ar_acte(m: ARActe) -> etree._Element:
+def _build_ar_acte(m: messages.ARActe) -> etree._Element:
     root = _root("ARActe")
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     _set(root, "DateReception", _d(m.date_reception, "date_reception"))
@@ -230,7 +198,7 @@ def _anomaly_code(code: str, allowed: Iterable[str] | None = None) -> str:
     return code
 
 
-def _build_anomalie_acte(m: AnomalieActe) -> etree._Element:
+def _build_anomalie_acte(m: messages.AnomalieActe) -> etree._Element:
     root = _root("AnomalieActe")
     _sub(root, "Date", _d(m.date, "date"))
     _sub(root, "Nature", _anomaly_code(m.nature))
@@ -241,7 +209,7 @@ def _build_anomalie_acte(m: AnomalieActe) -> etree._Element:
     return root
 
 
-def _courrier_root(m: CourrierPref) -> etree._Element:
+def _courrier_root(m: messages.CourrierPref) -> etree._Element:
     root = _root(m.root)
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     _set(root, "DateCourrierPref", _d(m.date_courrier_pref, "date_courrier_pref"))
@@ -255,19 +223,19 @@ def _build_courrier_document(m: Any) -> etree._Element:
     return root
 
 
-def _build_courrier_only(m: CourrierPref) -> etree._Element:
+def _build_courrier_only(m: messages.CourrierPref) -> etree._Element:
     """3-2, 4-2: the letter's keys only."""
     return _courrier_root(m)
 
 
-def _build_demande_pieces(m: DemandePieceComplementaire) -> etree._Element:
+def _build_demande_pieces(m: messages.DemandePieceComplementaire) -> etree._Element:
     root = _courrier_root(m)
     _sub(root, "DescriptionPieces", _s(m.description_pieces, "description_pieces"))
     _fichier(root, "Document", m.document, "document")
     return root
 
 
-def _build_pieces(m: PieceComplementaire) -> etree._Element:
+def _build_pieces(m: messages.PieceComplementaire) -> etree._Element:
     if not m.documents:
         raise ProtocolError("Joignez au moins une pièce complémentaire.", field="documents")
     root = _courrier_root(m)
@@ -277,14 +245,16 @@ def _build_pieces(m: PieceComplementaire) -> etree._Element:
     return root
 
 
-def _build_lettre_observations(m: LettreObservations) -> etree._Element:
+def _build_lettre_observations(m: messages.LettreObservations) -> etree._Element:
     root = _courrier_root(m)
     _sub(root, "Motif", _s(m.motif, "motif"))
     _fichier(root, "Document", m.document, "document")
     return root
 
 
-def _build_ar_reponse(m: ARPieceComplementaire | ARReponseRejetLettreObservations):
+def _build_ar_reponse(
+    m: messages.ARPieceComplementaire | messages.ARReponseRejetLettreObservations,
+):
     root = _root(m.root)
     _set(root, "DateReception", _d(m.date_reception, "date_reception"))
     infos = _sub(root, "InfosCourrierPref")
@@ -293,7 +263,7 @@ def _build_ar_reponse(m: ARPieceComplementaire | ARReponseRejetLettreObservation
     return root
 
 
-def _build_defere(m: DefereTA) -> etree._Element:
+def _build_defere(m: messages.DefereTA) -> etree._Element:
     root = _root("DefereTA")
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     _sub(root, "DateDepot", _d(m.date_depot, "date_depot"))
@@ -304,20 +274,20 @@ def _build_defere(m: DefereTA) -> etree._Element:
     return root
 
 
-def _build_annulation(m: Annulation) -> etree._Element:
+def _build_annulation(m: messages.Annulation) -> etree._Element:
     root = _root("Annulation")
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     return root
 
 
-def _build_ar_annulation(m: ARAnnulation) -> etree._Element:
+def _build_ar_annulation(m: messages.ARAnnulation) -> etree._Element:
     root = _root("ARAnnulation")
     _set(root, "IDActe", naming.check_id_acte(m.id_acte))
     _set(root, "DateReception", _d(m.date_reception, "date_reception"))
     return root
 
 
-def _build_demande_classification(m: DemandeClassification) -> etree._Element:
+def _build_demande_classification(m: messages.DemandeClassification) -> etree._Element:
     root = _root("DemandeClassification")
     if m.date_classification is not None:
         _sub(root, "DateClassification", _d(m.date_classification, "date_classification"))
@@ -334,7 +304,7 @@ def _write_matiere(parent: etree._Element, m: Matiere, level: int) -> None:
         _write_matiere(el, child, level + 1)
 
 
-def _build_retour_classification(m: RetourClassification) -> etree._Element:
+def _build_retour_classification(m: messages.RetourClassification) -> etree._Element:
     c = m.classification
     root = _root("RetourClassification")
     _sub(root, "DateClassification", _d(c.date_classification, "date_classification"))
@@ -355,13 +325,13 @@ def _build_retour_classification(m: RetourClassification) -> etree._Element:
     return root
 
 
-def _build_sans_changement(m: ReponseClassificationSansChangement) -> etree._Element:
+def _build_sans_changement(m: messages.ReponseClassificationSansChangement) -> etree._Element:
     root = _root("ReponseClassificationSansChangement")
     _sub(root, "DateClassification", _d(m.date_classification, "date_classification"))
     return root
 
 
-def _write_referent(parent: etree._Element, referent: Referent | None) -> None:
+def _write_referent(parent: etree._Element, referent: messages.Referent | None) -> None:
     if referent is None:
         return
     el = _sub(parent, "Referent")
@@ -383,7 +353,7 @@ def _write_formulaires(parent: etree._Element, names: Iterable[str]) -> None:
         _sub(_sub(el, "Formulaire"), "NomFichier", name)
 
 
-def _write_donnees_enveloppe(root: etree._Element, env: EnveloppeCLMISILL) -> None:
+def _write_donnees_enveloppe(root: etree._Element, env: messages.EnveloppeCLMISILL) -> None:
     emetteur = _sub(root, "Emetteur")
     idcl = _sub(emetteur, "IDCL")
     cl = env.emetteur
@@ -403,13 +373,13 @@ def _write_donnees_enveloppe(root: etree._Element, env: EnveloppeCLMISILL) -> No
     _write_formulaires(root, env.formulaires)
 
 
-def _build_enveloppe_cl(env: EnveloppeCLMISILL) -> etree._Element:
+def _build_enveloppe_cl(env: messages.EnveloppeCLMISILL) -> etree._Element:
     root = _root("EnveloppeCLMISILL")
     _write_donnees_enveloppe(root, env)
     return root
 
 
-def _build_enveloppe_misill(env: EnveloppeMISILLCL) -> etree._Element:
+def _build_enveloppe_misill(env: messages.EnveloppeMISILLCL) -> etree._Element:
     root = _root("EnveloppeMISILLCL")
     emetteur = _sub(root, "Emetteur")
     svc = env.emetteur
@@ -429,7 +399,7 @@ def _build_enveloppe_misill(env: EnveloppeMISILLCL) -> etree._Element:
     return root
 
 
-def _build_anomalie_enveloppe(env: AnomalieEnveloppe) -> etree._Element:
+def _build_anomalie_enveloppe(env: messages.AnomalieEnveloppe) -> etree._Element:
     root = _root("AnomalieEnveloppe")
     _sub(root, "Date", _d(env.date, "date"))
     _sub(root, "Nature", _anomaly_code(env.nature, ENVELOPE_ANOMALY_CODES))
@@ -440,41 +410,41 @@ def _build_anomalie_enveloppe(env: AnomalieEnveloppe) -> etree._Element:
 
 
 _BUILDERS: dict[type, Callable[[Any], etree._Element]] = {
-    Acte: _build_acte,
-    ARActe: _build_ar_acte,
-    AnomalieActe: _build_anomalie_acte,
-    CourrierSimple: _build_courrier_document,
-    ReponseCourrierSimple: _build_courrier_document,
-    DemandePieceComplementaire: _build_demande_pieces,
-    ARDemandePieceComplementaire: _build_courrier_only,
-    RefusPieceComplementaire: _build_courrier_document,
-    PieceComplementaire: _build_pieces,
-    ARPieceComplementaire: _build_ar_reponse,
-    LettreObservations: _build_lettre_observations,
-    ARLettreObservations: _build_courrier_only,
-    RejetLettreObservations: _build_courrier_document,
-    ReponseLettreObservations: _build_courrier_document,
-    ARReponseRejetLettreObservations: _build_ar_reponse,
-    DefereTA: _build_defere,
-    Annulation: _build_annulation,
-    ARAnnulation: _build_ar_annulation,
-    DemandeClassification: _build_demande_classification,
-    RetourClassification: _build_retour_classification,
-    ReponseClassificationSansChangement: _build_sans_changement,
-    EnveloppeCLMISILL: _build_enveloppe_cl,
-    EnveloppeMISILLCL: _build_enveloppe_misill,
-    AnomalieEnveloppe: _build_anomalie_enveloppe,
+    messages.Acte: _build_acte,
+    messages.ARActe: _build_ar_acte,
+    messages.AnomalieActe: _build_anomalie_acte,
+    messages.CourrierSimple: _build_courrier_document,
+    messages.ReponseCourrierSimple: _build_courrier_document,
+    messages.DemandePieceComplementaire: _build_demande_pieces,
+    messages.ARDemandePieceComplementaire: _build_courrier_only,
+    messages.RefusPieceComplementaire: _build_courrier_document,
+    messages.PieceComplementaire: _build_pieces,
+    messages.ARPieceComplementaire: _build_ar_reponse,
+    messages.LettreObservations: _build_lettre_observations,
+    messages.ARLettreObservations: _build_courrier_only,
+    messages.RejetLettreObservations: _build_courrier_document,
+    messages.ReponseLettreObservations: _build_courrier_document,
+    messages.ARReponseRejetLettreObservations: _build_ar_reponse,
+    messages.DefereTA: _build_defere,
+    messages.Annulation: _build_annulation,
+    messages.ARAnnulation: _build_ar_annulation,
+    messages.DemandeClassification: _build_demande_classification,
+    messages.RetourClassification: _build_retour_classification,
+    messages.ReponseClassificationSansChangement: _build_sans_changement,
+    messages.EnveloppeCLMISILL: _build_enveloppe_cl,
+    messages.EnveloppeMISILLCL: _build_enveloppe_misill,
+    messages.AnomalieEnveloppe: _build_anomalie_enveloppe,
 }
 
 
-def _is_outgoing(document: Document) -> bool:
+def _is_outgoing(document: messages.Document) -> bool:
     """Authority → ministry documents (1-1, 2-2, 3-x replies, 4-x replies, 6-1, 7-1)."""
-    if isinstance(document, Message):
+    if isinstance(document, messages.Message):
         return document.message_type().direction == Direction.CL_TO_PREF
-    return isinstance(document, EnveloppeCLMISILL)
+    return isinstance(document, messages.EnveloppeCLMISILL)
 
 
-def build(document: Document, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
+def build(document: messages.Document, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
     """Serialise any message or envelope to ISO-8859-1 bytes, validated against the XSD."""
     builder = _BUILDERS.get(type(document))
     if builder is None:
@@ -493,114 +463,120 @@ def build(document: Document, *, validate: bool = True, schema: SchemaArg = None
     return data
 
 
-def build_message(message: Message, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
-    if not isinstance(message, Message):
+def build_message(
+    message: messages.Message, *, validate: bool = True, schema: SchemaArg = None
+) -> bytes:
+    if not isinstance(message, messages.Message):
         raise ProtocolError(f"Ce n'est pas un message métier : {type(message).__name__}.")
     return build(message, validate=validate, schema=schema)
 
 
-def build_envelope(envelope: Envelope, *, validate: bool = True, schema: SchemaArg = None) -> bytes:
-    if not isinstance(envelope, Envelope):
+def build_envelope(
+    envelope: messages.Envelope, *, validate: bool = True, schema: SchemaArg = None
+) -> bytes:
+    if not isinstance(envelope, messages.Envelope):
         raise ProtocolError(f"Ce n'est pas une enveloppe : {type(envelope).__name__}.")
     return build(envelope, validate=validate, schema=schema)
 
 
 # Named builders, one per root element (all share :func:`build`).
-def build_acte(m: Acte, **kw: Any) -> bytes:
-    return build(expect(m, Acte), **kw)
+def build_acte(m: messages.Acte, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.Acte), **kw)
 
 
-def build_ar_acte(m: ARActe, **kw: Any) -> bytes:
-    return build(expect(m, ARActe), **kw)
+def build_ar_acte(m: messages.ARActe, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ARActe), **kw)
 
 
-def build_anomalie_acte(m: AnomalieActe, **kw: Any) -> bytes:
-    return build(expect(m, AnomalieActe), **kw)
+def build_anomalie_acte(m: messages.AnomalieActe, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.AnomalieActe), **kw)
 
 
-def build_courrier_simple(m: CourrierSimple, **kw: Any) -> bytes:
-    return build(expect(m, CourrierSimple), **kw)
+def build_courrier_simple(m: messages.CourrierSimple, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.CourrierSimple), **kw)
 
 
-def build_reponse_courrier_simple(m: ReponseCourrierSimple, **kw: Any) -> bytes:
-    return build(expect(m, ReponseCourrierSimple), **kw)
+def build_reponse_courrier_simple(m: messages.ReponseCourrierSimple, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ReponseCourrierSimple), **kw)
 
 
-def build_demande_piece_complementaire(m: DemandePieceComplementaire, **kw: Any) -> bytes:
-    return build(expect(m, DemandePieceComplementaire), **kw)
+def build_demande_piece_complementaire(m: messages.DemandePieceComplementaire, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.DemandePieceComplementaire), **kw)
 
 
-def build_ar_demande_piece_complementaire(m: ARDemandePieceComplementaire, **kw: Any) -> bytes:
-    return build(expect(m, ARDemandePieceComplementaire), **kw)
+def build_ar_demande_piece_complementaire(
+    m: messages.ARDemandePieceComplementaire, **kw: Any
+) -> bytes:
+    return build(messages.expect(m, messages.ARDemandePieceComplementaire), **kw)
 
 
-def build_refus_piece_complementaire(m: RefusPieceComplementaire, **kw: Any) -> bytes:
-    return build(expect(m, RefusPieceComplementaire), **kw)
+def build_refus_piece_complementaire(m: messages.RefusPieceComplementaire, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.RefusPieceComplementaire), **kw)
 
 
-def build_piece_complementaire(m: PieceComplementaire, **kw: Any) -> bytes:
-    return build(expect(m, PieceComplementaire), **kw)
+def build_piece_complementaire(m: messages.PieceComplementaire, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.PieceComplementaire), **kw)
 
 
-def build_ar_piece_complementaire(m: ARPieceComplementaire, **kw: Any) -> bytes:
-    return build(expect(m, ARPieceComplementaire), **kw)
+def build_ar_piece_complementaire(m: messages.ARPieceComplementaire, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ARPieceComplementaire), **kw)
 
 
-def build_lettre_observations(m: LettreObservations, **kw: Any) -> bytes:
-    return build(expect(m, LettreObservations), **kw)
+def build_lettre_observations(m: messages.LettreObservations, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.LettreObservations), **kw)
 
 
-def build_ar_lettre_observations(m: ARLettreObservations, **kw: Any) -> bytes:
-    return build(expect(m, ARLettreObservations), **kw)
+def build_ar_lettre_observations(m: messages.ARLettreObservations, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ARLettreObservations), **kw)
 
 
-def build_rejet_lettre_observations(m: RejetLettreObservations, **kw: Any) -> bytes:
-    return build(expect(m, RejetLettreObservations), **kw)
+def build_rejet_lettre_observations(m: messages.RejetLettreObservations, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.RejetLettreObservations), **kw)
 
 
-def build_reponse_lettre_observations(m: ReponseLettreObservations, **kw: Any) -> bytes:
-    return build(expect(m, ReponseLettreObservations), **kw)
+def build_reponse_lettre_observations(m: messages.ReponseLettreObservations, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ReponseLettreObservations), **kw)
 
 
 def build_ar_reponse_rejet_lettre_observations(
-    m: ARReponseRejetLettreObservations, **kw: Any
+    m: messages.ARReponseRejetLettreObservations, **kw: Any
 ) -> bytes:
-    return build(expect(m, ARReponseRejetLettreObservations), **kw)
+    return build(messages.expect(m, messages.ARReponseRejetLettreObservations), **kw)
 
 
-def build_defere_ta(m: DefereTA, **kw: Any) -> bytes:
-    return build(expect(m, DefereTA), **kw)
+def build_defere_ta(m: messages.DefereTA, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.DefereTA), **kw)
 
 
-def build_annulation(m: Annulation, **kw: Any) -> bytes:
-    return build(expect(m, Annulation), **kw)
+def build_annulation(m: messages.Annulation, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.Annulation), **kw)
 
 
-def build_ar_annulation(m: ARAnnulation, **kw: Any) -> bytes:
-    return build(expect(m, ARAnnulation), **kw)
+def build_ar_annulation(m: messages.ARAnnulation, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.ARAnnulation), **kw)
 
 
-def build_demande_classification(m: DemandeClassification, **kw: Any) -> bytes:
-    return build(expect(m, DemandeClassification), **kw)
+def build_demande_classification(m: messages.DemandeClassification, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.DemandeClassification), **kw)
 
 
-def build_retour_classification(m: RetourClassification, **kw: Any) -> bytes:
-    return build(expect(m, RetourClassification), **kw)
+def build_retour_classification(m: messages.RetourClassification, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.RetourClassification), **kw)
 
 
 def build_reponse_classification_sans_changement(
-    m: ReponseClassificationSansChangement, **kw: Any
+    m: messages.ReponseClassificationSansChangement, **kw: Any
 ) -> bytes:
-    return build(expect(m, ReponseClassificationSansChangement), **kw)
+    return build(messages.expect(m, messages.ReponseClassificationSansChangement), **kw)
 
 
-def build_enveloppe_cl_misill(m: EnveloppeCLMISILL, **kw: Any) -> bytes:
-    return build(expect(m, EnveloppeCLMISILL), **kw)
+def build_enveloppe_cl_misill(m: messages.EnveloppeCLMISILL, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.EnveloppeCLMISILL), **kw)
 
 
-def build_enveloppe_misill_cl(m: EnveloppeMISILLCL, **kw: Any) -> bytes:
-    return build(expect(m, EnveloppeMISILLCL), **kw)
+def build_enveloppe_misill_cl(m: messages.EnveloppeMISILLCL, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.EnveloppeMISILLCL), **kw)
 
 
-def build_anomalie_enveloppe(m: AnomalieEnveloppe, **kw: Any) -> bytes:
-    return build(expect(m, AnomalieEnveloppe), **kw)
+def build_anomalie_enveloppe(m: messages.AnomalieEnveloppe, **kw: Any) -> bytes:
+    return build(messages.expect(m, messages.AnomalieEnveloppe), **kw)

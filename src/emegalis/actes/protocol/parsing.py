@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from . import messages
 from .classification import Classification, Matiere, NatureActe, TypePJ
 from .classification import (
     nature_code_from_abbreviation as _nature_from_abbr,
@@ -25,39 +26,6 @@ from .constants import (
     XSI_NS,
 )
 from .errors import MessageParseError
-from .messages import (
-    IDCL,
-    Acte,
-    Annulation,
-    AnomalieActe,
-    AnomalieEnveloppe,
-    ARActe,
-    ARAnnulation,
-    ARDemandePieceComplementaire,
-    ARLettreObservations,
-    ARPieceComplementaire,
-    ARReponseRejetLettreObservations,
-    CourrierSimple,
-    DefereTA,
-    DemandeClassification,
-    DemandePieceComplementaire,
-    Document,
-    DonneesActe,
-    Envelope,
-    EnveloppeCLMISILL,
-    EnveloppeMISILLCL,
-    FichierSigne,
-    LettreObservations,
-    PieceComplementaire,
-    Referent,
-    RefusPieceComplementaire,
-    RejetLettreObservations,
-    ReponseClassificationSansChangement,
-    ReponseCourrierSimple,
-    ReponseLettreObservations,
-    RetourClassification,
-    ServicePrefecture,
-)
 from .validation import parse_xml
 
 
@@ -122,13 +90,13 @@ def _int(value: str | None, what: str) -> int:
         raise MessageParseError(f"Nombre illisible pour « {what} » : « {value} ».") from None
 
 
-def _read_fichier(el: etree._Element) -> FichierSigne:
+def _read_fichier(el: etree._Element) -> messages.FichierSigne:
     sig = _child(el, "Signature")
     signature = None
     if sig is not None:
         inner = [etree.tostring(c, encoding="unicode") for c in sig.iterchildren()]
         signature = (sig.text or "") + "".join(inner) if inner else (sig.text or "")
-    return FichierSigne(nom_fichier=_need_text(el, "NomFichier"), signature=signature)
+    return messages.FichierSigne(nom_fichier=_need_text(el, "NomFichier"), signature=signature)
 
 
 def _read_donnees_acte(el: etree._Element) -> dict[str, Any]:
@@ -164,27 +132,27 @@ def _read_donnees_acte(el: etree._Element) -> dict[str, Any]:
     }
 
 
-def _parse_acte(el: etree._Element) -> Acte:
-    return Acte(**_read_donnees_acte(el))
+def _parse_acte(el: etree._Element) -> messages.Acte:
+    return messages.Acte(**_read_donnees_acte(el))
 
 
-def _parse_ar_acte(el: etree._Element) -> ARActe:
-    return ARActe(
+def _parse_ar_acte(el: etree._Element) -> messages.ARActe:
+    return messages.ARActe(
         id_acte=_need_attr(el, "IDActe"),
         date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
-        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
+        acte_recu=messages.DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
         classification_date_en_cours=_date(
             _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
         ),
     )
 
 
-def _parse_anomalie_acte(el: etree._Element) -> AnomalieActe:
-    return AnomalieActe(
+def _parse_anomalie_acte(el: etree._Element) -> messages.AnomalieActe:
+    return messages.AnomalieActe(
         date=_date(_need_text(el, "Date"), "Date"),
         nature=_need_text(el, "Nature"),
         detail=_text(_child(el, "Detail")),
-        acte_recu=DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
+        acte_recu=messages.DonneesActe(**_read_donnees_acte(_need(el, "ActeRecu"))),
         classification_date_en_cours=_date(
             _need_text(el, "ClassificationDateVersionEnCours"), "ClassificationDateVersionEnCours"
         ),
@@ -222,33 +190,33 @@ def _ar_reponse_parser[T](cls: type[T]) -> Callable[[etree._Element], T]:
     return parse
 
 
-def _parse_demande_pieces(el: etree._Element) -> DemandePieceComplementaire:
-    return DemandePieceComplementaire(
+def _parse_demande_pieces(el: etree._Element) -> messages.DemandePieceComplementaire:
+    return messages.DemandePieceComplementaire(
         **_courrier_keys(el),
         description_pieces=_need_text(el, "DescriptionPieces"),
         document=_read_fichier(_need(el, "Document")),
     )
 
 
-def _parse_pieces(el: etree._Element) -> PieceComplementaire:
+def _parse_pieces(el: etree._Element) -> messages.PieceComplementaire:
     docs = _need(el, "Documents")
-    return PieceComplementaire(
+    return messages.PieceComplementaire(
         **_courrier_keys(el),
         documents=tuple(_read_fichier(d) for d in _children(docs, "Document")),
     )
 
 
-def _parse_lettre_observations(el: etree._Element) -> LettreObservations:
-    return LettreObservations(
+def _parse_lettre_observations(el: etree._Element) -> messages.LettreObservations:
+    return messages.LettreObservations(
         **_courrier_keys(el),
         motif=_need_text(el, "Motif"),
         document=_read_fichier(_need(el, "Document")),
     )
 
 
-def _parse_defere(el: etree._Element) -> DefereTA:
+def _parse_defere(el: etree._Element) -> messages.DefereTA:
     pieces = _child(el, "PiecesJointes")
-    return DefereTA(
+    return messages.DefereTA(
         id_acte=_need_attr(el, "IDActe"),
         date_depot=_date(_need_text(el, "DateDepot"), "DateDepot"),
         nature_illegalite=_need_text(el, "NatureIllegalite"),
@@ -258,20 +226,20 @@ def _parse_defere(el: etree._Element) -> DefereTA:
     )
 
 
-def _parse_annulation(el: etree._Element) -> Annulation:
-    return Annulation(id_acte=_need_attr(el, "IDActe"))
+def _parse_annulation(el: etree._Element) -> messages.Annulation:
+    return messages.Annulation(id_acte=_need_attr(el, "IDActe"))
 
 
-def _parse_ar_annulation(el: etree._Element) -> ARAnnulation:
-    return ARAnnulation(
+def _parse_ar_annulation(el: etree._Element) -> messages.ARAnnulation:
+    return messages.ARAnnulation(
         id_acte=_need_attr(el, "IDActe"),
         date_reception=_date(_need_attr(el, "DateReception"), "DateReception"),
     )
 
 
-def _parse_demande_classification(el: etree._Element) -> DemandeClassification:
+def _parse_demande_classification(el: etree._Element) -> messages.DemandeClassification:
     d = _child(el, "DateClassification")
-    return DemandeClassification(
+    return messages.DemandeClassification(
         date_classification=_date(_text(d), "DateClassification") if d is not None else None
     )
 
@@ -315,21 +283,21 @@ def _read_classification(el: etree._Element) -> Classification:
     )
 
 
-def _parse_retour_classification(el: etree._Element) -> RetourClassification:
-    return RetourClassification(classification=_read_classification(el))
+def _parse_retour_classification(el: etree._Element) -> messages.RetourClassification:
+    return messages.RetourClassification(classification=_read_classification(el))
 
 
-def _parse_sans_changement(el: etree._Element) -> ReponseClassificationSansChangement:
-    return ReponseClassificationSansChangement(
+def _parse_sans_changement(el: etree._Element) -> messages.ReponseClassificationSansChangement:
+    return messages.ReponseClassificationSansChangement(
         date_classification=_date(_need_text(el, "DateClassification"), "DateClassification")
     )
 
 
-def _read_referent(el: etree._Element) -> Referent | None:
+def _read_referent(el: etree._Element) -> messages.Referent | None:
     ref = _child(el, "Referent")
     if ref is None:
         return None
-    return Referent(
+    return messages.Referent(
         nom=_text(_child(ref, "Nom")),
         telephone=_text(_child(ref, "Telephone")),
         email=_text(_child(ref, "Email")),
@@ -341,12 +309,12 @@ def _read_formulaires(el: etree._Element) -> tuple[str, ...]:
     return tuple(_need_text(f, "NomFichier") for f in _children(forms, "Formulaire"))
 
 
-def _read_donnees_enveloppe(el: etree._Element) -> EnveloppeCLMISILL:
+def _read_donnees_enveloppe(el: etree._Element) -> messages.EnveloppeCLMISILL:
     emetteur = _need(el, "Emetteur")
     idcl = _need(emetteur, "IDCL")
     adresses = _child(el, "AdressesRetour")
-    return EnveloppeCLMISILL(
-        emetteur=IDCL(
+    return messages.EnveloppeCLMISILL(
+        emetteur=messages.IDCL(
             siren=_need_attr(idcl, "SIREN", INSEE_NS),
             departement=_need_attr(idcl, "Departement"),
             arrondissement=_need_attr(idcl, "Arrondissement"),
@@ -360,12 +328,12 @@ def _read_donnees_enveloppe(el: etree._Element) -> EnveloppeCLMISILL:
     )
 
 
-def _parse_enveloppe_misill(el: etree._Element) -> EnveloppeMISILLCL:
+def _parse_enveloppe_misill(el: etree._Element) -> messages.EnveloppeMISILLCL:
     emetteur = _need(el, "Emetteur")
     for tag, kind in (("IDSGAR", "SGAR"), ("IDPref", "PREF"), ("IDSousPref", "SOUSPREF")):
         svc = _child(emetteur, tag)
         if svc is not None:
-            service = ServicePrefecture(
+            service = messages.ServicePrefecture(
                 kind=kind,
                 departement=_need_attr(svc, "Departement"),
                 arrondissement=_attr(svc, "Arrondissement"),
@@ -373,7 +341,7 @@ def _parse_enveloppe_misill(el: etree._Element) -> EnveloppeMISILLCL:
             break
     else:
         raise MessageParseError("Émetteur de l'enveloppe (IDSGAR, IDPref, IDSousPref) absent.")
-    return EnveloppeMISILLCL(
+    return messages.EnveloppeMISILLCL(
         emetteur=service,
         referent=_read_referent(emetteur),
         formulaires=_read_formulaires(el),
@@ -381,8 +349,8 @@ def _parse_enveloppe_misill(el: etree._Element) -> EnveloppeMISILLCL:
     )
 
 
-def _parse_anomalie_enveloppe(el: etree._Element) -> AnomalieEnveloppe:
-    return AnomalieEnveloppe(
+def _parse_anomalie_enveloppe(el: etree._Element) -> messages.AnomalieEnveloppe:
+    return messages.AnomalieEnveloppe(
         date=_date(_need_text(el, "Date"), "Date"),
         nature=_need_text(el, "Nature"),
         detail=_text(_child(el, "Detail")),
@@ -394,18 +362,20 @@ _PARSERS: dict[str, Callable[[etree._Element], Any]] = {
     "Acte": _parse_acte,
     "ARActe": _parse_ar_acte,
     "AnomalieActe": _parse_anomalie_acte,
-    "CourrierSimple": _courrier_document_parser(CourrierSimple),
-    "ReponseCourrierSimple": _courrier_document_parser(ReponseCourrierSimple),
+    "CourrierSimple": _courrier_document_parser(messages.CourrierSimple),
+    "ReponseCourrierSimple": _courrier_document_parser(messages.ReponseCourrierSimple),
     "DemandePieceComplementaire": _parse_demande_pieces,
-    "ARDemandePieceComplementaire": _courrier_only_parser(ARDemandePieceComplementaire),
-    "RefusPieceComplementaire": _courrier_document_parser(RefusPieceComplementaire),
+    "ARDemandePieceComplementaire": _courrier_only_parser(messages.ARDemandePieceComplementaire),
+    "RefusPieceComplementaire": _courrier_document_parser(messages.RefusPieceComplementaire),
     "PieceComplementaire": _parse_pieces,
-    "ARPieceComplementaire": _ar_reponse_parser(ARPieceComplementaire),
+    "ARPieceComplementaire": _ar_reponse_parser(messages.ARPieceComplementaire),
     "LettreObservations": _parse_lettre_observations,
-    "ARLettreObservations": _courrier_only_parser(ARLettreObservations),
-    "RejetLettreObservations": _courrier_document_parser(RejetLettreObservations),
-    "ReponseLettreObservations": _courrier_document_parser(ReponseLettreObservations),
-    "ARReponseRejetLettreObservations": _ar_reponse_parser(ARReponseRejetLettreObservations),
+    "ARLettreObservations": _courrier_only_parser(messages.ARLettreObservations),
+    "RejetLettreObservations": _courrier_document_parser(messages.RejetLettreObservations),
+    "ReponseLettreObservations": _courrier_document_parser(messages.ReponseLettreObservations),
+    "ARReponseRejetLettreObservations": _ar_reponse_parser(
+        messages.ARReponseRejetLettreObservations
+    ),
     "DefereTA": _parse_defere,
     "Annulation": _parse_annulation,
     "ARAnnulation": _parse_ar_annulation,
@@ -429,7 +399,7 @@ def root_name(data: bytes) -> str:
     return _local(parse_xml(data))
 
 
-def parse(data: bytes) -> Document:
+def parse(data: bytes) -> messages.Document:
     """Read any @CTES message or envelope into its dataclass, dispatching on the root element."""
     root = parse_xml(data)
     qname = etree.QName(root)
@@ -443,7 +413,7 @@ def parse(data: bytes) -> Document:
     return parser(root)
 
 
-def parse_message(data: bytes) -> Document:
+def parse_message(data: bytes) -> messages.Document:
     """Alias of :func:`parse`: a business message or an envelope, whichever ``data`` holds."""
     return parse(data)
 
@@ -457,46 +427,46 @@ def _parse_as[T](data: bytes, cls: type[T]) -> T:
     return result
 
 
-def parse_acte(data: bytes) -> Acte:
-    return _parse_as(data, Acte)
+def parse_acte(data: bytes) -> messages.Acte:
+    return _parse_as(data, messages.Acte)
 
 
-def parse_ar_acte(data: bytes) -> ARActe:
-    return _parse_as(data, ARActe)
+def parse_ar_acte(data: bytes) -> messages.ARActe:
+    return _parse_as(data, messages.ARActe)
 
 
-def parse_anomalie_acte(data: bytes) -> AnomalieActe:
-    return _parse_as(data, AnomalieActe)
+def parse_anomalie_acte(data: bytes) -> messages.AnomalieActe:
+    return _parse_as(data, messages.AnomalieActe)
 
 
-def parse_courrier_simple(data: bytes) -> CourrierSimple:
-    return _parse_as(data, CourrierSimple)
+def parse_courrier_simple(data: bytes) -> messages.CourrierSimple:
+    return _parse_as(data, messages.CourrierSimple)
 
 
-def parse_demande_piece_complementaire(data: bytes) -> DemandePieceComplementaire:
-    return _parse_as(data, DemandePieceComplementaire)
+def parse_demande_piece_complementaire(data: bytes) -> messages.DemandePieceComplementaire:
+    return _parse_as(data, messages.DemandePieceComplementaire)
 
 
-def parse_lettre_observations(data: bytes) -> LettreObservations:
-    return _parse_as(data, LettreObservations)
+def parse_lettre_observations(data: bytes) -> messages.LettreObservations:
+    return _parse_as(data, messages.LettreObservations)
 
 
-def parse_defere_ta(data: bytes) -> DefereTA:
-    return _parse_as(data, DefereTA)
+def parse_defere_ta(data: bytes) -> messages.DefereTA:
+    return _parse_as(data, messages.DefereTA)
 
 
-def parse_ar_annulation(data: bytes) -> ARAnnulation:
-    return _parse_as(data, ARAnnulation)
+def parse_ar_annulation(data: bytes) -> messages.ARAnnulation:
+    return _parse_as(data, messages.ARAnnulation)
 
 
-def parse_envelope(data: bytes) -> Envelope:
-    return _parse_as(data, Envelope)  # type: ignore[type-abstract]
+def parse_envelope(data: bytes) -> messages.Envelope:
+    return _parse_as(data, messages.Envelope)  # type: ignore[type-abstract]
 
 
-def parse_anomalie_enveloppe(data: bytes) -> AnomalieEnveloppe:
-    return _parse_as(data, AnomalieEnveloppe)
+def parse_anomalie_enveloppe(data: bytes) -> messages.AnomalieEnveloppe:
+    return _parse_as(data, messages.AnomalieEnveloppe)
 
 
 def parse_classification(data: bytes) -> Classification:
     """Read a ``RetourClassification`` (7-2) into a :class:`Classification`."""
-    return _parse_as(data, RetourClassification).classification
+    return _parse_as(data, messages.RetourClassification).classification

@@ -17,6 +17,7 @@ from emegalis.marches.consultations.models import (
     DceFile,
     State,
 )
+from emegalis.marches.consultations.services import journal_consultation
 from emegalis.marches.filenames import clean_filename, clean_folder
 from emegalis.organisations.models import User
 
@@ -80,13 +81,11 @@ def add_dce_file(
         dce_file.file.save(name, File(uploaded_file, name=name), save=False)
         saved.add(dce_file.file.name)
         dce_file.save()
-        journal.record(
-            action="marches.dce.file_added",
-            actor=actor,
-            organisation=consultation.organisation,
-            object_type="consultation",
-            object_id=consultation.pk,
-            payload={"path": dce_file.path, "size": size, "sha256": dce_file.sha256},
+        journal_consultation(
+            "marches.dce.file_added",
+            consultation,
+            actor,
+            {"path": dce_file.path, "size": size, "sha256": dce_file.sha256},
         )
     return dce_file
 

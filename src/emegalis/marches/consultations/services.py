@@ -103,13 +103,24 @@ def _set_state(consultation: Consultation, to: str, *, actor: User | None, reaso
     consultation.state = to
     consultation.state_changed_at = clock.now()
     consultation.save(update_fields=["state", "state_changed_at", "updated_at"])
+    journal_consultation(
+        "marches.consultation.state_changed",
+        consultation,
+        actor,
+        {"reference": consultation.reference, "from": previous, "to": to, "reason": reason},
+    )
+
+
+def journal_consultation(
+    action: str, consultation: Consultation, actor: User | None, payload: dict
+) -> None:
+    """A journal entry about a consultation, in its organisation's name."""
     journal.record(
-        action="marches.consultation.state_changed",
+        action=action,
         actor=actor,
         organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"reference": consultation.reference, "from": previous, "to": to, "reason": reason},
+        target=consultation,
+        payload=payload,
     )
 
 
@@ -246,14 +257,12 @@ def create_consultation(
     fields.setdefault("departement", organisation.departement)
     _save_draft(consultation, fields)
     for lot in lots:
-        _add_lot(consultation, **lot)
-    journal.record(
-        action="marches.consultation.created",
-        actor=actor,
-        organisation=organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"reference": consultation.reference, "title": consultation.title},
+        _add_lot(consultation, Lot(**lot))
+    journal_consultation(
+        "marches.consultation.created",
+        consultation,
+        actor,
+        {"reference": consultation.reference, "title": consultation.title},
     )
     return consultation
 
@@ -269,34 +278,20 @@ def update_consultation(*, actor: User, consultation: Consultation, **fields) ->
             code="not_draft",
         )
     _save_draft(consultation, fields)
-    journal.record(
-        action="marches.consultation.updated",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"fields": sorted(fields)},
+    journal_consultation(
+        "marches.consultation.updated", consultation, actor, {"fields": sorted(fields)}
     )
     return consultation
 
 
-def _add_lot(
-    consultation: Consultation,
-    *,
-    number: int,
-    title: str,
-    cpv: str = "",
-    estimated_value: Decimal | None = None,
-) -> Lot:
+def _add_lot(consultation: Consultation, lot: Lot) -> Lot:
+    """Check and save a new lot of the consultation (its number, title, CPV, estimate)."""
     from . import cpv as cpv_codes
 
-    lot = Lot(
-        consultation=consultation,
-        number=number,
-        title=(title or "").strip(),
-        cpv=cpv_codes.normalise(cpv),
-        estimated_value=estimated_value,
-    )
+    estimated_value = lot.estimated_value
+    lot.consultation = consultation
+    lot.title = (lot.title or "").strip()
+    lot.cpv = cpv_codes.normalise(lot.cpv)
     errors: dict[str, list] = {}
     try:
         lot.full_clean()
@@ -329,15 +324,10 @@ def add_lot(
     if consultation.state != State.BROUILLON:
         raise ValidationError("Les lots ne se modifient plus après la publication.")
     lot = _add_lot(
-        consultation, number=number, title=title, cpv=cpv, estimated_value=estimated_value
+        consultation, Lot(number=number, title=title, cpv=cpv, estimated_value=estimated_value)
     )
-    journal.record(
-        action="marches.lot.added",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"lot": lot.number, "title": lot.title},
+    journal_consultation(
+        "marches.lot.added", consultation, actor, {"lot": lot.number, "title": lot.title}
     )
     return lot
 
@@ -350,14 +340,7 @@ def remove_lot(*, actor: User, lot: Lot) -> None:
         raise ValidationError("Les lots ne se modifient plus après la publication.")
     number = lot.number
     lot.delete()
-    journal.record(
-        action="marches.lot.removed",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"lot": number},
-    )
+    journal_consultation("marches.lot.removed", consultation, actor, {"lot": number})
 
 
 def needs_commission(consultation: Consultation) -> bool:
@@ -393,13 +376,11 @@ def publish(*, actor: User, consultation: Consultation) -> Consultation:
     consultation.published_at = now
     consultation.save(update_fields=["published_at"])
     _set_state(consultation, State.PUBLIEE, actor=actor)
-    journal.record(
-        action="marches.consultation.published",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={
+    journal_consultation(
+        "marches.consultation.published",
+        consultation,
+        actor,
+        {
             "reference": consultation.reference,
             "bids_deadline": consultation.bids_deadline,
             "questions_deadline": consultation.questions_deadline,
@@ -475,13 +456,11 @@ def publish_rectificatif(
     recipients = list(
         selectors.identified_downloaders(consultation).values_list("email", flat=True)
     )
-    journal.record(
-        action="marches.consultation.rectificatif",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={
+    journal_consultation(
+        "marches.consultation.rectificatif",
+        consultation,
+        actor,
+        {
             "version": version.number,
             "reason": reason,
             "added": added,
@@ -649,13 +628,11 @@ def ask_question(
         organisation=organisation,
         asked_at=now,
     )
-    journal.record(
-        action="marches.question.asked",
-        actor=actor,
-        organisation=organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"question": question.pk, "sha256": hashlib.sha256(text.encode()).hexdigest()},
+    journal_consultation(
+        "marches.question.asked",
+        consultation,
+        actor,
+        {"question": question.pk, "sha256": hashlib.sha256(text.encode()).hexdigest()},
     )
     if consultation.contact_email:
         subject = f"Nouvelle question sur la consultation {consultation.reference}"
@@ -693,13 +670,11 @@ def answer_question(*, actor: User, question: Question, answer: str) -> Question
     recipients = set(selectors.identified_downloaders(consultation).values_list("email", flat=True))
     if question.asked_by is not None and question.asked_by.is_active:
         recipients.add(question.asked_by.email)
-    journal.record(
-        action="marches.question.answered",
-        actor=actor,
-        organisation=consultation.organisation,
-        object_type="consultation",
-        object_id=consultation.pk,
-        payload={"question": question.pk, "notified": len(recipients)},
+    journal_consultation(
+        "marches.question.answered",
+        consultation,
+        actor,
+        {"question": question.pk, "notified": len(recipients)},
     )
     subject = f"Réponse à une question — consultation {consultation.reference}"
     body = "\n".join(
