@@ -21,8 +21,10 @@ arrival (a client's queueing counts) and the deadline falls 5 s after the window
 nodes behind HAProxy, PostgreSQL, S3 through moto, two db_workers, two run_periodic) instead
 of a single runserver.
 
+``--sqlite``: the single node on the embedded default database instead of PostgreSQL.
+
 Usage: .venv/bin/python bench/deadline_rush.py [--deposits 200] [--clients 50]
-       [--mode back-to-back|spread|burst] [--topology]
+       [--mode back-to-back|spread|burst] [--topology | --sqlite]
 Not a test: `make test` does not run it.
 """
 
@@ -199,6 +201,9 @@ def main() -> int:
     )
     parser.add_argument("--topology", action="store_true", help="two nodes, HAProxy, S3")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per node")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="single node on the embedded default (SQLite)"
+    )
     args = parser.parse_args()
     if args.topology:
         return run_on_topology(args)
@@ -209,14 +214,17 @@ def main() -> int:
     env = setup_environment(workdir)
     env.update(
         {
-            "DATABASE_URL": f"{base}/{database}",
+            "DATABASE_URL": (
+                f"sqlite:///{workdir / 'rush.sqlite3'}" if args.sqlite else f"{base}/{database}"
+            ),
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
         }
     )
     os.environ.update(env)
     psql = ["psql", f"{base}/postgres", "-qc"]
-    subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
+    if not args.sqlite:
+        subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
     server = None
     try:
         for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
@@ -230,7 +238,8 @@ def main() -> int:
         offer = workdir / "offre.bin"
         offer.write_bytes(os.urandom(MIB))
         figures = rush(f"http://127.0.0.1:{port}", consultation, emails, offer, args)
-        report(figures, args, "single node: runserver, PostgreSQL, local storage")
+        database_name = "SQLite" if args.sqlite else "PostgreSQL"
+        report(figures, args, f"single node: runserver, {database_name}, local storage")
         if figures["refused"]:
             log = (workdir / "server.log").read_text(errors="replace")
             errors = [line for line in log.splitlines() if "Error" in line or "error" in line]
@@ -244,7 +253,8 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001, S110 - best effort before dropping the database
             pass
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database}"], check=False)
+        if not args.sqlite:
+            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database}"], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

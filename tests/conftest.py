@@ -5,6 +5,9 @@ from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import PASSWORD, OrganisationFactory, make_member, token_for
 
+# The salle des marchés' fixtures serve the core, security and browser tests too.
+pytest_plugins = ["tests.marches.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path_factory):

@@ -7,19 +7,21 @@ import io
 import pytest
 from django.utils import timezone
 
-from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Transaction
 from emegalis.actes.returns import services as returns_services
 from emegalis.actes.transmission.transport import TransportError
-from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from emegalis.organisations.services import create_api_key
 from emegalis.prefecture import services as prefecture_services
 from emegalis.prefecture.models import ReceivedAct, Reply
-from tests.factories import OrganisationFactory, make_convention, make_member
-
-from .helpers import CLASSIFICATION_2017, check_all_stored_archives, check_archive, pdf_upload
+from tests.actes.helpers import (
+    check_all_stored_archives,
+    check_archive,
+    make_commune,
+    pdf_upload,
+)
+from tests.factories import OrganisationFactory, make_member
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +41,6 @@ def every_stored_archive_is_valid(db):
     against the XSD and matches the naming regexes."""
     yield
     check_all_stored_archives()
-
-
-def make_commune(**kwargs):
-    commune = OrganisationFactory(**kwargs)
-    make_convention(commune, [Service.ACTES])
-    acts_services.import_classification(organisation=commune, xml=CLASSIFICATION_2017.read_bytes())
-    return commune
 
 
 @pytest.fixture
@@ -165,20 +160,6 @@ def wire(monkeypatch):
 def run_commits(django_capture_on_commit_callbacks):
     """Run the on-commit callbacks (task enqueues) of the block, nested ones included."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-def acte_form(**overrides):
-    data = {
-        "nature": "1",
-        "numero_interne": "DEL2026_001",
-        "decision_date": "2026-01-15",
-        "objet": "Approbation du compte rendu de la séance du conseil municipal",
-        "classification": "5.2",
-        "type_acte": "99_DE",
-        "document": pdf_upload(),
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @pytest.fixture

@@ -6,7 +6,11 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from emegalis.actes import protocol as p
+from emegalis.actes.acts import services as acts_services
+from emegalis.actes.models import Transaction
 from emegalis.core.pdf import DocumentBuilder, extract_text
+from emegalis.core.services_catalog import Service
+from tests.factories import OrganisationFactory, make_convention
 
 CLASSIFICATION_2017 = (
     Path(__file__).resolve().parents[2]
@@ -81,3 +85,31 @@ def check_all_stored_archives() -> int:
             check_archive(out.name, fh.read())
         count += 1
     return count
+
+
+def send_act(client, run_commits, **overrides):
+    with run_commits():
+        response = client.post("/actes/nouveau/", acte_form(**overrides))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Transaction.objects.filter(type=1).order_by("-pk").first()
+
+
+def make_commune(**kwargs):
+    commune = OrganisationFactory(**kwargs)
+    make_convention(commune, [Service.ACTES])
+    acts_services.import_classification(organisation=commune, xml=CLASSIFICATION_2017.read_bytes())
+    return commune
+
+
+def acte_form(**overrides):
+    data = {
+        "nature": "1",
+        "numero_interne": "DEL2026_001",
+        "decision_date": "2026-01-15",
+        "objet": "Approbation du compte rendu de la séance du conseil municipal",
+        "classification": "5.2",
+        "type_acte": "99_DE",
+        "document": pdf_upload(),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from emegalis.actes.models import Document, IncomingArchive, Transaction
 from emegalis.core import clock
 from emegalis.prefecture.models import ReceivedArchive
+from tests.actes.helpers import acte_form
 
-from .conftest import acte_form
 from .helpers import pdf_bytes, tar_gz
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from emegalis.actes.models import Transaction
 from emegalis.organisations.models import ApiKey
 from emegalis.organisations.roles import Role
 from emegalis.organisations.services import create_api_key
+from tests.actes.helpers import acte_form, make_commune
 from tests.factories import make_member
 
-from .conftest import acte_form, make_commune
 from .helpers import pdf_bytes, pdf_text
 
 pytestmark = pytest.mark.django_db

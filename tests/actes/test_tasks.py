@@ -13,8 +13,7 @@ from emegalis.actes.acts import services as acts_services
 from emegalis.actes.models import Transaction
 from emegalis.actes.tasks import send_transaction
 from emegalis.core import clock
-
-from .conftest import acte_form
+from tests.actes.helpers import acte_form
 
 pytestmark = pytest.mark.django_db
 

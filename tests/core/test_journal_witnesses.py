@@ -17,14 +17,7 @@ from emegalis.core.models import JournalAnchor, JournalEntry, JournalWitness
 from emegalis.core.pdf import DocumentBuilder, extract_text
 from emegalis.marches.opening import services as opening_services
 from tests.core.test_signing import validate
-from tests.marches.conftest import (  # noqa: F401
-    buyer_a,
-    commune_a,
-    company,
-    company_user,
-    make_consultation,
-)
-from tests.marches.test_plis import deposit, opened  # noqa: F401
+from tests.marches.helpers import deposit
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from emegalis.core import periodic
 from emegalis.core.models import PeriodicRun
 from emegalis.marches.consultations.models import State
-from tests.marches.conftest import buyer_a, commune_a, deadlines, make_consultation  # noqa: F401
+from tests.marches.helpers import deadlines
 
 CLOSE = "marches.close_due_consultations"
 ALERTS = "marches.send_search_alerts"

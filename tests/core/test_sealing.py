@@ -15,10 +15,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from emegalis.core import sealing
+from tests.core.sealing_v1 import SMALL, seal_version_1
 
-SMALL = 64  # a small chunk size keeps multi-chunk tests fast
 PER_SEGMENT = 3  # and small segments make several of them
+
+
 SEG = sealing.SEGMENT_HEADER_SIZE
+
+
 HEAD = sealing.FILE_HEADER_SIZE
 
 
@@ -229,9 +233,6 @@ def test_segments_sealed_by_separate_requests_form_a_valid_file(keys):
     assert opens(sealed, keys.private_key).sha256 == hashlib.sha256(data).hexdigest()
 
 
-# --- shares handed to the members' keys ---------------------------------------------------
-
-
 def member_key():
     private = ec.generate_private_key(ec.SECP256R1())
     public = private.public_key().public_bytes(
@@ -290,9 +291,6 @@ def test_documented_share_hand_over_decrypts_independently(keys):
     private, public = member_key()
     blob = sealing.encrypt_share_to_member(share, public, sealing.share_context(keys.public_key, 2))
     assert independent_share_decrypt(blob, private, keys.public_key, 2) == share
-
-
-# --- shares ---------------------------------------------------------------------------------
 
 
 def test_any_k_of_n_shares_rebuild_the_key(keys):
@@ -354,9 +352,6 @@ def test_bad_thresholds_are_refused(keys, k, n):
         sealing.split_private_key(keys.private_key, k, n)
 
 
-# --- the documented format, read by independent decryptors ----------------------------------
-
-
 def independent_decrypt(sealed: bytes, private_key: bytes) -> bytes:
     """Version 2, written from docs/plis-format.md only, with the `cryptography` primitives."""
     assert sealed[:8] == b"EMGPLI\r\n" and sealed[8] == 2
@@ -407,27 +402,6 @@ def test_the_decryptor_printed_in_the_format_doc_works(keys):
     data = os.urandom(9 * sealing.CHUNK_SIZE + 3)
     sealed = seal(data, keys.public_key, sealing.CHUNK_SIZE, sealing.SEGMENT_CHUNKS)
     assert namespace["decrypt"](sealed, keys.private_key) == data
-
-
-def seal_version_1(data: bytes, public_key: bytes, chunk_size: int = SMALL) -> bytes:
-    """A version-1 file built from the layout in docs/plis-format.md (deposits before
-    2026-12), to show such files still open."""
-    eph = X25519PrivateKey.generate()
-    eph_public = eph.public_key().public_bytes_raw()
-    shared = eph.exchange(X25519PublicKey.from_public_bytes(public_key))
-    kek = HKDF(
-        hashes.SHA256(), 32, salt=eph_public + public_key, info=b"e-megalis pli v1 key wrap"
-    ).derive(shared)
-    fixed = struct.pack(">8sBI32s", b"EMGPLI\r\n", 1, chunk_size, eph_public)
-    data_key, wrap_nonce, prefix = os.urandom(32), os.urandom(12), os.urandom(7)
-    header = fixed + wrap_nonce + AESGCM(kek).encrypt(wrap_nonce, data_key, fixed) + prefix
-    pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] or [b""]
-    return header + b"".join(
-        AESGCM(data_key).encrypt(
-            prefix + struct.pack(">IB", i, int(i == len(pieces) - 1)), piece, header
-        )
-        for i, piece in enumerate(pieces)
-    )
 
 
 @pytest.mark.parametrize("size", [0, 1, SMALL, 4 * SMALL + 5])

@@ -12,13 +12,11 @@ from emegalis.marches.consultations import services as consultations_services
 from emegalis.organisations import services as account_services
 from emegalis.organisations.roles import Role
 from tests.factories import make_member
-from tests.marches import test_plis
-from tests.marches.conftest import consultation_fields
+from tests.marches.helpers import consultation_fields
 
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/api/v1"
-opened = test_plis.opened  # a published consultation open to deposits
 
 
 @pytest.fixture(scope="module")

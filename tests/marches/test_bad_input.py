@@ -17,8 +17,7 @@ from emegalis.organisations import services as account_services
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import OrganisationFactory, UserFactory, make_member
-
-from .conftest import consultation_fields
+from tests.marches.helpers import consultation_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -339,7 +338,7 @@ def test_an_alert_saved_before_the_rule_still_runs(make_consultation):
 
 
 def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
-    from .conftest import dce_file
+    from tests.marches.helpers import dce_file
 
     consultation = make_consultation(publish=False)
     stored = dce.add_dce_file(
@@ -352,7 +351,7 @@ def test_dce_file_names_lose_invisible_characters(buyer_a, make_consultation):
 def test_dce_folders_with_invisible_characters_are_refused(buyer_a, make_consultation, folder):
     from django.core.exceptions import ValidationError
 
-    from .conftest import dce_file
+    from tests.marches.helpers import dce_file
 
     consultation = make_consultation(publish=False)
     with pytest.raises(ValidationError) as caught:

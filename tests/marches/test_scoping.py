@@ -6,8 +6,7 @@ import pytest
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, State
 from emegalis.organisations.services import create_api_key
-from tests.marches.conftest import name_commission
-from tests.marches.test_plis import company_b_user  # noqa: F401
+from tests.marches.helpers import name_commission
 
 pytestmark = pytest.mark.django_db
 

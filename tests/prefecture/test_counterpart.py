@@ -10,8 +10,7 @@ from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from emegalis.prefecture import services as pref
 from emegalis.prefecture.models import OutgoingReturn, ReceivedAct
-from tests.actes.conftest import acte_form
-from tests.actes.helpers import check_archive, pdf_upload
+from tests.actes.helpers import acte_form, check_archive, pdf_upload
 from tests.factories import OrganisationFactory, make_member
 
 pytestmark = pytest.mark.django_db

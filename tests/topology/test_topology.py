@@ -193,7 +193,7 @@ def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
         "from emegalis.organisations.roles import Role\n"
         "from tests.factories import OrganisationFactory, UserFactory, make_convention,"
         " make_member\n"
-        "from tests.marches.conftest import consultation_fields\n"
+        "from tests.marches.helpers import consultation_fields\n"
         "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 3 * 10**7))\n"
         # Each shell process restarts the factories' convention counter: start it elsewhere.
         "import itertools, tests.factories\n"
@@ -412,7 +412,7 @@ def test_an_acte_is_transmitted_by_a_worker_and_its_acknowledgement_applied(topo
         "from emegalis.core import clock\n"
         "from emegalis.organisations.identifiers import siren_from_prefix\n"
         "from emegalis.organisations.roles import Role\n"
-        "from tests.actes.conftest import acte_form, make_commune\n"
+        "from tests.actes.helpers import acte_form, make_commune\n"
         "from tests.factories import make_member\n"
         "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 4 * 10**7))\n"
         # Each shell process restarts the factories' convention counter: start it elsewhere.
@@ -448,3 +448,75 @@ def test_an_acte_is_transmitted_by_a_worker_and_its_acknowledgement_applied(topo
         f"statut {status}; worker : {topology.log('db_worker_1')[-1500:]}"
         f"{topology.log('db_worker_2')[-1500:]}"
     )
+
+
+def test_a_deposit_started_through_node_a_is_resumed_and_completed_through_node_b(topology):
+    """Start and the first chunks on node A, the rest and the confirmation on node B: the
+    running SHA-256 (PliFile.hash_state) and the segments travel through the database and the
+    bucket, and the pli is received once with the hash of the whole offer."""
+    import copy
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from bid_upload import CHUNK, Client
+
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        "c = sealed_consultation(prefix='66600030', name='Commune des deux nœuds',"
+        " reference='TOPO-3', title='De A vers B', text='Reprise sur un autre nœud.',"
+        " domain='deuxnoeuds.test')\n"
+        "company = organisation('66600040', 'Entreprise des deux nœuds', 'entreprise')\n"
+        "user = member('depot@deuxnoeuds.test', Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    size = 6 * CHUNK + 12345
+    content = os.urandom(size)
+    on_a = Client(topology.node_url("a"))
+    on_a.login(email)
+    headers = {"X-CSRFToken": on_a.csrf(), "Content-Type": "application/json"}
+    status, body = on_a.request(
+        "POST",
+        f"/marches/consultations/{consultation}/depot/",
+        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
+        headers,
+    )
+    assert status == 201, body
+    created = json.loads(body)
+    url = created["files"][0]["url"]
+    put = {"X-CSRFToken": on_a.csrf(), "Content-Type": "application/octet-stream"}
+    status, answer = on_a.request("PUT", url, content[: 3 * CHUNK], {**put, "Upload-Offset": "0"})
+    assert status == 200 and json.loads(answer)["offset"] == 3 * CHUNK, answer
+    # The same session on node B: it knows the offset and continues the hash.
+    on_b = copy.copy(on_a)  # the same cookies (session, CSRF), another node
+    on_b.base = topology.node_url("b")
+    status, answer = on_b.request("GET", url, None, {})
+    assert status == 200 and json.loads(answer)["offset"] == 3 * CHUNK, answer
+    status, answer = on_b.request(
+        "PUT", url, content[3 * CHUNK :], {**put, "Upload-Offset": str(3 * CHUNK)}
+    )
+    assert status == 200 and json.loads(answer)["offset"] == size, answer
+    status, answer = on_b.request("POST", created["confirm_url"], b"{}", headers)
+    assert status == 200, answer
+    assert json.loads(answer)["status"] == "recu"
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
+        " for p in plis]))",
+    )
+    plis = json.loads(out.strip().splitlines()[-1])
+    assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
+    assert topology.log("node_a").count(f"PUT {url}") == 1
+    assert topology.log("node_b").count(f"PUT {url}") == 1
