@@ -20,7 +20,11 @@ streamed from the file as a browser sends a slice of a File. Prints, in the same
   dominates small files), and the machine's load average before and after each deposit (other
   work on the machine lowers the throughput more than the raw limit: note it with the figures).
 
-Usage: .venv/bin/python bench/bid_upload.py [--small-mib 10] [--big-mib 1024]
+``--topology``: the same deposits against the production topology (scripts/topology/topology.py:
+two gunicorn nodes behind HAProxy, PostgreSQL, S3 through moto): throughput and the summed
+memory of both nodes' processes; moto's own memory apart (it keeps the bucket in RAM).
+
+Usage: .venv/bin/python bench/bid_upload.py [--small-mib 10] [--big-mib 1024] [--topology]
 Not a test: `make test` does not run it. Needs Linux (/proc) and ~3 GiB of free disk.
 """
 
@@ -45,6 +49,7 @@ from dce_download import (  # noqa: E402
     MIB,
     ROOT,
     RssSampler,
+    TreeRssSampler,
     proc_status,
     setup_environment,
     start_server,
@@ -283,11 +288,71 @@ class Client:
         return result["status"], started
 
 
+def run_on_topology(args) -> int:
+    """The same deposits through HAProxy to two gunicorn nodes, PostgreSQL and S3 (moto): the
+    throughput and the memory of the application processes (both nodes' masters and workers);
+    moto keeps the bucket in its own memory, reported apart."""
+    sys.path.insert(0, str(ROOT / "scripts" / "topology"))
+    from topology import Topology
+
+    topology = Topology(gunicorn_workers=args.workers)
+    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-plis-topo-"))
+    try:
+        topology.start()
+        os.environ.update(topology.env)
+        sys.path.insert(0, str(ROOT / "src"))
+        import django
+
+        django.setup()
+        consultation, email = prepare()
+        client = Client(topology.url)
+        client.login(email)
+        warm = workdir / "warm-up.bin"
+        write_file(warm, MIB)
+        client.deposit(consultation, warm)
+        nodes = [topology.processes["node_a"].pid, topology.processes["node_b"].pid]
+        s3 = topology.processes["s3"].pid
+        print(f"Topology {topology.url}: 2 nodes × {args.workers} gunicorn workers, S3 (moto)")
+        print(f"Application RSS after warm-up: {TreeRssSampler(nodes).sample() / MIB:.1f} MiB")
+        peaks = {}
+        for label, mib in (("small", args.small_mib), ("big", args.big_mib)):
+            path = workdir / f"offre-{label}.bin"
+            write_file(path, mib * MIB)
+            app, bucket = TreeRssSampler(nodes), TreeRssSampler([s3])
+            app.start()
+            bucket.start()
+            elapsed = client.deposit(consultation, path)
+            peaks[label] = app.stop()
+            bucket_peak = bucket.stop()
+            path.unlink()
+            print(
+                f"{mib} MiB: {mib / elapsed:.1f} MiB/s through HAProxy ({elapsed:.1f} s, of which "
+                f"confirmation {client.confirm_seconds:.2f} s); application RSS peak "
+                f"{peaks[label] / MIB:.1f} MiB; moto RSS peak {bucket_peak / MIB:.1f} MiB"
+            )
+        growth = (peaks["big"] - peaks["small"]) / MIB
+        print(f"Application RSS growth {args.small_mib} MiB → {args.big_mib} MiB: {growth:.1f} MiB")
+        return 0
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - best effort before dropping the database
+            pass
+        topology.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small-mib", type=int, default=10)
     parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--topology", action="store_true", help="two nodes, HAProxy, S3")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
     args = parser.parse_args()
+    if args.topology:
+        return run_on_topology(args)
     workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-plis-"))
     env = setup_environment(workdir)
     # Plain HTTP on the loopback: no redirect to HTTPS, no cookie marked Secure.

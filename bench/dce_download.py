@@ -11,11 +11,15 @@ default storage in chunks), downloads each DCE as one zip over HTTP and prints:
 - the growth of the peak between the two sizes (goal: under 64 MiB — the zip is streamed,
   never built in memory).
 
-Usage: .venv/bin/python bench/dce_download.py [--big-mib 1024] [--small-mib 10]
+``--topology``: the same downloads through the production topology (two gunicorn nodes behind
+HAProxy, PostgreSQL, the DCE in S3 through moto), with the summed memory of both nodes.
+
+Usage: .venv/bin/python bench/dce_download.py [--big-mib 1024] [--small-mib 10] [--topology]
 Not a test: `make test` does not run it. Needs Linux (/proc) and ~2.2 GiB of free disk.
 """
 
 import argparse
+import contextlib
 import io
 import os
 import shutil
@@ -60,6 +64,41 @@ class RssSampler(threading.Thread):
         while not self._halt.is_set():
             self.peak = max(self.peak, proc_status(self.pid, "VmRSS"))
             time.sleep(self.interval)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (a gunicorn master and its workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid] + [p for child in children for p in _tree(int(child))]
+
+
+class TreeRssSampler(threading.Thread):
+    """The peak of the summed resident memory of process trees, sampled every 20 ms."""
+
+    def __init__(self, roots: list[int]):
+        super().__init__(daemon=True)
+        self.roots, self.peak = roots, 0
+        self._halt = threading.Event()
+
+    def sample(self) -> int:
+        total = 0
+        for pid in (p for root in self.roots for p in _tree(root)):
+            with contextlib.suppress(OSError, ValueError):  # a worker just replaced
+                total += proc_status(pid, "VmRSS")
+        return total
+
+    def run(self):
+        while not self._halt.is_set():
+            self.peak = max(self.peak, self.sample())
+            time.sleep(0.02)
 
     def stop(self) -> int:
         self._halt.set()
@@ -238,11 +277,67 @@ def download(url: str, keep: bool) -> tuple[int, float, bytes]:
     return total, time.perf_counter() - started, kept.getvalue() if kept else b""
 
 
+def run_on_topology(args) -> int:
+    """The same downloads through HAProxy from two gunicorn nodes, the DCE in S3 (moto):
+    throughput and the summed memory of both nodes' processes."""
+    sys.path.insert(0, str(ROOT / "scripts" / "topology"))
+    from topology import Topology
+
+    topology = Topology(gunicorn_workers=args.workers)
+    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-dce-topo-"))
+    try:
+        topology.start()
+        os.environ.update(topology.env)
+        sys.path.insert(0, str(ROOT / "src"))
+        import django
+
+        django.setup()
+        sizes = {"small": args.small_mib * MIB, "big": args.big_mib * MIB}
+        consultations = {}
+        for label, size in sizes.items():
+            path = workdir / f"dce-{label}.bin"
+            write_file(path, size)
+            consultations[label] = create_consultation(f"TOPO-{label.upper()}", [("dce.bin", path)])
+            path.unlink()
+        nodes = [topology.processes["node_a"].pid, topology.processes["node_b"].pid]
+        urllib.request.urlopen(f"{topology.url}/api/v1/marches/horloge", timeout=60).read()  # noqa: S310
+        print(f"Topology {topology.url}: 2 nodes × {args.workers} gunicorn workers, DCE in S3")
+        peaks = {}
+        for label, size in sizes.items():
+            sampler = TreeRssSampler(nodes)
+            sampler.start()
+            url = f"{topology.url}/marches/consultations/{consultations[label]}/dce.zip"
+            total, elapsed, _ = download(url, keep=False)
+            peaks[label] = sampler.stop()
+            if total < size:
+                raise RuntimeError(f"short download: {total} bytes for {size}")
+            print(
+                f"{size // MIB:>5} MiB DCE through HAProxy: {total / MIB / elapsed:.0f} MiB/s; "
+                f"application RSS peak {peaks[label] / MIB:.1f} MiB"
+            )
+        growth = (peaks["big"] - peaks["small"]) / MIB
+        print(f"Application RSS growth {args.small_mib} MiB → {args.big_mib} MiB: {growth:.1f} MiB")
+        return 0
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - best effort before the topology stops
+            pass
+        topology.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small-mib", type=int, default=10)
     parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--topology", action="store_true", help="two nodes, HAProxy, S3")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
     args = parser.parse_args()
+    if args.topology:
+        return run_on_topology(args)
     workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-dce-"))
     env = setup_environment(workdir)
     server = None

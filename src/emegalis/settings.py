@@ -331,6 +331,11 @@ PERIODIC_JOBS = [
         "every_seconds": 3600,
     },
     {
+        "name": "core.remove_orphan_temporaries",
+        "task": "emegalis.core.tasks.remove_orphan_temporaries",
+        "every_seconds": 3600,
+    },
+    {
         "name": "core.anchor_journal",
         "task": "emegalis.core.tasks.anchor_journal",
         "every_seconds": 60,

@@ -102,3 +102,28 @@ def test_file_permissions_are_djangos(settings, tmp_path):
     assert (tmp_path / "m" / name).read_text() == "texte"
     assert (tmp_path / "m" / name).stat().st_mode & 0o777 == 0o640
     assert (tmp_path / "m" / "a").stat().st_mode & 0o777 == 0o750
+
+
+def test_orphan_temporaries_are_removed_once_old_and_nothing_else(settings, tmp_path):
+    """A write killed before its rename leaves « name.tmp-xxxx »: the hourly job deletes it
+    once it is older than ORPHAN_AGE_SECONDS; a fresh temporary (a write in progress) and the
+    stored files stay."""
+    import os
+    import time
+
+    from emegalis.core import durable, tasks
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    folder = tmp_path / "plis" / "12"
+    folder.mkdir(parents=True)
+    stored = folder / "segment-0"
+    old_orphan = folder / f"segment-8{durable.TEMPORARY_MARK}0a1b2c"
+    fresh = folder / f"segment-16{durable.TEMPORARY_MARK}3d4e5f"
+    for path in (stored, old_orphan, fresh):
+        path.write_bytes(b"x")
+    long_ago = time.time() - durable.ORPHAN_AGE_SECONDS - 60
+    os.utime(old_orphan, (long_ago, long_ago))
+    os.utime(stored, (long_ago, long_ago))
+    assert tasks.remove_orphan_temporaries.call() == 1
+    assert not old_orphan.exists()
+    assert stored.exists() and fresh.exists()

@@ -20,6 +20,7 @@ object store's own durability promise; nothing more is done there.
 
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,6 +34,24 @@ TEMPORARY_MARK = ".tmp-"
 def is_temporary(name: str) -> bool:
     """A file left by a write killed before its rename (never acknowledged: safe to delete)."""
     return TEMPORARY_MARK in os.path.basename(name)
+
+
+ORPHAN_AGE_SECONDS = 6 * 3600
+
+
+def remove_orphan_temporaries(root: str | os.PathLike, *, older_than: float) -> list[Path]:
+    """Delete the temporaries under ``root`` last written more than ``older_than`` seconds ago:
+    left by a process killed between write and rename, never acknowledged. A write still in
+    progress keeps touching its file, so a recent one is left alone."""
+    limit = time.time() - older_than
+    removed = []
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = Path(directory) / name
+            if is_temporary(name) and path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 def fsync_directory(path: str | os.PathLike) -> None:

@@ -2,9 +2,10 @@
 
 import logging
 
+from django.conf import settings
 from django.tasks import task
 
-from . import anchoring, throttle
+from . import anchoring, durable, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +35,15 @@ def anchor_journal_after_event() -> int | None:
 def purge_rate_counters() -> int:
     """Delete expired throttling counters (scheduled every hour by run_periodic)."""
     return throttle.purge_expired()
+
+
+@task()
+def remove_orphan_temporaries() -> int:
+    """Delete the temporaries of writes killed before their rename, under MEDIA_ROOT (hourly;
+    local storage only: on S3 an upload completes or does not exist)."""
+    removed = durable.remove_orphan_temporaries(
+        settings.MEDIA_ROOT, older_than=durable.ORPHAN_AGE_SECONDS
+    )
+    for path in removed:
+        logger.warning("Fichier temporaire orphelin supprimé : %s", path)
+    return len(removed)
