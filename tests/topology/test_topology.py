@@ -188,7 +188,7 @@ def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
         "import json, secrets\n"
         "from datetime import date\n"
         "from emegalis.core.services_catalog import Service\n"
-        "from emegalis.marches import services\n"
+        "from emegalis.marches.consultations import services\n"
         "from emegalis.organisations.identifiers import siren_from_prefix\n"
         "from emegalis.organisations.roles import Role\n"
         "from tests.factories import OrganisationFactory, UserFactory, make_convention,"
@@ -399,36 +399,50 @@ def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(
     topology.start_node("b")
 
 
-def test_an_acte_is_transmitted_by_a_worker_and_its_acknowledgement_applied(topology):
-    """The act is queued (services.create_acte, as the form of node A does), a db_worker posts
-    it to the prefecture counterpart through HAProxy, whose acknowledgement comes back through
-    HAProxy to /actes/retour/ and is applied."""
+def test_an_acte_sent_from_node_a_is_transmitted_by_a_worker_and_its_acknowledgement_applied(
+    topology,
+):
+    """An agent sends the act from node A's form; a db_worker posts it to the prefecture
+    counterpart through HAProxy, whose acknowledgement comes back through HAProxy to
+    /actes/retour/ and is applied."""
     out = topology.manage(
         "shell",
         "-c",
         "import secrets\n"
-        "from django.db import transaction\n"
-        "from emegalis.actes import services\n"
-        "from emegalis.core import clock\n"
         "from emegalis.organisations.identifiers import siren_from_prefix\n"
         "from emegalis.organisations.roles import Role\n"
-        "from tests.actes.helpers import acte_form, make_commune\n"
-        "from tests.factories import make_member\n"
+        "from tests.actes.helpers import make_commune\n"
+        "from tests.factories import UserFactory, make_member\n"
         "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 4 * 10**7))\n"
         # Each shell process restarts the factories' convention counter: start it elsewhere.
         "import itertools, tests.factories\n"
         "tests.factories._convention_seq = itertools.count(secrets.randbelow(10**5))\n"
         "commune = make_commune(name='Commune des actes', siren=siren)\n"
-        "agent = make_member(commune, Role.AGENT_ACTES)\n"
-        "data = acte_form()\n"
-        "with transaction.atomic():\n"
-        "    acte = services.create_acte(actor=agent, organisation=commune,"
-        " data=services.ActeInput(nature=1, numero_interne=data['numero_interne'],"
-        " decision_date=clock.today(), objet=data['objet'], matieres=[5, 2],"
-        " document=services.Upload.of(data['document'], '99_DE')))\n"
-        "print(acte.pk)",
+        "agent = make_member(commune, Role.AGENT_ACTES,"
+        " user=UserFactory(email=f'agent-{siren}@example.test'))\n"
+        "print(agent.email)",
     )
-    pk = int(out.strip().splitlines()[-1])
+    email = out.strip().splitlines()[-1]
+    # The agent sends the act from node A's form, as in a browser.
+    from tests.actes.helpers import acte_form
+
+    browser = Browser()
+    node_a = topology.node_url("a")
+    browser.login(node_a, email)
+    _, _, page = browser.request(f"{node_a}/actes/nouveau/")
+    fields = acte_form()
+    document = fields.pop("document")
+    body, content_type = multipart(
+        {"csrfmiddlewaretoken": browser.csrf_token(page), **fields},
+        {"document": (document.name, document.read())},
+    )
+    status, headers, answer = browser.request(
+        f"{node_a}/actes/nouveau/",
+        raw=body,
+        headers={"Content-Type": content_type, "Referer": f"{node_a}/actes/nouveau/"},
+    )
+    assert status == 302, answer[:2000]
+    pk = int(re.search(r"/actes/(\d+)/", headers["Location"]).group(1))
     status = None
     for _ in range(120):
         status = (
