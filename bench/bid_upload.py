@@ -307,8 +307,10 @@ def run_on_topology(args) -> int:
         consultation, email = prepare()
         client = Client(topology.url)
         client.login(email)
+        # Warm every worker of both nodes up (imports, botocore's service models, the first
+        # S3 client, the PKI): a deposit of many requests, spread over them by HAProxy.
         warm = workdir / "warm-up.bin"
-        write_file(warm, MIB)
+        write_file(warm, 64 * MIB)
         client.deposit(consultation, warm)
         nodes = [topology.processes["node_a"].pid, topology.processes["node_b"].pid]
         s3 = topology.processes["s3"].pid

@@ -245,6 +245,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
 if STORAGE_BACKEND == "s3":
+    from boto3.s3.transfer import TransferConfig
+
     default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -256,6 +258,17 @@ if STORAGE_BACKEND == "s3":
             "default_acl": None,
             "querystring_auth": True,
             "file_overwrite": False,
+            # Memory per request stays bounded whatever the file's size: an object read is
+            # held in memory up to 16 MiB (a pli segment), beyond that spooled to a temporary
+            # file (a large DCE); a write goes up in one PUT up to 32 MiB, beyond that in
+            # 16 MiB parts sent one after the other, no thread pool (bench/bid_upload.py and
+            # bench/dce_download.py --topology measure it).
+            "max_memory_size": 16 * 1024 * 1024,
+            "transfer_config": TransferConfig(
+                multipart_threshold=32 * 1024 * 1024,
+                multipart_chunksize=16 * 1024 * 1024,
+                use_threads=False,
+            ),
         },
     }
 elif STORAGE_BACKEND == "local":

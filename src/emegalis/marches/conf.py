@@ -32,7 +32,7 @@ def human_size(size: int) -> str:
     return f"{size} octets"
 
 
-DEFAULT_PLI_MAX_BYTES = 4 * 1024**3  # 4 GiB per file of a pli
+DEFAULT_PLI_MAX_BYTES = 16 * 1024**3  # 16 GiB per file of a pli (a 10 GiB offer is accepted)
 
 
 def pli_max_bytes() -> int:
