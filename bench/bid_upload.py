@@ -51,6 +51,7 @@ from dce_download import (  # noqa: E402
     RssSampler,
     TreeRssSampler,
     proc_status,
+    running_topology,
     setup_environment,
     start_server,
     stop_server,
@@ -292,18 +293,7 @@ def run_on_topology(args) -> int:
     """The same deposits through HAProxy to two gunicorn nodes, PostgreSQL and S3 (moto): the
     throughput and the memory of the application processes (both nodes' masters and workers);
     moto keeps the bucket in its own memory, reported apart."""
-    sys.path.insert(0, str(ROOT / "scripts" / "topology"))
-    from topology import Topology
-
-    topology = Topology(gunicorn_workers=args.workers)
-    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-plis-topo-"))
-    try:
-        topology.start()
-        os.environ.update(topology.env)
-        sys.path.insert(0, str(ROOT / "src"))
-        import django
-
-        django.setup()
+    with running_topology(args.workers, "emegalis-bench-plis-topo-") as (topology, workdir):
         consultation, email = prepare()
         client = Client(topology.url)
         client.login(email)
@@ -335,15 +325,6 @@ def run_on_topology(args) -> int:
         growth = (peaks["big"] - peaks["small"]) / MIB
         print(f"Application RSS growth {args.small_mib} MiB → {args.big_mib} MiB: {growth:.1f} MiB")
         return 0
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 - best effort before dropping the database
-            pass
-        topology.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:

@@ -277,14 +277,15 @@ def download(url: str, keep: bool) -> tuple[int, float, bytes]:
     return total, time.perf_counter() - started, kept.getvalue() if kept else b""
 
 
-def run_on_topology(args) -> int:
-    """The same downloads through HAProxy from two gunicorn nodes, the DCE in S3 (moto):
-    throughput and the summed memory of both nodes' processes."""
+@contextlib.contextmanager
+def running_topology(workers: int, prefix: str):
+    """The production topology (scripts/topology/topology.py) started, this process's Django
+    set up on its database and bucket; yields it and a scratch folder, stops both after."""
     sys.path.insert(0, str(ROOT / "scripts" / "topology"))
     from topology import Topology
 
-    topology = Topology(gunicorn_workers=args.workers)
-    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-dce-topo-"))
+    topology = Topology(gunicorn_workers=workers)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         topology.start()
         os.environ.update(topology.env)
@@ -292,6 +293,22 @@ def run_on_topology(args) -> int:
         import django
 
         django.setup()
+        yield topology, workdir
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - best effort before the topology stops
+            pass
+        topology.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_on_topology(args) -> int:
+    """The same downloads through HAProxy from two gunicorn nodes, the DCE in S3 (moto):
+    throughput and the summed memory of both nodes' processes."""
+    with running_topology(args.workers, "emegalis-bench-dce-topo-") as (topology, workdir):
         sizes = {"small": args.small_mib * MIB, "big": args.big_mib * MIB}
         consultations = {}
         for label, size in sizes.items():
@@ -318,15 +335,6 @@ def run_on_topology(args) -> int:
         growth = (peaks["big"] - peaks["small"]) / MIB
         print(f"Application RSS growth {args.small_mib} MiB → {args.big_mib} MiB: {growth:.1f} MiB")
         return 0
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 - best effort before the topology stops
-            pass
-        topology.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:

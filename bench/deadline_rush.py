@@ -47,6 +47,7 @@ from bid_upload import Client  # noqa: E402
 from dce_download import (  # noqa: E402
     MIB,
     ROOT,
+    running_topology,
     setup_environment,
     start_server,
     stop_server,
@@ -163,33 +164,13 @@ def report(figures: dict, args, where: str) -> None:
 
 
 def run_on_topology(args) -> int:
-    sys.path.insert(0, str(ROOT / "scripts" / "topology"))
-    from topology import Topology
-
-    topology = Topology(gunicorn_workers=args.workers)
-    workdir = Path(tempfile.mkdtemp(prefix="emegalis-bench-rush-topo-"))
-    try:
-        topology.start()
-        os.environ.update(topology.env)
-        sys.path.insert(0, str(ROOT / "src"))
-        import django
-
-        django.setup()
+    with running_topology(args.workers, "emegalis-bench-rush-topo-") as (topology, workdir):
         consultation, emails = prepare(args.clients, deadline_in=600)
         offer = workdir / "offre.bin"
         offer.write_bytes(os.urandom(MIB))
         figures = rush(topology.url, consultation, emails, offer, args)
         report(figures, args, "topology: 2 gunicorn nodes, HAProxy, PostgreSQL, S3 (moto)")
         return 0 if figures["lost"] == 0 else 1
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 - best effort before dropping the database
-            pass
-        topology.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:

@@ -6,11 +6,13 @@ import http.cookiejar
 import json
 import os
 import re
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +73,64 @@ def make_users(topology, count: int, prefix: str) -> list[str]:
         f"users = [make_member(org, user=UserFactory(email='{prefix}' + str(i) + '@example.test'))"
         f" for i in range({count})]\n"
         "print(json.dumps([u.email for u in users]))",
+    )
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bid_upload_bench():
+    """bench/bid_upload.py, whose client runs the deposit protocol as depot.js does."""
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import bid_upload
+
+    return bid_upload
+
+
+def sealed_consultation_and_company(topology, *, company_prefix, company_name, email, **fields):
+    """A published consultation with its commission complete (bench/sealed_setup.py) and a
+    company user, made in the topology's database; returns (consultation id, e-mail)."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json, sys\n"
+        "sys.path.insert(0, 'bench')\n"
+        "from sealed_setup import member, organisation, sealed_consultation\n"
+        "from emegalis.organisations.roles import Role\n"
+        f"c = sealed_consultation(**{fields!r})\n"
+        f"company = organisation({company_prefix!r}, {company_name!r}, 'entreprise')\n"
+        f"user = member({email!r}, Role.ENTREPRISE, company)\n"
+        "print(json.dumps([c.pk, user.email]))",
+    )
+    consultation, email = json.loads(out.strip().splitlines()[-1])
+    return consultation, email
+
+
+def start_deposit(client, consultation: int, size: int) -> tuple[dict, dict]:
+    """POST the deposit of one offer of ``size`` bytes: the server's answer (file URLs,
+    confirmation URL) and the JSON headers for the calls that follow."""
+    headers = {"X-CSRFToken": client.csrf(), "Content-Type": "application/json"}
+    status, body = client.request(
+        "POST",
+        f"/marches/consultations/{consultation}/depot/",
+        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
+        headers,
+    )
+    assert status == 201, body
+    return json.loads(body), headers
+
+
+def received_plis(topology, consultation: int) -> list:
+    """[status, total size, [(size, SHA-256) of each file]] of each pli of the consultation,
+    as the topology's database holds them."""
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from emegalis.marches.models import Pli\n"
+        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
+        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
+        " for p in plis]))",
     )
     return json.loads(out.strip().splitlines()[-1])
 
@@ -246,33 +306,24 @@ def test_a_dce_uploaded_through_node_a_is_downloaded_through_node_b(topology):
 
 
 def test_a_deposit_through_the_load_balancer_leaves_no_plaintext_in_the_bucket(topology, tmp_path):
-    import sys
-    from pathlib import Path
+    bench = bid_upload_bench()
 
-    bench = str(Path(__file__).resolve().parents[2] / "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    from bid_upload import Client
-
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json, sys\n"
-        "sys.path.insert(0, 'bench')\n"
-        "from sealed_setup import member, organisation, sealed_consultation\n"
-        "from emegalis.organisations.roles import Role\n"
-        "c = sealed_consultation(prefix='77700010', name='Commune du nuage', reference='TOPO-1',"
-        " title='Consultation sur deux nœuds', text='Dépôt à travers le répartiteur.',"
-        " domain='nuage.test')\n"
-        "company = organisation('77700020', 'Entreprise du nuage', 'entreprise')\n"
-        "user = member('depot@nuage.test', Role.ENTREPRISE, company)\n"
-        "print(json.dumps([c.pk, user.email]))",
+    consultation, email = sealed_consultation_and_company(
+        topology,
+        prefix="77700010",
+        name="Commune du nuage",
+        reference="TOPO-1",
+        title="Consultation sur deux nœuds",
+        text="Dépôt à travers le répartiteur.",
+        domain="nuage.test",
+        company_prefix="77700020",
+        company_name="Entreprise du nuage",
+        email="depot@nuage.test",
     )
-    consultation, email = json.loads(out.strip().splitlines()[-1])
     offer = tmp_path / "offre.pdf"
     content = b"%PDF-1.4 OFFRE-EN-CLAIR " + os.urandom(2 * 1024 * 1024)  # several segments
     offer.write_bytes(content)
-    client = Client(topology.url)
+    client = bench.Client(topology.url)
     client.login(email)
     assert client.deposit_status(consultation, offer) == "recu"
     out = topology.manage(
@@ -305,52 +356,38 @@ def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(
     """kill -9 of node B while it receives a PUT: the client resumes through HAProxy (node A
     then), the pli is counted once, received with the SHA-256 of the whole offer."""
     import http.client
-    import sys
-    from pathlib import Path
 
-    bench = str(Path(__file__).resolve().parents[2] / "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    from bid_upload import CHUNK, Client, _Uploader
+    bench = bid_upload_bench()
 
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json, sys\n"
-        "sys.path.insert(0, 'bench')\n"
-        "from sealed_setup import member, organisation, sealed_consultation\n"
-        "from emegalis.organisations.roles import Role\n"
-        "c = sealed_consultation(prefix='66600010', name='Commune de la panne',"
-        " reference='TOPO-2', title='Un nœud tombe', text='Reprise par le répartiteur.',"
-        " domain='panne.test')\n"
-        "company = organisation('66600020', 'Entreprise de la panne', 'entreprise')\n"
-        "user = member('depot@panne.test', Role.ENTREPRISE, company)\n"
-        "print(json.dumps([c.pk, user.email]))",
+    consultation, email = sealed_consultation_and_company(
+        topology,
+        prefix="66600010",
+        name="Commune de la panne",
+        reference="TOPO-2",
+        title="Un nœud tombe",
+        text="Reprise par le répartiteur.",
+        domain="panne.test",
+        company_prefix="66600020",
+        company_name="Entreprise de la panne",
+        email="depot@panne.test",
     )
-    consultation, email = json.loads(out.strip().splitlines()[-1])
-    size = 12 * CHUNK
+    size = 12 * bench.CHUNK
     content = os.urandom(size)
     offer = tmp_path / "offre.bin"
     offer.write_bytes(content)
-    client = Client(topology.url)
+    client = bench.Client(topology.url)
     client.login(email)
-    headers = {"X-CSRFToken": client.csrf(), "Content-Type": "application/json"}
-    status, body = client.request(
-        "POST",
-        f"/marches/consultations/{consultation}/depot/",
-        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
-        headers,
-    )
-    assert status == 201, body
-    created = json.loads(body)
+    created, headers = start_deposit(client, consultation, size)
     url = created["files"][0]["url"]
     cookies = "; ".join(f"{c.name}={c.value}" for c in client.jar)
     node_b = topology.node_url("b")
     with offer.open("rb") as source:
         # The first four chunks through node B, acknowledged.
-        status, answer = _Uploader(node_b, cookies, client.csrf()).put(url, source, 0, 4 * CHUNK)
+        status, answer = bench._Uploader(node_b, cookies, client.csrf()).put(
+            url, source, 0, 4 * bench.CHUNK
+        )
         assert status == 200, answer
-        assert json.loads(answer)["offset"] == 4 * CHUNK
+        assert json.loads(answer)["offset"] == 4 * bench.CHUNK
         # The next eight through node B, killed with -9 after about half of the body.
         port = int(node_b.rsplit(":", 1)[1])
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -358,23 +395,23 @@ def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(
         for name, value in {
             "Cookie": cookies,
             "X-CSRFToken": client.csrf(),
-            "Upload-Offset": str(4 * CHUNK),
+            "Upload-Offset": str(4 * bench.CHUNK),
             "Content-Type": "application/octet-stream",
-            "Content-Length": str(8 * CHUNK),
+            "Content-Length": str(8 * bench.CHUNK),
         }.items():
             connection.putheader(name, value)
         connection.endheaders()
-        connection.send(content[4 * CHUNK : 8 * CHUNK])
+        connection.send(content[4 * bench.CHUNK : 8 * bench.CHUNK])
         topology.kill_node("b")
         with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
-            connection.send(content[8 * CHUNK :])
+            connection.send(content[8 * bench.CHUNK :])
             connection.getresponse().read()
         connection.close()
         # The client resumes through the load balancer from the offset the server gives.
-        uploader = _Uploader(topology.url, cookies, client.csrf())
-        offset = 4 * CHUNK
+        uploader = bench._Uploader(topology.url, cookies, client.csrf())
+        offset = 4 * bench.CHUNK
         while offset < size:
-            status, answer = uploader.put(url, source, offset, min(4 * CHUNK, size - offset))
+            status, answer = uploader.put(url, source, offset, min(4 * bench.CHUNK, size - offset))
             if status in (502, 503):  # the PUT is safe to repeat (depot.js does the same)
                 time.sleep(0.5)
                 continue
@@ -384,17 +421,9 @@ def test_node_b_killed_mid_deposit_the_client_resumes_through_the_load_balancer(
     assert status == 200, answer
     assert json.loads(answer)["status"] == "recu"
     # Counted once, received whole, with the right hash.
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json\n"
-        "from emegalis.marches.models import Pli\n"
-        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
-        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
-        " for p in plis]))",
-    )
-    plis = json.loads(out.strip().splitlines()[-1])
-    assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
+    assert received_plis(topology, consultation) == [
+        ["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]
+    ]
     # Node B comes back for whatever runs next.
     topology.start_node("b")
 
@@ -469,68 +498,46 @@ def test_a_deposit_started_through_node_a_is_resumed_and_completed_through_node_
     running SHA-256 (PliFile.hash_state) and the segments travel through the database and the
     bucket, and the pli is received once with the hash of the whole offer."""
     import copy
-    import sys
-    from pathlib import Path
 
-    bench = str(Path(__file__).resolve().parents[2] / "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    from bid_upload import CHUNK, Client
+    bench = bid_upload_bench()
 
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json, sys\n"
-        "sys.path.insert(0, 'bench')\n"
-        "from sealed_setup import member, organisation, sealed_consultation\n"
-        "from emegalis.organisations.roles import Role\n"
-        "c = sealed_consultation(prefix='66600030', name='Commune des deux nœuds',"
-        " reference='TOPO-3', title='De A vers B', text='Reprise sur un autre nœud.',"
-        " domain='deuxnoeuds.test')\n"
-        "company = organisation('66600040', 'Entreprise des deux nœuds', 'entreprise')\n"
-        "user = member('depot@deuxnoeuds.test', Role.ENTREPRISE, company)\n"
-        "print(json.dumps([c.pk, user.email]))",
+    consultation, email = sealed_consultation_and_company(
+        topology,
+        prefix="66600030",
+        name="Commune des deux nœuds",
+        reference="TOPO-3",
+        title="De A vers B",
+        text="Reprise sur un autre nœud.",
+        domain="deuxnoeuds.test",
+        company_prefix="66600040",
+        company_name="Entreprise des deux nœuds",
+        email="depot@deuxnoeuds.test",
     )
-    consultation, email = json.loads(out.strip().splitlines()[-1])
-    size = 6 * CHUNK + 12345
+    size = 6 * bench.CHUNK + 12345
     content = os.urandom(size)
-    on_a = Client(topology.node_url("a"))
+    on_a = bench.Client(topology.node_url("a"))
     on_a.login(email)
-    headers = {"X-CSRFToken": on_a.csrf(), "Content-Type": "application/json"}
-    status, body = on_a.request(
-        "POST",
-        f"/marches/consultations/{consultation}/depot/",
-        json.dumps({"files": [{"kind": "offre", "name": "offre.bin", "size": size}]}).encode(),
-        headers,
-    )
-    assert status == 201, body
-    created = json.loads(body)
+    created, headers = start_deposit(on_a, consultation, size)
     url = created["files"][0]["url"]
     put = {"X-CSRFToken": on_a.csrf(), "Content-Type": "application/octet-stream"}
-    status, answer = on_a.request("PUT", url, content[: 3 * CHUNK], {**put, "Upload-Offset": "0"})
-    assert status == 200 and json.loads(answer)["offset"] == 3 * CHUNK, answer
+    status, answer = on_a.request(
+        "PUT", url, content[: 3 * bench.CHUNK], {**put, "Upload-Offset": "0"}
+    )
+    assert status == 200 and json.loads(answer)["offset"] == 3 * bench.CHUNK, answer
     # The same session on node B: it knows the offset and continues the hash.
     on_b = copy.copy(on_a)  # the same cookies (session, CSRF), another node
     on_b.base = topology.node_url("b")
     status, answer = on_b.request("GET", url, None, {})
-    assert status == 200 and json.loads(answer)["offset"] == 3 * CHUNK, answer
+    assert status == 200 and json.loads(answer)["offset"] == 3 * bench.CHUNK, answer
     status, answer = on_b.request(
-        "PUT", url, content[3 * CHUNK :], {**put, "Upload-Offset": str(3 * CHUNK)}
+        "PUT", url, content[3 * bench.CHUNK :], {**put, "Upload-Offset": str(3 * bench.CHUNK)}
     )
     assert status == 200 and json.loads(answer)["offset"] == size, answer
     status, answer = on_b.request("POST", created["confirm_url"], b"{}", headers)
     assert status == 200, answer
     assert json.loads(answer)["status"] == "recu"
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json\n"
-        "from emegalis.marches.models import Pli\n"
-        f"plis = Pli.objects.filter(consultation_id={consultation})\n"
-        "print(json.dumps([[p.status, p.total_size, [(f.size, f.sha256) for f in p.files.all()]]"
-        " for p in plis]))",
-    )
-    plis = json.loads(out.strip().splitlines()[-1])
-    assert plis == [["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]]
+    assert received_plis(topology, consultation) == [
+        ["recu", size, [[size, hashlib.sha256(content).hexdigest()]]]
+    ]
     assert topology.log("node_a").count(f"PUT {url}") == 1
     assert topology.log("node_b").count(f"PUT {url}") == 1
