@@ -163,23 +163,13 @@ def _segments(pli_file: PliFile) -> Iterator[tuple[int, int, int]]:
         name = segment_name(pli_file, index)
         size = default_storage.size(name)  # FileNotFoundError (an OSError) when missing
         first = index
-        if framed:
-            with default_storage.open(name, "rb") as stored:
-                raw = stored.read(sealing.SEGMENT_HEADER_SIZE)
-            try:
-                segment = sealing.SegmentHeader.from_bytes(raw)
-            except sealing.FormatError as exc:
-                raise OSError(f"segment {first}: {exc}") from exc
-            chunks = min(segment.chunk_count, count - first)
-            covered = sealing.SEGMENT_HEADER_SIZE + sum(
-                sealed_chunk_size(pli_file, chunk_size, i) for i in range(first, first + chunks)
-            )
-            index += chunks
-        else:
-            covered = 0
-            while covered < size and index < count:
-                covered += sealed_chunk_size(pli_file, chunk_size, index)
-                index += 1
+        # The stored size alone tells how many whole chunks a segment holds (each sealed
+        # chunk has a fixed size): nothing is read back, which on object storage would fetch
+        # the whole object. The segment's own header is checked when the plis are opened.
+        covered = sealing.SEGMENT_HEADER_SIZE if framed else 0
+        while covered < size and index < count:
+            covered += sealed_chunk_size(pli_file, chunk_size, index)
+            index += 1
         if covered != size or index == first:
             raise OSError(f"segment {first}: {size} bytes stored, not a run of whole chunks")
         yield first, index - first, size
