@@ -24,16 +24,14 @@ from emegalis.organisations.models import User
 
 
 def _refusal(current: int | None, target: int) -> str:
+    """The protocol's own French refusal (protocol.check_transition says why)."""
     if current is None:
         return f"Statut initial interdit : {target}."
     try:
-        src, dst = p.ActStatus(current), p.ActStatus(target)
-    except ValueError:
-        return f"Statut inconnu : {current} → {target}."
-    return (
-        f"Changement de statut interdit : « {src.label} » ({int(src)}) → "
-        f"« {dst.label} » ({int(dst)})."
-    )
+        p.check_transition(current, target)
+    except p.TransitionError as exc:
+        return exc.message
+    return f"Changement de statut interdit : {current} → {target}."
 
 
 TRANSACTION_STATES = StateMachine(p.TRANSITIONS, refusal=_refusal, initial=p.INITIAL_STATUSES)
