@@ -248,7 +248,8 @@ if STORAGE_BACKEND == "s3":
     from boto3.s3.transfer import TransferConfig
 
     default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # S3Storage without its reference cycle on save (core/object_storage.py).
+        "BACKEND": "emegalis.core.object_storage.ObjectStorage",
         "OPTIONS": {
             "bucket_name": os.environ["S3_BUCKET"],
             "endpoint_url": os.environ.get("S3_ENDPOINT_URL"),
