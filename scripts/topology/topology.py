@@ -311,7 +311,9 @@ class Topology:
         for i in (1, 2):
             self._spawn(f"db_worker_{i}", [sys.executable, str(ROOT / "manage.py"), "db_worker"])
             self._spawn(
-                f"run_periodic_{i}", [sys.executable, str(ROOT / "manage.py"), "run_periodic"]
+                f"run_periodic_{i}",
+                # Ticking every second, so that both schedulers contend for every slot.
+                [sys.executable, str(ROOT / "manage.py"), "run_periodic", "--interval", "1"],
             )
         time.sleep(1)
         for name, process in self.processes.items():

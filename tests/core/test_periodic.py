@@ -32,6 +32,17 @@ def test_a_slot_is_enqueued_once_and_the_next_slot_again(settings):
 
 
 @pytest.mark.django_db
+def test_the_scheduler_logs_each_job_with_the_slot_it_enqueued(settings, capsys):
+    settings.ACTES_IMAP_HOST = ""
+    settings.PERIODIC_JOBS = [j for j in settings.PERIODIC_JOBS if j["name"] == CLOSE]
+    call_command("run_periodic", "--once")
+    slot = PeriodicRun.objects.get(name=CLOSE).last_slot
+    assert f"Mise en file : {CLOSE} (créneau {slot.isoformat()})" in capsys.readouterr().out
+    call_command("run_periodic", "--once")  # the same slot is not enqueued again
+    assert slot.isoformat() not in capsys.readouterr().out
+
+
+@pytest.mark.django_db
 def test_daily_job_runs_after_its_paris_time_once_a_day(settings):
     assert ALERTS not in periodic.run_due(now=at("2026-12-01T06:59:00+01:00"))
     assert ALERTS in periodic.run_due(now=at("2026-12-01T07:00:30+01:00"))

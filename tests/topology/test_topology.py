@@ -3,6 +3,7 @@ run_periodic (scripts/topology/topology.py): what only shows when several nodes 
 
 import hashlib
 import http.cookiejar
+import itertools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,26 +202,6 @@ def test_journal_appends_from_both_nodes_at_once_keep_the_chain_whole(topology):
     assert int(count.strip().splitlines()[-1]) == 24
     out = topology.manage("verify_journal")
     assert "rompu" not in out.lower()
-
-
-def test_each_periodic_slot_is_enqueued_once_with_two_schedulers(topology):
-    # Both schedulers have been ticking since the topology started; give them a little more.
-    time.sleep(3)
-    out = topology.manage(
-        "shell",
-        "-c",
-        "import json\n"
-        "from django_tasks_db.models import DBTaskResult\n"
-        "rows = DBTaskResult.objects.filter(task_path__in=["
-        "'emegalis.marches.tasks.close_due_consultations',"
-        "'emegalis.marches.tasks.issue_missing_receipts'])"
-        ".values_list('task_path', 'enqueued_at')\n"
-        "print(json.dumps([[p, e.timestamp()] for p, e in rows]))",
-    )
-    rows = json.loads(out.strip().splitlines()[-1])
-    assert rows, "aucune tâche périodique mise en file"
-    slots = [(path, int(at // 60)) for path, at in rows]
-    assert len(slots) == len(set(slots)), f"créneau mis en file deux fois : {sorted(slots)}"
 
 
 def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
@@ -541,3 +523,50 @@ def test_a_deposit_started_through_node_a_is_resumed_and_completed_through_node_
     ]
     assert topology.log("node_a").count(f"PUT {url}") == 1
     assert topology.log("node_b").count(f"PUT {url}") == 1
+
+
+SLOT_LINE = re.compile(r"Mise en file : (\S+) \(créneau (\S+)\)")
+MINUTE_JOBS = ("marches.close_due_consultations", "marches.issue_missing_receipts")
+
+
+def _enqueued_slots(topology) -> dict[str, list[tuple[str, str]]]:
+    return {
+        scheduler: SLOT_LINE.findall(topology.log(scheduler))
+        for scheduler in ("run_periodic_1", "run_periodic_2")
+    }
+
+
+def test_each_periodic_slot_is_enqueued_once_with_two_schedulers(topology):
+    """Last in the file: both schedulers tick every second from the topology's start; the test
+    waits until each minute job has seen two slots, so both schedulers contended for a slot
+    boundary, then reads every slot each one enqueued."""
+    deadline = time.monotonic() + 130
+    while True:
+        per_scheduler = _enqueued_slots(topology)
+        lines = [line for found in per_scheduler.values() for line in found]
+        slots_of = {job: {slot for name, slot in lines if name == job} for job in MINUTE_JOBS}
+        if all(len(slots) >= 2 for slots in slots_of.values()):
+            break
+        assert time.monotonic() < deadline, f"moins de deux créneaux en file : {per_scheduler}"
+        time.sleep(1)
+    assert len(lines) == len(set(lines)), f"créneau mis en file deux fois : {sorted(lines)}"
+    for job, slots in slots_of.items():
+        minutes = sorted(datetime.fromisoformat(slot) for slot in slots)
+        gaps = {later - earlier for earlier, later in itertools.pairwise(minutes)}
+        assert gaps == {timedelta(minutes=1)}, f"{job} : créneau manqué entre {minutes}"
+    # Each slot logged is one task in the queue, no more.
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from django_tasks_db.models import DBTaskResult\n"
+        "paths = ['emegalis.marches.tasks.close_due_consultations',"
+        " 'emegalis.marches.tasks.issue_missing_receipts']\n"
+        "print(json.dumps({p: DBTaskResult.objects.filter(task_path=p).count() for p in paths}))",
+    )
+    queued = json.loads(out.strip().splitlines()[-1])
+    for job in MINUTE_JOBS:
+        path = "emegalis." + job.replace(".", ".tasks.", 1)
+        logged = sum(1 for name, _slot in lines if name == job)
+        # A slot enqueued after the logs were read may already be in the queue.
+        assert queued[path] in (logged, logged + 1), (job, queued[path], logged)

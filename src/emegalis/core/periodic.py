@@ -68,6 +68,11 @@ def jobs() -> list[Job]:
 
 def run_due(*, now: datetime | None = None) -> list[str]:
     """Enqueue every job due at `now`; returns the names enqueued."""
+    return [name for name, _slot in enqueue_due(now=now)]
+
+
+def enqueue_due(*, now: datetime | None = None) -> list[tuple[str, datetime]]:
+    """Enqueue every job due at `now`; returns each job enqueued with the slot it ran for."""
     now = now or clock.now()
     enqueued = []
     for job in jobs():
@@ -90,7 +95,7 @@ def run_due(*, now: datetime | None = None) -> list[str]:
             run.save(update_fields=["last_slot", "last_enqueued_at"])
             task = import_string(job.task)
             transaction.on_commit(lambda task=task, name=job.name: _enqueue(task, name))
-        enqueued.append(job.name)
+        enqueued.append((job.name, slot))
     return enqueued
 
 

@@ -20,8 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=15.0, **options):
         while True:
-            for name in periodic.run_due():
-                self.stdout.write(f"Mise en file : {name}")
+            for name, slot in periodic.enqueue_due():
+                # One line per slot, flushed: an operator (and the topology test) can check
+                # from the logs that two schedulers never enqueued the same slot.
+                self.stdout.write(f"Mise en file : {name} (créneau {slot.isoformat()})")
+                self.stdout.flush()
             if once:
                 return
             time.sleep(interval)
