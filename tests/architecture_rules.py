@@ -43,7 +43,7 @@ ALLOWED_APPS: dict[str, frozenset[str]] = {
 # Where an app may only use part of another one.
 ONLY_THROUGH: dict[tuple[str, str], tuple[str, ...]] = {
     ("prefecture", "actes"): ("actes.protocol",),
-    ("groupements", "actes"): ("actes.selectors",),
+    ("groupements", "actes"): ("actes.acts.selectors",),
 }
 
 # The modules of a sub-package that its siblings and other apps may use; the rest is private,

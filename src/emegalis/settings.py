@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "emegalis.adhesions",
     "emegalis.marches",
     "emegalis.actes",
+    "emegalis.groupements",
     "emegalis.prefecture",
     "emegalis.demo",
 ]
@@ -338,6 +339,11 @@ PERIODIC_JOBS = [
         "name": "marches.send_search_alerts",
         "task": "emegalis.marches.tasks.send_search_alerts",
         "daily_at": os.environ.get("SEARCH_ALERTS_AT", "07:00"),
+    },
+    {
+        "name": "groupements.close_due_surveys",
+        "task": "emegalis.groupements.tasks.close_due_surveys",
+        "every_seconds": 60,
     },
     {
         "name": "core.purge_rate_counters",

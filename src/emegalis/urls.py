@@ -5,6 +5,7 @@ from django.urls import include, path
 from emegalis.actes import urls as actes_urls
 from emegalis.adhesions import urls as adhesions_urls
 from emegalis.core import views as core_views
+from emegalis.groupements import urls as groupements_urls
 from emegalis.marches import urls as marches_urls
 from emegalis.organisations import urls as organisations_urls
 from emegalis.prefecture import urls as prefecture_urls
@@ -22,6 +23,7 @@ urlpatterns = [
     path("operateur/", include(organisations_urls.operator_urlpatterns)),
     path("marches/", include(marches_urls.urlpatterns)),
     path("actes/", include(actes_urls.urlpatterns)),
+    path("groupements/", include(groupements_urls.urlpatterns)),
     path("prefecture/", include(prefecture_urls.urlpatterns)),
     path("api/v1/", api.urls),
     path("sante/", core_views.health, name="health"),

@@ -44,6 +44,7 @@ MAIN_SERVICES = (Service.MARCHES, Service.ACTES, Service.GROUPEMENTS, Service.CO
 SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
     Service.MARCHES: "marches_buyer_home",
     Service.ACTES: "actes_home",
+    Service.GROUPEMENTS: "groupements_home",
 }
 
 

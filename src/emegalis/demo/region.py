@@ -35,6 +35,7 @@ EXTENSIONS = (
     "emegalis.demo.marches.load",
     "emegalis.demo.plis.load",
     "emegalis.demo.actes.load",
+    "emegalis.demo.groupements.load",
 )
 DEMO_EMAIL_DOMAIN = "demo.e-megalis.bzh"
 ALL_SERVICES = [s.value for s in Service]
@@ -455,7 +456,11 @@ USERS = [
         "Responsable de la commande publique",
     ),
     DemoUser(
-        "referent.agglo", "Yannick", "Le Goff", [("agglo", [Role.REFERENT])], "Référent e-mégalis"
+        "referent.agglo",
+        "Yannick",
+        "Le Goff",
+        [("agglo", [Role.REFERENT, Role.AGENT_ACTES])],
+        "Référent e-mégalis",
     ),
     DemoUser("acheteur.agglo", "Anne", "Le Roux", [("agglo", [Role.ACHETEUR])], "Acheteuse"),
     DemoUser(

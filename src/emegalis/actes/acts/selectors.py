@@ -5,6 +5,7 @@ Rules: an agent actes sees the transactions of the organisations where they hold
 The public sees the publication register: acts marked published, with their stamped PDF.
 Platform staff see the unexpected returns."""
 
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -117,3 +118,23 @@ def actes_usage(organisation, year: int) -> dict[str, int]:
             organisation=organisation, direction="in", created_at__year=year
         ).count(),
     }
+
+
+def acknowledged_acte(organisation: Organisation, reference: str) -> Transaction | None:
+    """The organisation's own act named by its unique identifier or its number, if the
+    prefecture has acknowledged it (for another service checking a deliberation, e.g. a
+    groupement's convention approved by this organisation)."""
+    reference = (reference or "").strip()
+    if not reference:
+        return None
+    return (
+        Transaction.objects.filter(
+            organisation=organisation,
+            type=TransactionType.TRANSMISSION_ACTE,
+            date_reception__isnull=False,
+        )
+        .exclude(status__in=(S.ANNULE, S.ERREUR))
+        .filter(models.Q(id_acte=reference) | models.Q(numero_interne=reference))
+        .order_by("-pk")
+        .first()
+    )

@@ -1,0 +1,108 @@
+"""Reads of the groupements service, scoped to the asking user's organisation.
+
+Rules: a groupement is visible to the agents of its member organisations (withdrawn members
+keep their history) who hold a role of the service or are référent; anyone else gets a 404,
+as if it did not exist. The coordinator's managers see every member's detailed needs; a
+member sees its own and the totals."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from emegalis.organisations.models import Organisation, User
+
+from .models import ConventionVersion, Groupement, Item, Member, Need, Survey
+from .permissions import may_manage
+
+
+def groupements_for(user: User, organisation: Organisation | None) -> QuerySet[Groupement]:
+    if organisation is None or not may_manage(user, organisation):
+        return Groupement.objects.none()
+    return (
+        Groupement.objects.filter(members__organisation=organisation)
+        .select_related("coordinator")
+        .distinct()
+    )
+
+
+def get_groupement(user: User, organisation: Organisation | None, pk) -> Groupement:
+    try:
+        return groupements_for(user, organisation).get(pk=pk)
+    except (Groupement.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Groupement introuvable.") from None
+
+
+def is_coordinator(user: User, organisation: Organisation | None, groupement: Groupement) -> bool:
+    return (
+        organisation is not None
+        and organisation.pk == groupement.coordinator_id
+        and may_manage(user, organisation)
+    )
+
+
+def members_of(groupement: Groupement) -> QuerySet[Member]:
+    return groupement.members.select_related("organisation").order_by(
+        "withdrawn_on", "organisation__name"
+    )
+
+
+def get_version(user: User, organisation: Organisation | None, pk) -> ConventionVersion:
+    try:
+        return ConventionVersion.objects.select_related("groupement").get(
+            pk=pk, groupement__in=groupements_for(user, organisation)
+        )
+    except (ConventionVersion.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Version introuvable.") from None
+
+
+def get_survey(user: User, organisation: Organisation | None, pk) -> Survey:
+    try:
+        return Survey.objects.select_related("groupement__coordinator").get(
+            pk=pk, groupement__in=groupements_for(user, organisation)
+        )
+    except (Survey.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Recensement introuvable.") from None
+
+
+@dataclass
+class ItemRow:
+    item: Item
+    total: Decimal
+    own: Decimal | None  # the asking member's quantity, None if it takes no part
+    by_member: dict[int, Decimal]  # filled for the coordinator only
+
+    @property
+    def estimated_total(self) -> Decimal:
+        return (self.total * self.item.unit_price).quantize(Decimal("0.01"))
+
+
+def survey_table(
+    user: User, organisation: Organisation | None, survey: Survey
+) -> tuple[list[ItemRow], list[Member]]:
+    """The survey's items with the totals, the asking member's quantities and, for the
+    coordinator, every member's; the members shown as columns (coordinator only)."""
+    coordinator = is_coordinator(user, organisation, survey.groupement)
+    needs = Need.objects.filter(item__lot__survey=survey).select_related("member")
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    own: dict[int, Decimal] = {}
+    per_member: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for need in needs:
+        totals[need.item_id] += need.quantity
+        if organisation is not None and need.member.organisation_id == organisation.pk:
+            own[need.item_id] = need.quantity
+        if coordinator:
+            per_member[need.item_id][need.member_id] = need.quantity
+    rows = [
+        ItemRow(
+            item=item,
+            total=totals.get(item.pk, Decimal(0)),
+            own=own.get(item.pk),
+            by_member=per_member.get(item.pk, {}),
+        )
+        for item in Item.objects.filter(lot__survey=survey).select_related("lot")
+    ]
+    members = list(members_of(survey.groupement)) if coordinator else []
+    return rows, members

@@ -1,0 +1,679 @@
+"""Writes of the groupements service: the groupement, its convention and its signatures
+(docs/groupements.md). Each function checks who acts, runs in one transaction and journals."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from emegalis.adhesions.access import may_use
+from emegalis.core import clock, journal
+from emegalis.core.services_catalog import Service
+from emegalis.organisations.models import Organisation, User
+
+from . import convention_pdf, xlsx
+from .lifecycle import MACHINE
+from .models import (
+    Cao,
+    ConventionVersion,
+    CostKey,
+    Groupement,
+    Item,
+    Kind,
+    Lot,
+    Member,
+    Missions,
+    Need,
+    Signature,
+    State,
+    Survey,
+    SurveyState,
+)
+from .permissions import require_manager, require_referent
+
+EDITABLE_FIELDS = (
+    "object",
+    "kind",
+    "start_date",
+    "end_date",
+    "missions",
+    "cao",
+    "cost_key",
+    "fixed_part_percent",
+    "joining_rules",
+    "withdrawal_rules",
+)
+
+
+def _check_service_open(organisation: Organisation, start: date, end: date) -> None:
+    for day in (max(start, clock.today()), end):
+        if not may_use(organisation, Service.GROUPEMENTS, on=day):
+            raise ValidationError(
+                f"La convention d'adhésion de {organisation.name} n'ouvre pas le service "
+                f"« Groupements de commandes » au {day:%d/%m/%Y}.",
+                code="service_not_open",
+            )
+
+
+def _clean_record(values: dict) -> dict:
+    errors = {}
+    obj = " ".join(str(values.get("object") or "").split())
+    if not obj:
+        errors["object"] = "Indiquez l'objet du groupement."
+    elif len(obj) > 200:
+        errors["object"] = "L'objet tient en 200 caractères au plus."
+    for field, choices, label in (
+        ("kind", Kind, "la nature"),
+        ("missions", Missions, "les missions confiées"),
+        ("cao", Cao, "la commission d'appel d'offres"),
+        ("cost_key", CostKey, "la clé de répartition"),
+    ):
+        if values.get(field) not in choices.values:
+            errors[field] = f"Choisissez {label} dans la liste."
+    start, end = values.get("start_date"), values.get("end_date")
+    if not isinstance(start, date) or not isinstance(end, date):
+        errors["start_date"] = "Indiquez les dates de début et de fin."
+    elif end < start:
+        errors["end_date"] = "La date de fin précède la date de début."
+    elif end < clock.today():
+        errors["end_date"] = "La date de fin est passée."
+    try:
+        fixed = Decimal(str(values.get("fixed_part_percent") or 0))
+    except ArithmeticError:
+        fixed = Decimal(-1)
+    if not fixed.is_finite() or not Decimal(0) <= fixed <= Decimal(100):
+        errors["fixed_part_percent"] = "La part fixe est un pourcentage entre 0 et 100."
+    elif values.get("cost_key") == CostKey.FIXE_VARIABLE and not Decimal(0) < fixed < 100:
+        errors["fixed_part_percent"] = (
+            "Avec une part fixe et une part variable, la part fixe est strictement entre 0 et "
+            "100 %."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return {
+        **values,
+        "object": obj,
+        "fixed_part_percent": fixed.quantize(Decimal("0.01")),
+        "joining_rules": str(values.get("joining_rules") or "").strip(),
+        "withdrawal_rules": str(values.get("withdrawal_rules") or "").strip(),
+    }
+
+
+@transaction.atomic
+def create_groupement(*, actor: User, coordinator: Organisation, **record) -> Groupement:
+    """A draft groupement coordinated by `coordinator`, which is its first member."""
+    require_manager(actor, coordinator)
+    values = _clean_record({name: record.get(name) for name in EDITABLE_FIELDS})
+    _check_service_open(coordinator, values["start_date"], values["end_date"])
+    groupement = Groupement.objects.create(
+        coordinator=coordinator, created_by=actor, state=State.BROUILLON, **values
+    )
+    Member.objects.create(groupement=groupement, organisation=coordinator, joined_on=clock.today())
+    journal.record(
+        action="groupement.created",
+        actor=actor,
+        organisation=coordinator,
+        target=groupement,
+        payload={"object": groupement.object, "kind": groupement.kind},
+    )
+    return groupement
+
+
+def _locked(groupement: Groupement) -> Groupement:
+    return Groupement.objects.select_for_update().get(pk=groupement.pk)
+
+
+def _require_coordinator(actor: User, groupement: Groupement) -> None:
+    require_manager(actor, groupement.coordinator)
+
+
+def _new_version(groupement: Groupement, *, actor: User, reason: str) -> ConventionVersion:
+    number = (
+        groupement.convention_versions.order_by("-number").values_list("number", flat=True).first()
+        or 0
+    ) + 1
+    pdf = convention_pdf.render(groupement, number=number)
+    version = ConventionVersion.objects.create(
+        groupement=groupement,
+        number=number,
+        reason=reason,
+        pdf=pdf,
+        sha256=convention_pdf.sha256(pdf),
+    )
+    journal.record(
+        action="groupement.convention_version",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"version": number, "reason": reason, "sha256": version.sha256},
+    )
+    return version
+
+
+def latest_version(groupement: Groupement) -> ConventionVersion | None:
+    return groupement.convention_versions.order_by("-number").first()
+
+
+@transaction.atomic
+def update_groupement(*, actor: User, groupement: Groupement, **record) -> Groupement:
+    """Change the record before constitution; in signature, a new version voids the
+    signatures already given."""
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    if groupement.state not in (State.BROUILLON, State.EN_SIGNATURE):
+        raise ValidationError(
+            "Le groupement est constitué : ses clauses changent par avenant, plus ici.",
+            code="not_editable",
+        )
+    values = _clean_record({name: record.get(name) for name in EDITABLE_FIELDS})
+    for member in groupement.members.filter(withdrawn_on__isnull=True):
+        _check_service_open(member.organisation, values["start_date"], values["end_date"])
+    for name, value in values.items():
+        setattr(groupement, name, value)
+    groupement.full_clean()
+    groupement.save()
+    journal.record(
+        action="groupement.updated",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"object": groupement.object},
+    )
+    if groupement.state == State.EN_SIGNATURE:
+        _new_version(groupement, actor=actor, reason="Modification des clauses")
+    return groupement
+
+
+@transaction.atomic
+def add_member(*, actor: User, groupement: Groupement, organisation: Organisation) -> Member:
+    """Before constitution, a member joins the draft; a permanent groupement already
+    constituted takes a member by avenant (a new version, signed again by every member)."""
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    if groupement.state == State.DISSOUS or (
+        groupement.state == State.CONSTITUE and groupement.kind == Kind.PONCTUEL
+    ):
+        raise ValidationError(
+            "Ce groupement n'accueille plus de membre (ponctuel constitué, ou dissous).",
+            code="closed_to_members",
+        )
+    existing = groupement.members.filter(organisation=organisation).first()
+    if existing is not None and existing.withdrawn_on is None:
+        raise ValidationError(f"{organisation.name} est déjà membre.", code="already_member")
+    _check_service_open(organisation, groupement.start_date, groupement.end_date)
+    if existing is not None:
+        existing.withdrawn_on = None
+        existing.joined_on = clock.today()
+        existing.save(update_fields=["withdrawn_on", "joined_on"])
+        member = existing
+    else:
+        member = Member.objects.create(
+            groupement=groupement, organisation=organisation, joined_on=clock.today()
+        )
+    journal.record(
+        action="groupement.member_added",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"member": organisation.pk, "name": organisation.name},
+    )
+    if groupement.state == State.CONSTITUE:
+        MACHINE.check(groupement.state, State.EN_SIGNATURE)
+        groupement.state = State.EN_SIGNATURE
+        groupement.save(update_fields=["state"])
+        _new_version(groupement, actor=actor, reason=f"Avenant : adhésion de {organisation.name}")
+    elif groupement.state == State.EN_SIGNATURE:
+        _new_version(groupement, actor=actor, reason=f"Adhésion de {organisation.name}")
+    return member
+
+
+@transaction.atomic
+def remove_member(*, actor: User, groupement: Groupement, organisation: Organisation) -> None:
+    """Before constitution, the coordinator takes a member off the list (the coordinator
+    itself stays). After it, a member withdraws and keeps its history."""
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    if organisation.pk == groupement.coordinator_id:
+        raise ValidationError(
+            "Le coordonnateur est membre du groupement : il ne peut pas en être retiré.",
+            code="coordinator_stays",
+        )
+    member = groupement.members.filter(organisation=organisation, withdrawn_on__isnull=True).first()
+    if member is None:
+        raise ValidationError(f"{organisation.name} n'est pas membre.", code="not_member")
+    if groupement.state == State.DISSOUS:
+        MACHINE.check(groupement.state, State.DISSOUS)
+    if groupement.state == State.BROUILLON:
+        member.delete()
+    else:
+        member.withdrawn_on = clock.today()
+        member.save(update_fields=["withdrawn_on"])
+    journal.record(
+        action="groupement.member_removed",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"member": organisation.pk, "name": organisation.name},
+    )
+    if groupement.state == State.EN_SIGNATURE:
+        _new_version(groupement, actor=actor, reason=f"Retrait de {organisation.name}")
+        _constitute_if_signed(groupement, actor=actor)
+
+
+@transaction.atomic
+def submit_for_signature(*, actor: User, groupement: Groupement) -> ConventionVersion:
+    """Generate the convention constitutive (version 1) and open it to the members' signatures."""
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    MACHINE.check(groupement.state, State.EN_SIGNATURE)
+    if groupement.members.filter(withdrawn_on__isnull=True).count() < 2:
+        raise ValidationError(
+            "Un groupement réunit au moins deux membres : ajoutez-en avant la signature.",
+            code="too_few_members",
+        )
+    groupement.state = State.EN_SIGNATURE
+    groupement.save(update_fields=["state"])
+    return _new_version(groupement, actor=actor, reason="Convention constitutive initiale")
+
+
+def _constitute_if_signed(groupement: Groupement, *, actor: User) -> bool:
+    version = latest_version(groupement)
+    members = set(groupement.members.filter(withdrawn_on__isnull=True).values_list("pk", flat=True))
+    signed = set(version.signatures.values_list("member_id", flat=True)) if version else set()
+    if not members or not members <= signed:
+        return False
+    MACHINE.check(groupement.state, State.CONSTITUE)
+    groupement.state = State.CONSTITUE
+    groupement.save(update_fields=["state"])
+    journal.record(
+        action="groupement.constituted",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"version": version.number, "sha256": version.sha256},
+    )
+    return True
+
+
+@transaction.atomic
+def sign_convention(
+    *,
+    actor: User,
+    groupement: Groupement,
+    organisation: Organisation,
+    deliberation_date: date,
+    deliberation_number: str,
+    acte_reference: str = "",
+    two_factor_verified: bool,
+) -> Signature:
+    """The member's référent signs the current version, citing the deliberation that
+    approves it (and, where the member uses the contrôle de légalité here, the
+    acknowledged act that transmitted it)."""
+    from emegalis.actes.acts.selectors import acknowledged_acte
+
+    groupement = _locked(groupement)
+    require_referent(actor, organisation)
+    if not two_factor_verified:
+        raise PermissionDenied("La signature de la convention demande la double authentification.")
+    if groupement.state != State.EN_SIGNATURE:
+        raise ValidationError("La convention n'est pas en signature.", code="not_in_signature")
+    member = groupement.members.filter(organisation=organisation, withdrawn_on__isnull=True).first()
+    if member is None:
+        raise PermissionDenied("Votre organisation n'est pas membre de ce groupement.")
+    version = latest_version(groupement)
+    if version.signatures.filter(member=member).exists():
+        raise ValidationError(
+            f"{organisation.name} a déjà signé la version {version.number}.",
+            code="already_signed",
+        )
+    errors = {}
+    number = " ".join(str(deliberation_number or "").split())
+    if not number or len(number) > 50:
+        errors["deliberation_number"] = (
+            "Indiquez le numéro de la délibération (50 caractères au plus)."
+        )
+    if not isinstance(deliberation_date, date) or deliberation_date > clock.today():
+        errors["deliberation_date"] = "La date de la délibération est passée ou d'aujourd'hui."
+    reference = str(acte_reference or "").strip()
+    if may_use(organisation, Service.ACTES):
+        if not reference:
+            errors["acte_reference"] = (
+                "Votre organisation transmet ses actes par la plateforme : indiquez la "
+                "référence de l'acte qui a transmis cette délibération."
+            )
+        elif acknowledged_acte(organisation, reference) is None:
+            errors["acte_reference"] = (
+                f"Aucun acte de {organisation.name} portant la référence « {reference} » n'a "
+                "reçu l'accusé de réception de la préfecture."
+            )
+    if errors:
+        raise ValidationError(errors)
+    signature = Signature.objects.create(
+        version=version,
+        member=member,
+        deliberation_date=deliberation_date,
+        deliberation_number=number,
+        acte_reference=reference,
+        signed_by=actor,
+        signed_at=clock.now(),
+    )
+    journal.record(
+        action="groupement.convention_signed",
+        actor=actor,
+        organisation=organisation,
+        target=groupement,
+        payload={
+            "version": version.number,
+            "sha256": version.sha256,
+            "deliberation": number,
+            "deliberation_date": deliberation_date,
+            "acte": reference,
+        },
+    )
+    _constitute_if_signed(groupement, actor=actor)
+    return signature
+
+
+@transaction.atomic
+def dissolve(*, actor: User, groupement: Groupement, reason: str) -> Groupement:
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    MACHINE.check(groupement.state, State.DISSOUS)
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": "Indiquez le motif de la dissolution."})
+    groupement.state = State.DISSOUS
+    groupement.save(update_fields=["state"])
+    journal.record(
+        action="groupement.dissolved",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=groupement,
+        payload={"reason": reason[:500]},
+    )
+    return groupement
+
+
+# --- the needs survey (recensement des besoins) -------------------------------------------
+
+QUANTITY_CEILING = Decimal("1000000000")  # a billion units of anything is a typing error
+PRICE_CEILING = Decimal("1000000000")
+
+
+def parse_quantity(raw, *, where: str) -> Decimal:
+    """A quantity as entered (text, number or empty), or a ValidationError naming `where`."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return Decimal(0)
+    if isinstance(raw, bool):
+        raise ValidationError(f"{where} : « {raw} » n'est pas une quantité.", code="nan")
+    text = str(raw).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    text = text.replace(",", ".")
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ValidationError(
+            f"{where} : « {str(raw)[:30]} » n'est pas un nombre.", code="nan"
+        ) from None
+    if not value.is_finite():
+        raise ValidationError(f"{where} : « {str(raw)[:30]} » n'est pas un nombre.", code="nan")
+    if value < 0:
+        raise ValidationError(f"{where} : une quantité ne peut pas être négative.", code="negative")
+    if value >= QUANTITY_CEILING:
+        raise ValidationError(
+            f"{where} : {value} est hors de proportion (moins d'un milliard).", code="absurd"
+        )
+    if value != value.quantize(Decimal("0.001")):
+        raise ValidationError(f"{where} : trois décimales au plus.", code="too_precise")
+    return value.quantize(Decimal("0.001"))
+
+
+def _parse_price(raw, *, where: str) -> Decimal:
+    try:
+        value = Decimal(str(raw).strip().replace(",", ".").replace(" ", ""))
+    except ArithmeticError:
+        raise ValidationError(f"{where} : le prix « {raw} » n'est pas un nombre.") from None
+    if not value.is_finite() or value < 0 or value >= PRICE_CEILING:
+        raise ValidationError(f"{where} : le prix est un montant positif, en euros HT.")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError(f"{where} : le prix s'écrit au centime près.")
+    return value
+
+
+def parse_items_text(text: str) -> list[dict]:
+    """The lots and items of a survey as the coordinator types them, one item per line:
+    « n° de lot ; intitulé du lot ; désignation ; unité ; prix unitaire HT [; min ; max] »."""
+    items, errors = [], []
+    for number, line in enumerate(str(text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = [c.strip() for c in line.split(";")]
+        where = f"Ligne {number}"
+        if len(cells) not in (5, 7):
+            errors.append(
+                f"{where} : 5 ou 7 champs séparés par « ; » sont attendus "
+                f"(lot ; intitulé du lot ; désignation ; unité ; prix [; min ; max])."
+            )
+            continue
+        try:
+            if not cells[0].isdigit() or not 0 < int(cells[0]) < 1000:
+                raise ValidationError(f"{where} : le numéro de lot est un entier de 1 à 999.")
+            if not cells[1] or not cells[2] or not cells[3]:
+                raise ValidationError(f"{where} : lot, désignation et unité sont requis.")
+            if len(cells[1]) > 200 or len(cells[2]) > 200 or len(cells[3]) > 30:
+                raise ValidationError(f"{where} : un champ est trop long.")
+            minimum = maximum = None
+            if len(cells) == 7:
+                minimum = parse_quantity(cells[5], where=f"{where}, minimum") if cells[5] else None
+                maximum = parse_quantity(cells[6], where=f"{where}, maximum") if cells[6] else None
+                if minimum is not None and maximum is not None and maximum < minimum:
+                    raise ValidationError(f"{where} : le maximum est inférieur au minimum.")
+            items.append(
+                {
+                    "lot": int(cells[0]),
+                    "lot_title": cells[1],
+                    "designation": cells[2],
+                    "unit": cells[3],
+                    "unit_price": _parse_price(cells[4], where=where),
+                    "minimum": minimum,
+                    "maximum": maximum,
+                }
+            )
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if not items and not errors:
+        errors.append("Indiquez au moins un article à recenser.")
+    titles: dict[int, str] = {}
+    for item in items:
+        if titles.setdefault(item["lot"], item["lot_title"]) != item["lot_title"]:
+            errors.append(f"Le lot {item['lot']} porte deux intitulés différents.")
+            break
+    if errors:
+        raise ValidationError({"items": errors})
+    return items
+
+
+@transaction.atomic
+def open_survey(
+    *, actor: User, groupement: Groupement, title: str, deadline, items_text: str
+) -> Survey:
+    """Open a needs survey on a constituted groupement: its lots and items, a deadline."""
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    if groupement.state != State.CONSTITUE:
+        raise ValidationError(
+            "Le recensement s'ouvre une fois la convention signée par tous les membres.",
+            code="not_constituted",
+        )
+    errors = {}
+    title = " ".join(str(title or "").split())
+    if not title or len(title) > 200:
+        errors["title"] = "Indiquez l'intitulé du recensement (200 caractères au plus)."
+    if deadline is None or deadline <= clock.now():
+        errors["deadline"] = "La date limite de saisie doit être à venir."
+    try:
+        items = parse_items_text(items_text)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    survey = Survey.objects.create(
+        groupement=groupement,
+        title=title,
+        deadline=deadline,
+        state=SurveyState.OUVERT,
+        opened_at=clock.now(),
+    )
+    survey.participants.set(groupement.members.filter(withdrawn_on__isnull=True))
+    lots: dict[int, Lot] = {}
+    for position, item in enumerate(items, start=1):
+        lot = lots.get(item["lot"]) or lots.setdefault(
+            item["lot"],
+            Lot.objects.create(survey=survey, number=item["lot"], title=item["lot_title"]),
+        )
+        Item.objects.create(
+            lot=lot,
+            position=position,
+            designation=item["designation"],
+            unit=item["unit"],
+            unit_price=item["unit_price"],
+            minimum=item["minimum"],
+            maximum=item["maximum"],
+        )
+    journal.record(
+        action="groupement.survey_opened",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=survey,
+        payload={"groupement": groupement.pk, "items": len(items), "deadline": deadline},
+    )
+    return survey
+
+
+def participating_members(survey: Survey):
+    """The members that take part in the survey: members when it opened, not withdrawn (a
+    member that joins after a procedure is launched does not take part in it)."""
+    return survey.participants.filter(withdrawn_on__isnull=True).select_related("organisation")
+
+
+@transaction.atomic
+def record_needs(
+    *,
+    actor: User,
+    survey: Survey,
+    organisation: Organisation,
+    quantities: dict,
+    labels: dict | None = None,
+) -> int:
+    """Save the member's quantities (item id → value as entered); every value is checked
+    before anything is saved, its error named by `labels[item id]` (a cell) or the item.
+    Returns the number of items saved."""
+    survey = Survey.objects.select_for_update().select_related("groupement").get(pk=survey.pk)
+    require_manager(actor, organisation)
+    if survey.state != SurveyState.OUVERT or survey.deadline <= clock.now():
+        raise ValidationError(
+            "Le recensement est clos : les besoins ne changent plus.", code="closed"
+        )
+    member = participating_members(survey).filter(organisation=organisation).first()
+    if member is None:
+        raise PermissionDenied("Votre organisation ne participe pas à ce recensement.")
+    items = {item.pk: item for item in Item.objects.filter(lot__survey=survey)}
+    values, errors = {}, []
+    for raw_id, raw in quantities.items():
+        try:
+            item = items[int(raw_id)]
+        except (KeyError, ValueError, TypeError):
+            errors.append(f"Article {str(raw_id)[:20]} : inconnu dans ce recensement.")
+            continue
+        try:
+            where = (labels or {}).get(item.pk) or item.designation
+            values[item] = parse_quantity(raw, where=where)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    for item, value in values.items():
+        Need.objects.update_or_create(item=item, member=member, defaults={"quantity": value})
+    journal.record(
+        action="groupement.needs_recorded",
+        actor=actor,
+        organisation=organisation,
+        target=survey,
+        payload={str(item.pk): value for item, value in values.items()},
+    )
+    return len(values)
+
+
+def record_needs_from_xlsx(
+    *, actor: User, survey: Survey, organisation: Organisation, data: bytes
+) -> int:
+    """The quantities of an uploaded needs sheet (xlsx.parse checks its layout)."""
+    item_ids = list(
+        Item.objects.filter(lot__survey=survey)
+        .order_by("lot__number", "position")
+        .values_list("pk", flat=True)
+    )
+    cells = xlsx.parse(data, item_ids=item_ids)
+    return record_needs(
+        actor=actor,
+        survey=survey,
+        organisation=organisation,
+        quantities={pk: raw for pk, (_cell, raw) in cells.items()},
+        labels={pk: f"Cellule {cell}" for pk, (cell, _raw) in cells.items()},
+    )
+
+
+def snapshot(survey: Survey) -> dict:
+    """Everything the survey froze: items, and each member's quantities."""
+    needs = Need.objects.filter(item__lot__survey=survey).select_related("member__organisation")
+    return {
+        "survey": survey.pk,
+        "groupement": survey.groupement_id,
+        "items": [
+            {
+                "id": item.pk,
+                "lot": item.lot.number,
+                "designation": item.designation,
+                "unit": item.unit,
+                "unit_price": item.unit_price,
+            }
+            for item in Item.objects.filter(lot__survey=survey).select_related("lot")
+        ],
+        "needs": sorted(
+            (
+                [
+                    need.item_id,
+                    need.member.organisation.siren or need.member.organisation_id,
+                    need.quantity,
+                ]
+                for need in needs
+            ),
+            key=lambda row: (row[0], str(row[1])),
+        ),
+    }
+
+
+@transaction.atomic
+def close_survey(*, survey: Survey, actor: User | None = None) -> Survey:
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.state != SurveyState.OUVERT:
+        return survey
+    text = journal.canonical_json(snapshot(survey))
+    survey.snapshot_sha256 = journal.digest(text)
+    survey.state = SurveyState.CLOS
+    survey.closed_at = clock.now()
+    survey.save(update_fields=["snapshot_sha256", "state", "closed_at"])
+    journal.record(
+        action="groupement.survey_closed",
+        actor=actor,
+        organisation=survey.groupement.coordinator,
+        target=survey,
+        payload={"sha256": survey.snapshot_sha256},
+    )
+    return survey
+
+
+def close_due_surveys() -> int:
+    """The scheduler's job: close every open survey whose deadline has passed."""
+    due = Survey.objects.filter(state=SurveyState.OUVERT, deadline__lte=clock.now())
+    return sum(1 for survey in due if close_survey(survey=survey).state == SurveyState.CLOS)
