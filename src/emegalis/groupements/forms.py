@@ -91,3 +91,44 @@ class SurveyForm(StyledFormMixin, forms.Form):
 
 class NeedsUploadForm(StyledFormMixin, forms.Form):
     sheet = forms.FileField(label="Feuille de besoins remplie (.xlsx)")
+
+
+class ConsultationForm(StyledFormMixin, forms.Form):
+    """What the salle des marchés needs beyond the survey: the rest comes from the needs."""
+
+    reference = forms.CharField(label="Référence de la consultation", max_length=50)
+    title = forms.CharField(label="Intitulé", max_length=255)
+    object = forms.CharField(label="Objet", widget=forms.Textarea(attrs={"rows": 3}))
+    procedure = forms.ChoiceField(label="Procédure", choices=())
+    nature = forms.ChoiceField(label="Nature", choices=())
+    cpv_main = forms.CharField(label="Code CPV principal", max_length=10)
+    questions_deadline = forms.DateTimeField(
+        label="Date limite des questions",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    bids_deadline = forms.DateTimeField(
+        label="Date limite de remise des plis",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from emegalis.marches.consultations.models import Nature, Procedure
+
+        super().__init__(*args, **kwargs)
+        self.fields["procedure"].choices = Procedure.choices
+        self.fields["nature"].choices = Nature.choices
+
+
+class AllocationForm(StyledFormMixin, forms.Form):
+    """One awarded unit price per item of the lot (the holder's bordereau)."""
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        for item in items:
+            self.fields[f"p-{item.pk}"] = forms.CharField(
+                label=f"{item.designation} ({item.unit}) — prix unitaire attribué HT",
+                max_length=20,
+            )
+
+    def prices(self) -> dict:
+        return {int(name[2:]): value for name, value in self.cleaned_data.items()}

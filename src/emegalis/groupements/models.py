@@ -177,6 +177,14 @@ class Survey(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     # The members when the survey opened: a member that joins later takes no part in it.
     participants = models.ManyToManyField(Member, related_name="surveys", blank=True)
+    # The one consultation run for all from this survey (salle des marchés).
+    consultation = models.OneToOneField(
+        "marches.Consultation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = "recensement des besoins"
@@ -234,3 +242,30 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} — {self.item} : {self.quantity}"
+
+
+class LotAllocation(models.Model):
+    """An awarded lot shared out: the holder's unit prices (its bordereau), checked to add up
+    with every member's quantities to the awarded amount."""
+
+    lot = models.OneToOneField(Lot, on_delete=models.PROTECT, related_name="allocation")
+    decision = models.ForeignKey(
+        "marches.AwardDecision", on_delete=models.PROTECT, related_name="+"
+    )
+    awarded_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    allocated_at = models.DateTimeField()
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Répartition — {self.lot}"
+
+
+class AwardedPrice(models.Model):
+    allocation = models.ForeignKey(LotAllocation, on_delete=models.CASCADE, related_name="prices")
+    item = models.OneToOneField(Item, on_delete=models.PROTECT, related_name="awarded_price")
+    unit_price = models.DecimalField("prix unitaire attribué HT", max_digits=12, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.item} : {self.unit_price} €"

@@ -14,7 +14,7 @@ from django.http import Http404
 
 from emegalis.organisations.models import Organisation, User
 
-from .models import ConventionVersion, Groupement, Item, Member, Need, Survey
+from .models import ConventionVersion, Groupement, Item, Lot, Member, Need, Survey
 from .permissions import may_manage
 
 
@@ -106,3 +106,38 @@ def survey_table(
     ]
     members = list(members_of(survey.groupement)) if coordinator else []
     return rows, members
+
+
+def get_lot(survey: Survey, pk) -> Lot:
+    try:
+        return survey.lots.get(pk=pk)
+    except (Lot.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Lot introuvable.") from None
+
+
+@dataclass
+class Share:
+    lot: Lot
+    awarded_amount: Decimal
+    amounts: list[tuple[Member, Decimal]]  # the asking member's only, unless coordinator
+
+
+def allocations(user: User, organisation: Organisation | None, survey: Survey) -> list[Share]:
+    """The allocated lots: every member's amount for the coordinator, one's own otherwise."""
+    from .services import member_amounts
+
+    coordinator = is_coordinator(user, organisation, survey.groupement)
+    shares = []
+    for lot in survey.lots.filter(allocation__isnull=False).select_related("allocation"):
+        prices = {p.item_id: p.unit_price for p in lot.allocation.prices.all()}
+        amounts = member_amounts(lot, prices)
+        members = {m.pk: m for m in survey.participants.select_related("organisation")}
+        rows = [
+            (members[pk], amount)
+            for pk, amount in sorted(
+                amounts.items(), key=lambda kv: members[kv[0]].organisation.name
+            )
+            if coordinator or (organisation and members[pk].organisation_id == organisation.pk)
+        ]
+        shares.append(Share(lot=lot, awarded_amount=lot.allocation.awarded_amount, amounts=rows))
+    return shares

@@ -12,9 +12,10 @@ from emegalis.core import clock, journal
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, User
 
-from . import convention_pdf, xlsx
+from . import convention_pdf, needs_statement, sharing, xlsx
 from .lifecycle import MACHINE
 from .models import (
+    AwardedPrice,
     Cao,
     ConventionVersion,
     CostKey,
@@ -22,6 +23,7 @@ from .models import (
     Item,
     Kind,
     Lot,
+    LotAllocation,
     Member,
     Missions,
     Need,
@@ -677,3 +679,216 @@ def close_due_surveys() -> int:
     """The scheduler's job: close every open survey whose deadline has passed."""
     due = Survey.objects.filter(state=SurveyState.OUVERT, deadline__lte=clock.now())
     return sum(1 for survey in due if close_survey(survey=survey).state == SurveyState.CLOS)
+
+
+# --- one consultation for all, and the allocation after the award --------------------------
+
+
+def needs_lines(survey: Survey) -> tuple[list[str], list[needs_statement.Line]]:
+    """The survey's items with each participating member's quantity, members by name."""
+    members = list(participating_members(survey).order_by("organisation__name"))
+    names = [m.organisation.name for m in members]
+    by_item: dict[int, dict[str, Decimal]] = {}
+    for need in Need.objects.filter(item__lot__survey=survey, member__in=members).select_related(
+        "member__organisation"
+    ):
+        by_item.setdefault(need.item_id, {})[need.member.organisation.name] = need.quantity
+    lines = [
+        needs_statement.Line(
+            lot=item.lot.number,
+            lot_title=item.lot.title,
+            designation=item.designation,
+            unit=item.unit,
+            unit_price=item.unit_price,
+            quantities=by_item.get(item.pk, {}),
+        )
+        for item in Item.objects.filter(lot__survey=survey).select_related("lot")
+    ]
+    return names, lines
+
+
+@transaction.atomic
+def create_consultation(
+    *, actor: User, survey: Survey, lot_cpv: dict | None = None, **consultation_fields
+):
+    """The consultation run for all from a closed survey: its lots and estimates from the
+    aggregated needs, the members named in its object, the « état des besoins par membre »
+    (XLSX and PDF) in its DCE. It is a draft of the coordinator: publication, plis, opening
+    and award then follow the salle des marchés."""
+    from django.core.files.base import ContentFile
+
+    from emegalis.marches.consultations import dce
+    from emegalis.marches.consultations import services as consultations
+
+    survey = (
+        Survey.objects.select_for_update()
+        .select_related("groupement__coordinator")
+        .get(pk=survey.pk)
+    )
+    groupement = survey.groupement
+    _require_coordinator(actor, groupement)
+    if survey.state != SurveyState.CLOS:
+        raise ValidationError(
+            "La consultation se crée depuis un recensement clos.", code="survey_open"
+        )
+    if survey.consultation_id is not None:
+        raise ValidationError(
+            "La consultation de ce recensement existe déjà.", code="already_created"
+        )
+    if groupement.state != State.CONSTITUE:
+        raise ValidationError("Le groupement n'est pas constitué.", code="not_constituted")
+    names, lines = needs_lines(survey)
+    estimates: dict[int, Decimal] = {}
+    for line in lines:
+        estimates[line.lot] = estimates.get(line.lot, Decimal(0)) + sharing.to_cent(
+            line.total * line.unit_price
+        )
+    if not any(line.total for line in lines):
+        raise ValidationError(
+            "Aucun membre n'a exprimé de besoin : il n'y a rien à mettre en concurrence.",
+            code="no_needs",
+        )
+    members_text = "; ".join(names)
+    fields = dict(consultation_fields)
+    fields["object"] = (
+        f"{(fields.get('object') or groupement.object).strip()}\n\n"
+        f"Groupement de commandes « {groupement.object} » coordonné par "
+        f"{groupement.coordinator.name} ({groupement.get_missions_display().lower()}). "
+        f"Membres : {members_text}. Les quantités de chaque membre figurent dans l'état des "
+        "besoins joint au DCE."
+    )
+    fields["estimated_value"] = sum(estimates.values(), Decimal(0))
+    lot_titles = {line.lot: line.lot_title for line in lines}
+    consultation = consultations.create_consultation(
+        actor=actor,
+        organisation=groupement.coordinator,
+        lots=[
+            {
+                "number": number,
+                "title": lot_titles[number],
+                "cpv": (lot_cpv or {}).get(number, ""),
+                "estimated_value": estimates[number],
+            }
+            for number in sorted(lot_titles)
+        ]
+        if len(lot_titles) > 1
+        else [],
+        **fields,
+    )
+    title = f"{groupement.object} — {survey.title}"
+    for name, data in (
+        (
+            "etat-des-besoins-par-membre.xlsx",
+            needs_statement.xlsx(title=title, members=names, lines=lines),
+        ),
+        (
+            "etat-des-besoins-par-membre.pdf",
+            needs_statement.pdf(
+                title=title, coordinator=groupement.coordinator.name, members=names, lines=lines
+            ),
+        ),
+    ):
+        dce.add_dce_file(
+            actor=actor, consultation=consultation, uploaded_file=ContentFile(data, name=name)
+        )
+    survey.consultation = consultation
+    survey.save(update_fields=["consultation"])
+    journal.record(
+        action="groupement.consultation_created",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=survey,
+        payload={"consultation": consultation.pk, "reference": consultation.reference},
+    )
+    return consultation
+
+
+def _awarded_decision(survey: Survey, lot: Lot):
+    from emegalis.marches.award.models import AwardDecision, DecisionOutcome
+
+    if survey.consultation_id is None:
+        raise ValidationError("Aucune consultation n'a été lancée pour ce recensement.")
+    several_lots = survey.lots.count() > 1
+    decision = (
+        AwardDecision.objects.filter(
+            consultation_id=survey.consultation_id, outcome=DecisionOutcome.ATTRIBUE
+        )
+        .filter(**({"lot__number": lot.number} if several_lots else {"lot__isnull": True}))
+        .first()
+    )
+    if decision is None or decision.amount is None:
+        raise ValidationError(
+            f"Le lot {lot.number} n'est pas attribué : la répartition attend la décision.",
+            code="not_awarded",
+        )
+    return decision
+
+
+def member_amounts(lot: Lot, prices: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Each member's amount for the lot: its quantities × the unit prices, each line rounded
+    to the cent (member id → amount HT)."""
+    amounts: dict[int, Decimal] = {}
+    for need in Need.objects.filter(item__lot=lot, member__in=lot.survey.participants.all()):
+        line = sharing.to_cent(need.quantity * prices[need.item_id])
+        amounts[need.member_id] = amounts.get(need.member_id, Decimal(0)) + line
+    return amounts
+
+
+@transaction.atomic
+def allocate_lot(*, actor: User, survey: Survey, lot: Lot, unit_prices: dict) -> LotAllocation:
+    """Share an awarded lot out: the holder's unit prices per item; every member's amount is
+    its quantities × those prices, and the amounts must add up to the awarded amount."""
+    survey = Survey.objects.select_for_update().select_related("groupement").get(pk=survey.pk)
+    _require_coordinator(actor, survey.groupement)
+    if lot.survey_id != survey.pk:
+        raise ValidationError("Ce lot n'appartient pas au recensement.")
+    if LotAllocation.objects.filter(lot=lot).exists():
+        raise ValidationError(f"Le lot {lot.number} est déjà réparti.", code="already_allocated")
+    decision = _awarded_decision(survey, lot)
+    items = list(lot.items.all())
+    prices, errors = {}, []
+    for item in items:
+        try:
+            prices[item.pk] = _parse_price(
+                unit_prices.get(item.pk, unit_prices.get(str(item.pk))), where=item.designation
+            )
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError({"prices": errors})
+    amounts = member_amounts(lot, prices)
+    total = sum(amounts.values(), Decimal(0))
+    if total != decision.amount:
+        raise ValidationError(
+            {
+                "prices": [
+                    f"Avec ces prix, les besoins des membres font {total} € HT, et le lot a été "
+                    f"attribué pour {decision.amount} € HT : reprenez les prix unitaires du "
+                    "bordereau du titulaire."
+                ]
+            },
+            code="not_reconciled",
+        )
+    allocation = LotAllocation.objects.create(
+        lot=lot,
+        decision=decision,
+        awarded_amount=decision.amount,
+        allocated_at=clock.now(),
+        allocated_by=actor,
+    )
+    AwardedPrice.objects.bulk_create(
+        AwardedPrice(allocation=allocation, item_id=pk, unit_price=price)
+        for pk, price in prices.items()
+    )
+    journal.record(
+        action="groupement.lot_allocated",
+        actor=actor,
+        organisation=survey.groupement.coordinator,
+        target=allocation,
+        payload={
+            "lot": lot.number,
+            "amount": decision.amount,
+            "members": {str(k): v for k, v in amounts.items()},
+        },
+    )
+    return allocation

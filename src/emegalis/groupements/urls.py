@@ -22,4 +22,14 @@ urlpatterns = [
     path("recensements/<int:pk>/besoins.xlsx", views.survey_sheet, name="groupement_survey_sheet"),
     path("recensements/<int:pk>/import/", views.survey_upload, name="groupement_survey_upload"),
     path("recensements/<int:pk>/clore/", views.survey_close, name="groupement_survey_close"),
+    path(
+        "recensements/<int:pk>/consultation/",
+        views.consultation_create,
+        name="groupement_consultation_create",
+    ),
+    path(
+        "recensements/<int:pk>/lots/<int:lot_pk>/repartition/",
+        views.lot_allocate,
+        name="groupement_lot_allocate",
+    ),
 ]

@@ -22,6 +22,8 @@ from emegalis.organisations.selectors import has_confirmed_totp, roles_in
 from . import selectors, services, xlsx
 from .forms import (
     AddMemberForm,
+    AllocationForm,
+    ConsultationForm,
     DissolveForm,
     GroupementForm,
     NeedsUploadForm,
@@ -325,6 +327,7 @@ def survey_detail(request, pk):
             "errors": errors,
             "entered": request.POST if errors else None,
             "upload_form": NeedsUploadForm() if editable else None,
+            "shares": selectors.allocations(request.user, organisation, survey),
         },
     )
 
@@ -388,3 +391,51 @@ def survey_close(request, pk):
     services.close_survey(survey=survey, actor=request.user)
     messages.success(request, "Recensement clos ; son instantané est scellé dans le journal.")
     return redirect("groupement_survey", pk=survey.pk)
+
+
+@_view
+def consultation_create(request, pk):
+    survey = selectors.get_survey(request.user, request.organisation, pk)
+    if not selectors.is_coordinator(request.user, request.organisation, survey.groupement):
+        raise PermissionDenied("Seul le coordonnateur lance la consultation du groupement.")
+    form = ConsultationForm(
+        request.POST or None,
+        initial={"title": survey.groupement.object, "object": survey.groupement.object},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = services.create_consultation(
+                actor=request.user, survey=survey, **form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Consultation {consultation.reference} créée en brouillon, avec l'état des "
+                "besoins par membre dans son DCE : complétez-la puis publiez-la.",
+            )
+            return redirect("groupement_survey", pk=survey.pk)
+    return render(request, "groupements/consultation_form.html", {"form": form, "survey": survey})
+
+
+@_view
+def lot_allocate(request, pk, lot_pk):
+    survey = selectors.get_survey(request.user, request.organisation, pk)
+    if not selectors.is_coordinator(request.user, request.organisation, survey.groupement):
+        raise PermissionDenied("Seul le coordonnateur répartit le marché entre les membres.")
+    lot = selectors.get_lot(survey, lot_pk)
+    form = AllocationForm(request.POST or None, items=list(lot.items.all()))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.allocate_lot(
+                actor=request.user, survey=survey, lot=lot, unit_prices=form.prices()
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Lot {lot.number} réparti entre les membres.")
+            return redirect("groupement_survey", pk=survey.pk)
+    return render(
+        request, "groupements/allocation_form.html", {"form": form, "survey": survey, "lot": lot}
+    )
