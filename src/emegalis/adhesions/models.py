@@ -158,3 +158,31 @@ class ContributionCall(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.paid_on is not None
+
+
+class Charge(models.Model):
+    """An amount charged to a member beside its yearly contribution, by another service of
+    the platform (e.g. its share of a groupement's procedure costs), HT / TVA / TTC."""
+
+    payer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="charges")
+    year = models.PositiveSmallIntegerField("année")
+    label = models.CharField("objet", max_length=255)
+    amount_ht = models.DecimalField("montant HT (€)", max_digits=12, decimal_places=2)
+    vat_amount = models.DecimalField("TVA (€)", max_digits=12, decimal_places=2)
+    amount_ttc = models.DecimalField("montant TTC (€)", max_digits=12, decimal_places=2)
+    source = models.CharField("origine", max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "frais refacturés"
+        verbose_name_plural = "frais refacturés"
+        ordering = ["-year", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payer", "source"], name="charge_once_per_source"),
+            models.CheckConstraint(
+                condition=models.Q(amount_ht__gte=0), name="charge_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} — {self.payer}"

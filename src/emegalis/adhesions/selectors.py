@@ -22,6 +22,7 @@ from emegalis.organisations.selectors import get_organisation
 
 from . import access
 from .models import (
+    Charge,
     Contribution,
     ContributionCall,
     Convention,
@@ -314,3 +315,14 @@ def adhesions_usage(organisation: Organisation, year: int) -> dict[str, int]:
         "Appels de contribution émis": calls.count(),
         "Appels de contribution impayés": calls.filter(paid_on__isnull=True).count(),
     }
+
+
+def charges_of(user: User, organisation: Organisation) -> QuerySet[Charge]:
+    """The amounts charged to the organisation beside its contribution (its members' and
+    platform staff's view; the caller has already resolved a visible organisation)."""
+    if not user.is_authenticated or not (
+        user.is_platform_staff
+        or _member_organisation_ids(user).filter(organisation_id=organisation.pk).exists()
+    ):
+        return Charge.objects.none()
+    return Charge.objects.filter(payer=organisation)

@@ -29,6 +29,7 @@ from emegalis.organisations.models import (
 
 from .models import (
     VAT_RATE,
+    Charge,
     Contribution,
     ContributionCall,
     Convention,
@@ -653,3 +654,39 @@ def mark_call_paid(
         },
     )
     return call
+
+
+@transaction.atomic
+def add_charge(
+    *, actor: User | None, payer: Organisation, year: int, label: str, amount_ht, source: str
+) -> Charge:
+    """Charge `payer` an amount beside its contribution (HT, TVA at the platform's rate, TTC).
+    Called by another service that has checked its own rights; `source` names what the
+    charge comes from, once per payer (a second call for the same source is refused)."""
+    _check_year(year)
+    amount = to_cents(Decimal(amount_ht))
+    if amount < 0:
+        raise ValidationError("Un montant refacturé ne peut pas être négatif.")
+    label = " ".join(str(label or "").split())[:255]
+    if Charge.objects.filter(payer=payer, source=source).exists():
+        raise ValidationError(
+            f"{payer.name} a déjà été facturée pour « {label} ».", code="duplicate_charge"
+        )
+    ht, vat, ttc = compute_amounts(amount)
+    charge = Charge.objects.create(
+        payer=payer,
+        year=year,
+        label=label,
+        amount_ht=ht,
+        vat_amount=vat,
+        amount_ttc=ttc,
+        source=source[:100],
+    )
+    journal.record(
+        action="charge.created",
+        actor=actor,
+        organisation=payer,
+        target=charge,
+        payload={"year": year, "label": label, "amount_ht": ht, "source": charge.source},
+    )
+    return charge

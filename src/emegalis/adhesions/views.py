@@ -78,7 +78,11 @@ def organisation_contributions(request, pk: int):
     return render(
         request,
         "adhesions/organisation_contributions.html",
-        {"organisation": organisation, "rows": rows},
+        {
+            "organisation": organisation,
+            "rows": rows,
+            "charges": selectors.charges_of(request.user, organisation),
+        },
     )
 
 

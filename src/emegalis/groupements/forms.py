@@ -132,3 +132,9 @@ class AllocationForm(StyledFormMixin, forms.Form):
 
     def prices(self) -> dict:
         return {int(name[2:]): value for name, value in self.cleaned_data.items()}
+
+
+class CostForm(StyledFormMixin, forms.Form):
+    label = forms.CharField(label="Objet des frais", max_length=200)
+    amount_ht = forms.CharField(label="Montant HT (€)", max_length=20)
+    year = forms.IntegerField(label="Exercice", min_value=2000, max_value=2100)

@@ -269,3 +269,24 @@ class AwardedPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} : {self.unit_price} €"
+
+
+class ProcedureCost(models.Model):
+    """A cost of the procedure (publication, assistance) shared out between the members by the
+    convention's key; each member's part becomes a charge in the adhésions service."""
+
+    groupement = models.ForeignKey(Groupement, on_delete=models.PROTECT, related_name="costs")
+    label = models.CharField("objet", max_length=200)
+    amount_ht = models.DecimalField("montant HT (€)", max_digits=12, decimal_places=2)
+    year = models.PositiveSmallIntegerField("exercice")
+    shares = models.JSONField("répartition (membre → montant HT)", default=dict)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} — {self.amount_ht} €"

@@ -141,3 +141,18 @@ def allocations(user: User, organisation: Organisation | None, survey: Survey) -
         ]
         shares.append(Share(lot=lot, awarded_amount=lot.allocation.awarded_amount, amounts=rows))
     return shares
+
+
+def costs_of(user: User, organisation: Organisation | None, groupement: Groupement) -> list[dict]:
+    """The procedure's costs with every member's part (coordinator) or one's own."""
+    coordinator = is_coordinator(user, organisation, groupement)
+    names = dict(groupement.members.values_list("organisation_id", "organisation__name"))
+    rows = []
+    for cost in groupement.costs.all():
+        parts = [
+            (names.get(int(org_id), "?"), Decimal(amount))
+            for org_id, amount in cost.shares.items()
+            if coordinator or (organisation and int(org_id) == organisation.pk)
+        ]
+        rows.append({"cost": cost, "parts": sorted(parts)})
+    return rows

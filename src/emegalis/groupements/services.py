@@ -27,6 +27,7 @@ from .models import (
     Member,
     Missions,
     Need,
+    ProcedureCost,
     Signature,
     State,
     Survey,
@@ -892,3 +893,105 @@ def allocate_lot(*, actor: User, survey: Survey, lot: Lot, unit_prices: dict) ->
         },
     )
     return allocation
+
+
+# --- the procedure's costs, shared by the convention's key --------------------------------
+
+
+def needs_weights(groupement: Groupement, members: list[Member]) -> dict[int, Decimal]:
+    """Each member's estimated needs across the groupement's surveys (quantity × estimated
+    unit price), the weight of the « besoins » key."""
+    weights = {m.pk: Decimal(0) for m in members}
+    for need in Need.objects.filter(member__in=members, item__lot__survey__groupement=groupement):
+        weights[need.member_id] += need.quantity * need.item.unit_price
+    return weights
+
+
+def cost_shares(groupement: Groupement, amount_ht: Decimal) -> dict[Member, Decimal]:
+    members = list(
+        groupement.members.filter(withdrawn_on__isnull=True).select_related("organisation")
+    )
+    by_pk = {m.pk: m for m in members}
+    if groupement.cost_key == CostKey.EGAL:
+        shares = sharing.split(amount_ht, {m.pk: Decimal(1) for m in members})
+    elif groupement.cost_key == CostKey.POPULATION:
+        missing = [m.organisation.name for m in members if not m.organisation.population]
+        if missing:
+            raise ValidationError(
+                "La clé « population » demande la population de chaque membre ; elle manque "
+                f"pour : {', '.join(missing)}.",
+                code="population_missing",
+            )
+        shares = sharing.split(
+            amount_ht, {m.pk: Decimal(m.organisation.population) for m in members}
+        )
+    else:
+        weights = needs_weights(groupement, members)
+        if not any(weights.values()):
+            raise ValidationError(
+                "Aucun besoin n'est encore recensé : la clé « besoins » ne peut pas s'appliquer.",
+                code="no_needs",
+            )
+        if groupement.cost_key == CostKey.FIXE_VARIABLE:
+            shares = sharing.split_fixed_and_variable(
+                amount_ht, weights, fixed_percent=groupement.fixed_part_percent
+            )
+        else:
+            shares = sharing.split(amount_ht, weights)
+    return {by_pk[pk]: amount for pk, amount in shares.items()}
+
+
+@transaction.atomic
+def share_costs(
+    *, actor: User, groupement: Groupement, label: str, amount_ht, year: int
+) -> ProcedureCost:
+    """Enter a cost of the procedure and share it by the key: each member's part is charged
+    to it in the adhésions service (HT, TVA, TTC), the parts adding up to the cost."""
+    from emegalis.adhesions import services as adhesions
+
+    groupement = _locked(groupement)
+    _require_coordinator(actor, groupement)
+    if groupement.state not in (State.CONSTITUE, State.DISSOUS):
+        raise ValidationError(
+            "Les frais se répartissent une fois le groupement constitué.", code="not_constituted"
+        )
+    errors = {}
+    label = " ".join(str(label or "").split())
+    if not label or len(label) > 200:
+        errors["label"] = "Indiquez l'objet des frais (200 caractères au plus)."
+    try:
+        amount = _parse_price(amount_ht, where="Montant")
+        if amount <= 0:
+            raise ValidationError("Montant : les frais sont un montant positif.")
+    except ValidationError as error:
+        errors["amount_ht"] = error.messages
+        amount = None
+    if errors:
+        raise ValidationError(errors)
+    shares = cost_shares(groupement, amount)
+    cost = ProcedureCost.objects.create(
+        groupement=groupement,
+        label=label,
+        amount_ht=amount,
+        year=year,
+        shares={str(m.organisation_id): str(v) for m, v in shares.items()},
+        entered_by=actor,
+        entered_at=clock.now(),
+    )
+    for member, share in shares.items():
+        adhesions.add_charge(
+            actor=actor,
+            payer=member.organisation,
+            year=year,
+            label=f"Groupement « {groupement.object} » — {label}",
+            amount_ht=share,
+            source=f"groupements.cost:{cost.pk}",
+        )
+    journal.record(
+        action="groupement.costs_shared",
+        actor=actor,
+        organisation=groupement.coordinator,
+        target=cost,
+        payload={"amount_ht": amount, "shares": cost.shares, "key": groupement.cost_key},
+    )
+    return cost

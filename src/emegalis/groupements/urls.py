@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/signature/", views.submit_for_signature, name="groupement_submit"),
     path("<int:pk>/signer/", views.sign, name="groupement_sign"),
     path("<int:pk>/dissoudre/", views.dissolve, name="groupement_dissolve"),
+    path("<int:pk>/frais/", views.costs, name="groupement_costs"),
     path("convention/<int:pk>.pdf", views.convention_pdf, name="groupement_convention_pdf"),
     path("<int:pk>/recensements/nouveau/", views.survey_create, name="groupement_survey_create"),
     path("recensements/<int:pk>/", views.survey_detail, name="groupement_survey"),

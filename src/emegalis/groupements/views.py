@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from emegalis.adhesions.decorators import service_required
 from emegalis.adhesions.selectors import organisations_enabling
+from emegalis.core import clock
 from emegalis.core.downloads import name_download
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.services_catalog import Service
@@ -24,6 +25,7 @@ from .forms import (
     AddMemberForm,
     AllocationForm,
     ConsultationForm,
+    CostForm,
     DissolveForm,
     GroupementForm,
     NeedsUploadForm,
@@ -438,4 +440,34 @@ def lot_allocate(request, pk, lot_pk):
             return redirect("groupement_survey", pk=survey.pk)
     return render(
         request, "groupements/allocation_form.html", {"form": form, "survey": survey, "lot": lot}
+    )
+
+
+@_view
+def costs(request, pk):
+    groupement = selectors.get_groupement(request.user, request.organisation, pk)
+    coordinator = selectors.is_coordinator(request.user, request.organisation, groupement)
+    form = CostForm(request.POST or None, initial={"year": clock.today().year})
+    if request.method == "POST":
+        if not coordinator:
+            raise PermissionDenied("Seul le coordonnateur répartit les frais de procédure.")
+        if form.is_valid():
+            try:
+                services.share_costs(actor=request.user, groupement=groupement, **form.cleaned_data)
+            except (ValidationError, PermissionDenied) as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, "Frais répartis : chaque membre les retrouve dans ses contributions."
+                )
+                return redirect("groupement_costs", pk=groupement.pk)
+    return render(
+        request,
+        "groupements/costs.html",
+        {
+            "groupement": groupement,
+            "coordinator": coordinator,
+            "form": form if coordinator else None,
+            "costs": selectors.costs_of(request.user, request.organisation, groupement),
+        },
     )
