@@ -6,6 +6,7 @@ from ninja.security import django_auth
 from emegalis.actes.acts.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
 from emegalis.core.api_errors import install_handlers
+from emegalis.groupements.api import router as groupements_router
 from emegalis.marches.consultations.api import router as marches_router
 from emegalis.marches.deposit.api import router as plis_router
 from emegalis.marches.opendata.api import router as opendata_router
@@ -38,3 +39,4 @@ api.add_router("/marches", marches_router)
 api.add_router("/marches", opendata_router)
 api.add_router("/marches", plis_router)
 api.add_router("/actes", actes_router)
+api.add_router("/", groupements_router)
