@@ -67,6 +67,8 @@ def test_an_outsider_gets_404_and_an_organisation_without_the_service_403(client
         f"/api/v1/groupements/{groupement.pk}",
         f"/api/v1/groupements/recensements/{survey.pk}",
         f"/api/v1/groupements/recensements/{survey.pk}/repartition",
+        f"/api/v1/groupements/recensements/{survey.pk}/decp",
+        f"/api/v1/groupements/recensements/{survey.pk}/ocds",
     ):
         assert client.get(url, **key).status_code == 404, url
     response = client.put(

@@ -185,3 +185,69 @@ def test_through_the_pages_the_coordinator_launches_and_shares_out_and_each_memb
     page = client.get(url).content.decode()
     assert "958,30 €" in page and "3608,83" not in page
     assert client.get(f"{url}lots/{lot.pk}/repartition/").status_code == 403
+
+
+def _allocated_with_contract(closed_survey, missions):
+    from emegalis.groupements.models import Groupement
+    from tests.marches.helpers import make_contract
+
+    agglo, lorient, lanester, survey, (ream, pens, _toner) = closed_survey
+    Groupement.objects.filter(pk=survey.groupement_id).update(missions=missions)
+    services.close_survey(survey=survey)
+    consultation = services.create_consultation(
+        actor=agglo.coordinator, survey=survey, **consultation_fields()
+    )
+    contract = make_contract(
+        consultation, make_company(), lot=consultation.lots.get(number=1), amount=Decimal("4567.13")
+    )
+    AwardDecision.objects.filter(pk=contract.decision_id).update(amount=Decimal("4567.13"))
+    survey.refresh_from_db()
+    services.allocate_lot(
+        actor=agglo.coordinator,
+        survey=survey,
+        lot=survey.lots.get(number=1),
+        unit_prices={ream.pk: "2,99", pens.pk: "8,33"},
+    )
+    return survey
+
+
+def test_decp_one_record_per_member_when_each_signs_its_own_valid_against_the_schema(
+    closed_survey,
+):
+    from emegalis.groupements import opendata
+    from emegalis.marches.opendata import decp
+
+    _agglo, lorient, lanester, *_ = closed_survey
+    survey = _allocated_with_contract(closed_survey, "procedure")
+    document = opendata.decp_document(survey)
+    assert decp.schema_errors(document) == []
+    records = document["marches"]["marche"]
+    by_buyer = {r["acheteur"]["id"]: r["montant"] for r in records}
+    assert by_buyer == {lorient.organisation.siret: 3608.83, lanester.organisation.siret: 958.3}
+
+
+def test_decp_one_record_for_the_coordinator_signing_for_all_and_ocds_lists_every_member(
+    closed_survey,
+):
+    from emegalis.groupements import opendata
+    from emegalis.marches.opendata import decp, ocds
+
+    agglo, lorient, lanester, *_ = closed_survey
+    survey = _allocated_with_contract(closed_survey, "signature")
+    # Published (through the salle des marchés; written here as its services would).
+    type(survey.consultation).objects.filter(pk=survey.consultation_id).update(
+        state="publiee", published_at=clock.now()
+    )
+    survey.refresh_from_db()
+    records = opendata.decp_document(survey)["marches"]["marche"]
+    assert [r["acheteur"]["id"] for r in records] == [agglo.organisation.siret]
+    assert decp.schema_errors(opendata.decp_document(survey)) == []
+    package = opendata.ocds_package(survey)
+    assert ocds.package_errors(package) == []
+    for release in package["releases"]:
+        buyers = {p["identifier"]["id"] for p in release["parties"] if "buyer" in p["roles"]}
+        assert {
+            agglo.organisation.siret,
+            lorient.organisation.siret,
+            lanester.organisation.siret,
+        } <= buyers

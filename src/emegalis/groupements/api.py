@@ -196,3 +196,27 @@ def allocation(request, pk: int):
         }
         for share in selectors.allocations(request.user, organisation, found)
     ]
+
+
+@router.get("/groupements/recensements/{pk}/decp", response={200: dict, **errors(*READ)})
+def survey_decp(request, pk: int):
+    """The DECP v2 records of the groupement's notified marchés (one per member when each
+    signs its own, docs/groupements.md)."""
+    from . import opendata
+
+    organisation = _organisation(request)
+    return opendata.decp_document(selectors.get_survey(request.user, organisation, pk))
+
+
+@router.get("/groupements/recensements/{pk}/ocds", response={200: dict, **errors(*READ)})
+def survey_ocds(request, pk: int):
+    """The consultation's OCDS release package, every member a party in the buyer role."""
+    from django.http import Http404
+
+    from . import opendata
+
+    organisation = _organisation(request)
+    found = selectors.get_survey(request.user, organisation, pk)
+    if found.consultation_id is None:
+        raise Http404("Aucune consultation pour ce recensement.")
+    return opendata.ocds_package(found)
