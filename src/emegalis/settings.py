@@ -346,6 +346,11 @@ PERIODIC_JOBS = [
         "every_seconds": 60,
     },
     {
+        "name": "groupements.remind_due_surveys",
+        "task": "emegalis.groupements.tasks.remind_due_surveys",
+        "every_seconds": 3600,
+    },
+    {
         "name": "core.purge_rate_counters",
         "task": "emegalis.core.tasks.purge_rate_counters",
         "every_seconds": 3600,

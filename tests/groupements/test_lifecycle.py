@@ -241,3 +241,30 @@ def test_a_dissolved_groupement_changes_no_more():
     services.dissolve(actor=agglo.coordinator, groupement=groupement, reason="Marché attribué")
     with pytest.raises(ValidationError, match="dissous"):
         services.dissolve(actor=agglo.coordinator, groupement=groupement, reason="encore")
+
+
+def test_two_days_before_the_deadline_members_without_needs_get_one_reminder(mailoutbox):
+    agglo, commune, silent = side(), side(), side()
+    survey = open_survey(agglo, constituted(agglo, commune, silent))  # deadline in 10 days
+    item = survey.lots.get().items.first()
+    services.record_needs(
+        actor=commune.coordinator,
+        survey=survey,
+        organisation=commune.organisation,
+        quantities={item.pk: "3"},
+    )
+    assert services.remind_due_surveys() == 0
+    with clock.shifted(timedelta(days=8, hours=1)):
+        sent = services.remind_due_surveys()
+        assert services.remind_due_surveys() == 0  # once per survey
+    recipients = sorted(address for m in mailoutbox for address in m.to)
+    expected = sorted(
+        [
+            silent.coordinator.email,
+            silent.referent.email,
+            agglo.coordinator.email,
+            agglo.referent.email,
+        ]
+    )
+    assert sent == 4 and recipients == expected
+    assert "n'a pas encore saisi ses besoins" in mailoutbox[0].body

@@ -1,11 +1,14 @@
 """Writes of the groupements service: the groupement, its convention and its signatures
 (docs/groupements.md). Each function checks who acts, runs in one transaction and journals."""
 
-from datetime import date
+import logging
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
 from emegalis.adhesions.access import may_use
 from emegalis.core import clock, journal
@@ -34,6 +37,8 @@ from .models import (
     SurveyState,
 )
 from .permissions import require_manager, require_referent
+
+logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = (
     "object",
@@ -995,3 +1000,68 @@ def share_costs(
         payload={"amount_ht": amount, "shares": cost.shares, "key": groupement.cost_key},
     )
     return cost
+
+
+# --- reminders before a survey's deadline -------------------------------------------------
+
+REMINDER_BEFORE = timedelta(days=2)
+
+
+def _managers_emails(organisation: Organisation) -> list[str]:
+    from emegalis.organisations.models import RoleAssignment
+
+    from .permissions import MANAGER_ROLES
+
+    return sorted(
+        set(
+            RoleAssignment.objects.filter(
+                membership__organisation=organisation,
+                membership__is_active=True,
+                membership__user__is_active=True,
+                role__in=MANAGER_ROLES,
+            ).values_list("membership__user__email", flat=True)
+        )
+    )
+
+
+def remind_due_surveys() -> int:
+    """E-mail, once per survey, the agents of each participating member that has entered no
+    need yet, two days before the deadline. Returns the number of e-mails sent."""
+    sent = 0
+    now = clock.now()
+    due = Survey.objects.filter(
+        state=SurveyState.OUVERT,
+        reminded_at__isnull=True,
+        deadline__gt=now,
+        deadline__lte=now + REMINDER_BEFORE,
+    ).select_related("groupement")
+    for survey in due:
+        with transaction.atomic():
+            claimed = Survey.objects.filter(pk=survey.pk, reminded_at__isnull=True).update(
+                reminded_at=now
+            )
+            if not claimed:  # another scheduler took it
+                continue
+        deadline = timezone.localtime(survey.deadline)
+        for member in participating_members(survey):
+            if Need.objects.filter(member=member, item__lot__survey=survey).exists():
+                continue
+            for address in _managers_emails(member.organisation):
+                body = (
+                    f"Bonjour,\n\nLe recensement des besoins « {survey.title} » du groupement "
+                    f"de commandes « {survey.groupement.object} » se clôt le "
+                    f"{deadline:%d/%m/%Y à %H:%M}. {member.organisation.name} n'a pas encore "
+                    "saisi ses besoins : sans saisie, elle ne sera pas comptée dans la "
+                    "consultation.\n\nSaisissez-les sur e-mégalis, rubrique Groupements.\n"
+                )
+                try:
+                    send_mail(
+                        f"Recensement « {survey.title} » : clôture le {deadline:%d/%m/%Y}",
+                        body,
+                        None,
+                        [address],
+                    )
+                    sent += 1
+                except Exception:
+                    logger.exception("Survey reminder to %s failed", address)
+    return sent
