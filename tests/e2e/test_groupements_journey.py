@@ -179,4 +179,6 @@ def test_groupement_journey(page, live_server, demo_region, tmp_path):
         User.objects.get(email=demo_email("referent.lorient")).memberships.first().organisation
     )
     page.goto(f"/organisations/{lorient.pk}/contributions/")
-    expect(page.get_by_text(re.compile("Publication de l'avis"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile("Produits d'entretien 2027 » — Publication de l'avis"))
+    ).to_be_visible()

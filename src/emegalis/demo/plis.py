@@ -166,7 +166,14 @@ def load(organisations: dict[str, Organisation]) -> None:
         )
 
 
-def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> None:
+def _analyse(
+    buyer: User,
+    consultation: Consultation,
+    lot,
+    organisations,
+    offers=OFFERS,
+    marks=TECHNICAL_MARKS,
+) -> None:
     award_services.set_criteria(
         actor=buyer,
         consultation=consultation,
@@ -179,7 +186,7 @@ def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> Non
         ],
     )
     technical = lot.criteria.get(kind=CriterionKind.TECHNIQUE)
-    keys = {organisations[key].pk: key for key in OFFERS}
+    keys = {organisations[key].pk: key for key in offers}
     for pli in award_selectors.candidate_plis(consultation, lot):
         key = keys[pli.company_id]
         award_services.save_evaluation(
@@ -187,7 +194,7 @@ def _analyse(buyer: User, consultation: Consultation, lot, organisations) -> Non
             consultation=consultation,
             lot=lot,
             pli=pli,
-            price=Decimal(OFFERS[key][1][lot.number]),
-            marks={technical.pk: Decimal(TECHNICAL_MARKS[key, lot.number])},
+            price=Decimal(offers[key][1][lot.number]),
+            marks={technical.pk: Decimal(marks[key, lot.number])},
             comment="Mémoire technique analysé par le service voirie.",
         )

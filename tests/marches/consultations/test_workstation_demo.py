@@ -49,6 +49,7 @@ def test_demo_loader_is_idempotent_and_publishes(db):
         "DEMO-2026-003",
         "DEMO-2026-004",
         "DEMO-2026-010",
+        "DEMO-2026-020",
         "TEST-POSTE",
     ]
     assert Consultation.objects.get(reference="DEMO-2026-004").state == State.BROUILLON
@@ -78,7 +79,7 @@ def test_demo_has_a_consultation_opened_awarded_and_notified(db):
     kinds = sorted(decision.letters.values_list("kind", flat=True))
     assert kinds == ["attribution", "notification", "rejet"]
     assert all(letter.message_id for letter in decision.letters.all())
-    contract = Contract.objects.get()
+    contract = Contract.objects.get(consultation=consultation)
     assert contract.notified_on > decision.standstill_ends_on
     assert decp.build_export([contract]).rejected == []
     assert consultation.evaluations.filter(lot__number=2, rank=1).exists()
