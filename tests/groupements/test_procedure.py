@@ -211,21 +211,6 @@ def _allocated_with_contract(closed_survey, missions):
     return survey
 
 
-def test_decp_one_record_per_member_when_each_signs_its_own_valid_against_the_schema(
-    closed_survey,
-):
-    from emegalis.groupements import opendata
-    from emegalis.marches.opendata import decp
-
-    _agglo, lorient, lanester, *_ = closed_survey
-    survey = _allocated_with_contract(closed_survey, "procedure")
-    document = opendata.decp_document(survey)
-    assert decp.schema_errors(document) == []
-    records = document["marches"]["marche"]
-    by_buyer = {r["acheteur"]["id"]: r["montant"] for r in records}
-    assert by_buyer == {lorient.organisation.siret: 3608.83, lanester.organisation.siret: 958.3}
-
-
 def test_decp_one_record_for_the_coordinator_signing_for_all_and_ocds_lists_every_member(
     closed_survey,
 ):

@@ -75,10 +75,22 @@ class NeedsOut(Schema):
     saved: int
 
 
+class ContractOut(Schema):
+    organisation: int
+    number: str
+    amount: Decimal
+    state: str
+    signed_at: datetime | None
+    notified_on: date | None
+
+
 class ShareOut(Schema):
     lot: int
     awarded_amount: Decimal
+    holder_siret: str
     amounts: dict[int, Decimal]  # organisation id → amount HT
+    # « procédure seule »: each member's own marché; otherwise the coordinator's, for all.
+    contracts: list[ContractOut]
 
 
 def _organisation(request):
@@ -182,6 +194,32 @@ def put_needs(request, pk: int, payload: NeedsIn):
     return {"saved": saved}
 
 
+def _contracts_out(share) -> list[dict]:
+    if share.contract is not None:
+        c = share.contract
+        return [
+            {
+                "organisation": c.buyer_id,
+                "number": c.number,
+                "amount": c.amount,
+                "state": "Notifié par le coordonnateur pour tous",
+                "signed_at": None,
+                "notified_on": c.notified_on,
+            }
+        ]
+    return [
+        {
+            "organisation": c.member.organisation_id,
+            "number": c.number,
+            "amount": c.amount,
+            "state": c.state_label,
+            "signed_at": c.signed_at,
+            "notified_on": c.notified_on,
+        }
+        for c in share.member_contracts.values()
+    ]
+
+
 @router.get(
     "/groupements/recensements/{pk}/repartition", response={200: list[ShareOut], **errors(*READ)}
 )
@@ -192,7 +230,9 @@ def allocation(request, pk: int):
         {
             "lot": share.lot.number,
             "awarded_amount": share.awarded_amount,
+            "holder_siret": share.holder.siret,
             "amounts": {member.organisation_id: amount for member, amount in share.amounts},
+            "contracts": _contracts_out(share),
         }
         for share in selectors.allocations(request.user, organisation, found)
     ]

@@ -1,6 +1,7 @@
 from django import forms
 
 from emegalis.core.forms import StyledFormMixin
+from emegalis.marches.award.forms import ContractForm
 
 from .models import Cao, CostKey, Kind, Missions
 
@@ -138,3 +139,14 @@ class CostForm(StyledFormMixin, forms.Form):
     label = forms.CharField(label="Objet des frais", max_length=200)
     amount_ht = forms.CharField(label="Montant HT (€)", max_length=20)
     year = forms.IntegerField(label="Exercice", min_value=2000, max_value=2100)
+
+
+class MemberContractForm(ContractForm):
+    """A member's own marché at its signature: the salle des marchés' notification questions,
+    the number proposed from the groupement's survey and lot."""
+
+    @classmethod
+    def for_contract(cls, contract, *, number: str, data=None):
+        form = cls.with_defaults(contract.allocation.decision, data)
+        form.initial["number"] = number
+        return form

@@ -290,3 +290,52 @@ class ProcedureCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} — {self.amount_ht} €"
+
+
+class MemberContract(models.Model):
+    """A member's own marché for an allocated lot, when the convention leaves the signature
+    and the notification to each member (« procédure seule »): its share of the lot, signed
+    by the member's référent, then notified to the holder through the secure messaging of
+    the consultation. Its DECP fields are those of the salle des marchés' notification."""
+
+    allocation = models.ForeignKey(
+        LotAllocation, on_delete=models.PROTECT, related_name="member_contracts"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="contracts")
+    amount = models.DecimalField("montant (€ HT)", max_digits=14, decimal_places=2)
+    number = models.CharField("numéro du marché", max_length=16, blank=True)
+    decp = models.JSONField("caractéristiques (données essentielles)", default=dict)
+    signed_at = models.DateTimeField("signé le", null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    notified_on = models.DateField("notifié le", null=True, blank=True)
+    notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    letter = models.BinaryField("lettre de notification (PDF)", null=True)
+    letter_sha256 = models.CharField(max_length=64, blank=True)
+    message = models.ForeignKey(
+        "marches.Message", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "marché d'un membre"
+        verbose_name_plural = "marchés des membres"
+        ordering = ["allocation", "member__organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "member"], name="groupement_member_contract_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} — {self.allocation.lot} : {self.amount} €"
+
+    @property
+    def state_label(self) -> str:
+        if self.notified_on:
+            return "Notifié"
+        if self.signed_at:
+            return "Signé, à notifier"
+        return "À signer"

@@ -23,8 +23,8 @@ def require_manager(user: User, organisation: Organisation) -> None:
         )
 
 
-def require_referent(user: User, organisation: Organisation) -> None:
+def require_referent(
+    user: User, organisation: Organisation, *, what: str = "la convention"
+) -> None:
     if Role.REFERENT not in roles_in(user, organisation):
-        raise PermissionDenied(
-            f"Seul le référent de {organisation.name} signe la convention pour elle."
-        )
+        raise PermissionDenied(f"Seul le référent de {organisation.name} signe {what} pour elle.")

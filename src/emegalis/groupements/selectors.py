@@ -6,15 +6,25 @@ as if it did not exist. The coordinator's managers see every member's detailed n
 member sees its own and the totals."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.http import Http404
 
+from emegalis.marches.award.models import Contract
 from emegalis.organisations.models import Organisation, User
 
-from .models import ConventionVersion, Groupement, Item, Lot, Member, Need, Survey
+from .models import (
+    ConventionVersion,
+    Groupement,
+    Item,
+    Lot,
+    Member,
+    MemberContract,
+    Need,
+    Survey,
+)
 from .permissions import may_manage
 
 
@@ -119,28 +129,75 @@ def get_lot(survey: Survey, pk) -> Lot:
 class Share:
     lot: Lot
     awarded_amount: Decimal
+    holder: Organisation
     amounts: list[tuple[Member, Decimal]]  # the asking member's only, unless coordinator
+    # « procédure seule »: each member's own marché (member id → contract), as filtered above.
+    member_contracts: dict[int, MemberContract] = field(default_factory=dict)
+    # Otherwise: the coordinator's marché signed and notified for all, once notified.
+    contract: Contract | None = None
 
 
 def allocations(user: User, organisation: Organisation | None, survey: Survey) -> list[Share]:
-    """The allocated lots: every member's amount for the coordinator, one's own otherwise."""
+    """The allocated lots: every member's amount for the coordinator, one's own otherwise,
+    with the marché(s) that carry them."""
     from .services import member_amounts
 
     coordinator = is_coordinator(user, organisation, survey.groupement)
+    members = {m.pk: m for m in survey.participants.select_related("organisation")}
     shares = []
-    for lot in survey.lots.filter(allocation__isnull=False).select_related("allocation"):
-        prices = {p.item_id: p.unit_price for p in lot.allocation.prices.all()}
+    lots = survey.lots.filter(allocation__isnull=False).select_related(
+        "allocation__decision__winner__company"
+    )
+    for lot in lots:
+        allocation = lot.allocation
+        prices = {p.item_id: p.unit_price for p in allocation.prices.all()}
         amounts = member_amounts(lot, prices)
-        members = {m.pk: m for m in survey.participants.select_related("organisation")}
-        rows = [
-            (members[pk], amount)
-            for pk, amount in sorted(
-                amounts.items(), key=lambda kv: members[kv[0]].organisation.name
-            )
+        visible = {
+            pk
+            for pk in amounts
             if coordinator or (organisation and members[pk].organisation_id == organisation.pk)
+        }
+        rows = [
+            (members[pk], amounts[pk])
+            for pk in sorted(visible, key=lambda pk: members[pk].organisation.name)
         ]
-        shares.append(Share(lot=lot, awarded_amount=lot.allocation.awarded_amount, amounts=rows))
+        contracts = {
+            c.member_id: c
+            for c in allocation.member_contracts.select_related("member")
+            if c.member_id in visible
+        }
+        shares.append(
+            Share(
+                lot=lot,
+                awarded_amount=allocation.awarded_amount,
+                holder=allocation.decision.winner.company,
+                amounts=rows,
+                member_contracts=contracts,
+                contract=Contract.objects.filter(decision_id=allocation.decision_id).first(),
+            )
+        )
     return shares
+
+
+def get_member_contract(user: User, organisation: Organisation | None, pk) -> MemberContract:
+    """A member's marché: for that member's managers and the coordinator's."""
+    if organisation is None or not may_manage(user, organisation):
+        raise Http404("Marché introuvable.")
+    try:
+        contract = MemberContract.objects.select_related(
+            "member__organisation",
+            "allocation__lot__survey__groupement__coordinator",
+            "allocation__decision__consultation",
+            "allocation__decision__lot",
+            "allocation__decision__winner__company",
+            "signed_by",
+        ).get(pk=pk)
+    except (MemberContract.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Marché introuvable.") from None
+    groupement = contract.allocation.lot.survey.groupement
+    if organisation.pk not in (contract.member.organisation_id, groupement.coordinator_id):
+        raise Http404("Marché introuvable.")
+    return contract
 
 
 def costs_of(user: User, organisation: Organisation | None, groupement: Groupement) -> list[dict]:

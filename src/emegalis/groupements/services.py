@@ -1,6 +1,7 @@
 """Writes of the groupements service: the groupement, its convention and its signatures
 (docs/groupements.md). Each function checks who acts, runs in one transaction and journals."""
 
+import hashlib
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,10 +13,11 @@ from django.utils import timezone
 
 from emegalis.adhesions.access import may_use
 from emegalis.core import clock, journal
+from emegalis.core.pdf import format_date, format_euros
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, User
 
-from . import convention_pdf, needs_statement, sharing, xlsx
+from . import convention_pdf, member_contracts, needs_statement, sharing, xlsx
 from .lifecycle import MACHINE
 from .models import (
     AwardedPrice,
@@ -28,6 +30,7 @@ from .models import (
     Lot,
     LotAllocation,
     Member,
+    MemberContract,
     Missions,
     Need,
     ProcedureCost,
@@ -886,6 +889,13 @@ def allocate_lot(*, actor: User, survey: Survey, lot: Lot, unit_prices: dict) ->
         AwardedPrice(allocation=allocation, item_id=pk, unit_price=price)
         for pk, price in prices.items()
     )
+    if survey.groupement.missions == Missions.PROCEDURE:
+        # Each member signs and notifies its own marché: one per member with a share.
+        MemberContract.objects.bulk_create(
+            MemberContract(allocation=allocation, member_id=pk, amount=amount)
+            for pk, amount in sorted(amounts.items())
+            if amount > 0
+        )
     journal.record(
         action="groupement.lot_allocated",
         actor=actor,
@@ -1065,3 +1075,205 @@ def remind_due_surveys() -> int:
                 except Exception:
                     logger.exception("Survey reminder to %s failed", address)
     return sent
+
+
+# --- each member's own marché (« procédure seule ») -----------------------------------------
+
+
+def member_lines(contract: MemberContract) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """The member's lines of the lot: designation, quantity, awarded unit price, amount (each
+    line rounded to the cent, as in the allocation)."""
+    prices = {p.item_id: p.unit_price for p in contract.allocation.prices.all()}
+    needs = (
+        Need.objects.filter(item__lot_id=contract.allocation.lot_id, member_id=contract.member_id)
+        .exclude(quantity=0)
+        .select_related("item")
+        .order_by("item__position")
+    )
+    return [
+        (
+            need.item.designation,
+            need.quantity,
+            prices[need.item_id],
+            sharing.to_cent(need.quantity * prices[need.item_id]),
+        )
+        for need in needs
+    ]
+
+
+def _locked_contract(contract: MemberContract) -> MemberContract:
+    return (
+        MemberContract.objects.select_for_update(of=("self",))
+        .select_related(
+            "allocation__decision__consultation",
+            "allocation__decision__lot",
+            "allocation__decision__winner__company",
+            "allocation__lot__survey__groupement__coordinator",
+            "member__organisation",
+        )
+        .get(pk=contract.pk)
+    )
+
+
+def default_member_contract_number(contract: MemberContract) -> str:
+    lot = contract.allocation.lot
+    return f"{clock.today().year}-G{lot.survey_id}-L{lot.number}"[:16]
+
+
+def _clean_decp(values: dict) -> dict:
+    """The DECP fields as JSON (the advance rate as text, to keep its exact value)."""
+    cleaned = {k: values[k] for k in member_contracts.DECP_FIELDS if k in values}
+    for name in ("types_prix", "techniques", "modalites_execution"):
+        cleaned[name] = list(cleaned.get(name) or [])
+    for name in ("considerations_sociales", "considerations_environnementales"):
+        cleaned[name] = list(cleaned.get(name) or [])
+    taux = cleaned.get("taux_avance")
+    cleaned["taux_avance"] = str(taux) if cleaned.get("attribution_avance") and taux else None
+    return cleaned
+
+
+@transaction.atomic
+def sign_member_contract(
+    *,
+    actor: User,
+    contract: MemberContract,
+    number: str,
+    two_factor_verified: bool,
+    **decp_values,
+) -> MemberContract:
+    """The member's référent signs its marché: its number and essential data (the same as the
+    salle des marchés asks at a notification), checked publishable before anything is kept."""
+    from emegalis.marches.award.models import Contract
+    from emegalis.marches.award.services import CONTRACT_NUMBER
+    from emegalis.marches.opendata import decp
+
+    contract = _locked_contract(contract)
+    organisation = contract.member.organisation
+    require_referent(actor, organisation, what="le marché")
+    if not two_factor_verified:
+        raise PermissionDenied("La signature du marché demande la double authentification.")
+    if contract.signed_at is not None:
+        raise ValidationError("Ce marché est déjà signé.", code="already_signed")
+    number = (number or "").strip()
+    if not CONTRACT_NUMBER.fullmatch(number):
+        raise ValidationError(
+            {
+                "number": "Le numéro du marché a de 1 à 16 caractères : lettres, chiffres, « - », "
+                "« _ », « / » ou « . », sans espace."
+            }
+        )
+    if (
+        MemberContract.objects.filter(member__organisation=organisation, number=number)
+        .exclude(pk=contract.pk)
+        .exists()
+        or Contract.objects.filter(buyer=organisation, number=number).exists()
+    ):
+        raise ValidationError({"number": "Votre organisation a déjà un marché portant ce numéro."})
+    values = _clean_decp(decp_values)
+    problems = decp.decp_errors(
+        member_contracts.as_contract(
+            contract, number=number, decp=values, notified_on=clock.today()
+        )
+    )
+    if problems:
+        raise ValidationError([f"Données essentielles non publiables : {p}" for p in problems])
+    contract.number = number
+    contract.decp = values
+    contract.signed_at = clock.now()
+    contract.signed_by = actor
+    contract.save(update_fields=["number", "decp", "signed_at", "signed_by"])
+    journal.record(
+        action="groupement.member_contract_signed",
+        actor=actor,
+        organisation=organisation,
+        target=contract,
+        payload={
+            "groupement": contract.allocation.lot.survey.groupement_id,
+            "lot": contract.allocation.lot.number,
+            "number": number,
+            "amount": contract.amount,
+            "holder_siret": contract.allocation.decision.winner.company.siret,
+        },
+    )
+    return contract
+
+
+def member_notification_refusal(contract: MemberContract) -> str:
+    """Why this member's marché cannot be notified today ("" when it can)."""
+    if contract.notified_on is not None:
+        return "Ce marché est déjà notifié."
+    if contract.signed_at is None:
+        return "Signez d'abord le marché."
+    decision = contract.allocation.decision
+    if decision.letters_sent_at is None or decision.standstill_ends_on is None:
+        return (
+            "Le coordonnateur n'a pas encore envoyé les lettres de rejet et d'attribution : le "
+            "marché ne peut pas encore être notifié."
+        )
+    if clock.today() <= decision.standstill_ends_on:
+        return (
+            "Le délai de suspension court jusqu'au "
+            f"{format_date(decision.standstill_ends_on)} inclus : le marché peut être notifié "
+            "à partir du lendemain."
+        )
+    return ""
+
+
+@transaction.atomic
+def notify_member_contract(*, actor: User, contract: MemberContract) -> MemberContract:
+    """The member notifies its signed marché to the holder: the letter, with the member's
+    lines, goes through the consultation's secure messaging (read receipt kept)."""
+    from emegalis.marches.messaging import services as messaging_services
+    from emegalis.marches.messaging.models import MessageDirection
+
+    contract = _locked_contract(contract)
+    organisation = contract.member.organisation
+    require_manager(actor, organisation)
+    refusal = member_notification_refusal(contract)
+    if refusal:
+        raise ValidationError(refusal, code="not_now")
+    decision = contract.allocation.decision
+    consultation = decision.consultation
+    contract.notified_on = clock.today()
+    contract.notified_by = actor
+    pdf = member_contracts.notification_letter(contract, member_lines(contract))
+    lot_text = f" — lot {decision.lot.number}" if decision.lot else ""
+    message = messaging_services.send_message(
+        actor=actor,
+        consultation=consultation,
+        company=decision.winner.company,
+        direction=MessageDirection.TO_COMPANY,
+        subject=(
+            f"Notification du marché n° {contract.number} — {organisation.name} — "
+            f"{consultation.reference}{lot_text}"
+        ),
+        body=(
+            f"{organisation.name}, membre du groupement de commandes, vous notifie ce jour le "
+            f"marché n° {contract.number} ({format_euros(contract.amount)} HT). La lettre de "
+            "notification est jointe ; elle fait courir les délais d'exécution."
+        ),
+        attachment_name=f"notification-{contract.number.replace('/', '-')}.pdf",
+        attachment_content=pdf,
+        check_permission=False,
+    )
+    contract.letter = pdf
+    contract.letter_sha256 = hashlib.sha256(pdf).hexdigest()
+    contract.message = message
+    contract.save(
+        update_fields=["notified_on", "notified_by", "letter", "letter_sha256", "message"]
+    )
+    journal.record(
+        action="groupement.member_contract_notified",
+        actor=actor,
+        organisation=organisation,
+        target=contract,
+        payload={
+            "number": contract.number,
+            "amount": contract.amount,
+            "notified_on": contract.notified_on,
+            "holder_siret": decision.winner.company.siret,
+            "letter_sha256": contract.letter_sha256,
+            "message": message.pk,
+        },
+    )
+    return contract

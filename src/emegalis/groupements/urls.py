@@ -33,4 +33,20 @@ urlpatterns = [
         views.lot_allocate,
         name="groupement_lot_allocate",
     ),
+    path("marches/<int:pk>/", views.member_contract, name="groupement_member_contract"),
+    path(
+        "marches/<int:pk>/signer/",
+        views.member_contract_sign,
+        name="groupement_member_contract_sign",
+    ),
+    path(
+        "marches/<int:pk>/notifier/",
+        views.member_contract_notify,
+        name="groupement_member_contract_notify",
+    ),
+    path(
+        "marches/<int:pk>/notification.pdf",
+        views.member_contract_letter,
+        name="groupement_member_contract_letter",
+    ),
 ]

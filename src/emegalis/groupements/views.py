@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -28,6 +28,7 @@ from .forms import (
     CostForm,
     DissolveForm,
     GroupementForm,
+    MemberContractForm,
     NeedsUploadForm,
     SignForm,
     SurveyForm,
@@ -216,12 +217,7 @@ def sign(request, pk):
     if request.method != "POST":
         return redirect(detail)
     if not request.user.is_verified():
-        # The signature is an explicit act bound to the second factor: pass it, then sign.
-        target = "two_factor_verify" if has_confirmed_totp(request.user) else "two_factor_setup"
-        messages.info(
-            request, "Pour signer, confirmez votre identité par la double authentification."
-        )
-        return redirect(f"{reverse(target)}?{urlencode({'next': detail})}")
+        return _two_factor_redirect(request, detail)
     form = SignForm(request.POST)
     if form.is_valid():
         try:
@@ -471,3 +467,88 @@ def costs(request, pk):
             "costs": selectors.costs_of(request.user, request.organisation, groupement),
         },
     )
+
+
+def _two_factor_redirect(request, back: str):
+    """A signature is an explicit act bound to the second factor: pass it, then sign."""
+    target = "two_factor_verify" if has_confirmed_totp(request.user) else "two_factor_setup"
+    messages.info(request, "Pour signer, confirmez votre identité par la double authentification.")
+    return redirect(f"{reverse(target)}?{urlencode({'next': back})}")
+
+
+def _member_contract_page(request, contract, form=None):
+    organisation = request.organisation
+    own = organisation.pk == contract.member.organisation_id
+    roles = roles_in(request.user, organisation)
+    may_sign = own and Role.REFERENT in roles and contract.signed_at is None
+    if may_sign and form is None:
+        form = MemberContractForm.for_contract(
+            contract, number=services.default_member_contract_number(contract)
+        )
+    return render(
+        request,
+        "groupements/member_contract.html",
+        {
+            "contract": contract,
+            "survey": contract.allocation.lot.survey,
+            "groupement": contract.allocation.lot.survey.groupement,
+            "decision": contract.allocation.decision,
+            "lines": services.member_lines(contract),
+            "own": own,
+            "form": form if may_sign else None,
+            "notify_refusal": services.member_notification_refusal(contract),
+            "may_notify": own and contract.signed_at is not None and not contract.notified_on,
+        },
+    )
+
+
+@_view
+def member_contract(request, pk):
+    contract = selectors.get_member_contract(request.user, request.organisation, pk)
+    return _member_contract_page(request, contract)
+
+
+@_view
+@require_POST
+def member_contract_sign(request, pk):
+    contract = selectors.get_member_contract(request.user, request.organisation, pk)
+    back = reverse("groupement_member_contract", args=[contract.pk])
+    if not request.user.is_verified():
+        return _two_factor_redirect(request, back)
+    form = MemberContractForm.for_contract(contract, number="", data=request.POST)
+    if form.is_valid():
+        try:
+            services.sign_member_contract(
+                actor=request.user, contract=contract, two_factor_verified=True, **form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Marché n° {form.cleaned_data['number']} signé.")
+            return redirect(back)
+    return _member_contract_page(request, contract, form)
+
+
+@_view
+@require_POST
+def member_contract_notify(request, pk):
+    contract = selectors.get_member_contract(request.user, request.organisation, pk)
+    try:
+        services.notify_member_contract(actor=request.user, contract=contract)
+    except (ValidationError, PermissionDenied) as exc:
+        _flash_refusal(request, exc)
+    else:
+        messages.success(
+            request,
+            f"Marché n° {contract.number} notifié au titulaire par la messagerie sécurisée.",
+        )
+    return redirect("groupement_member_contract", pk=contract.pk)
+
+
+@_view
+def member_contract_letter(request, pk):
+    contract = selectors.get_member_contract(request.user, request.organisation, pk)
+    if contract.letter is None:
+        raise Http404("Ce marché n'a pas encore été notifié.")
+    response = HttpResponse(bytes(contract.letter), content_type="application/pdf")
+    return name_download(response, f"notification-{contract.number.replace('/', '-')}.pdf")

@@ -116,8 +116,10 @@ def marche_record(contract: Contract) -> dict:
     }
     if contract.attribution_avance and contract.taux_avance is not None:
         record["tauxAvance"] = number(contract.taux_avance)
-    # .all(): served by prefetch_related("modifications__holder") when the caller did it.
-    ordered = sorted(contract.modifications.all(), key=lambda m: m.sequence)
+    # .all(): served by prefetch_related("modifications__holder") when the caller did it. An
+    # unsaved contract (built only to be checked and published) has no modifications.
+    saved = contract.pk is not None
+    ordered = sorted(contract.modifications.all(), key=lambda m: m.sequence) if saved else []
     modifications = [modification_record(m) for m in ordered]
     if modifications:
         record["modifications"] = modifications
