@@ -6,7 +6,13 @@ import pytest
 from emegalis.adhesions.models import Charge
 from emegalis.demo.region import load_demo_region
 from emegalis.groupements import opendata
-from emegalis.groupements.models import Groupement, LotAllocation, State, SurveyState
+from emegalis.groupements.models import (
+    Groupement,
+    LotAllocation,
+    MemberContract,
+    State,
+    SurveyState,
+)
 from emegalis.marches.award.models import Contract
 from emegalis.marches.opendata import decp
 
@@ -23,10 +29,14 @@ def test_the_demo_has_a_groupement_in_each_main_state_and_one_awarded_and_shared
     assert survey.state == SurveyState.CLOS and survey.consultation.state == "attribuee"
     allocations = LotAllocation.objects.filter(lot__survey=survey)
     assert allocations.count() == 2
-    assert Contract.objects.filter(consultation=survey.consultation).count() == 2
+    # « Procédure seule »: no marché of the coordinator's for all; each member's own.
+    assert not Contract.objects.filter(consultation=survey.consultation).exists()
+    contracts = MemberContract.objects.filter(allocation__lot__survey=survey)
+    assert sorted(c.state_label for c in contracts) == ["Notifié", "Notifié", "Notifié", "À signer"]
+    assert all(c.message_id for c in contracts if c.notified_on)
     document = opendata.decp_document(survey)
     assert decp.schema_errors(document) == []
-    assert len(document["marches"]["marche"]) == 4  # 2 lots × 2 members
+    assert len(document["marches"]["marche"]) == 3  # the notified ones
     charges = Charge.objects.filter(label__contains="Papier et toner 2026")
     assert sorted(str(c.amount_ht) for c in charges) and sum(c.amount_ht for c in charges) == 480
     open_survey = Groupement.objects.get(object="Fournitures de bureau 2027").surveys.get()

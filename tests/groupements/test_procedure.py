@@ -236,3 +236,27 @@ def test_decp_one_record_for_the_coordinator_signing_for_all_and_ocds_lists_ever
             lorient.organisation.siret,
             lanester.organisation.siret,
         } <= buyers
+
+
+def test_the_public_page_names_the_members_and_their_needs_once_published(
+    client, closed_survey
+):
+    from django.urls import reverse
+
+    _agglo, lorient, lanester, survey, _items = closed_survey
+    services.close_survey(survey=survey)
+    consultation = services.create_consultation(
+        actor=_agglo.coordinator, survey=survey, **consultation_fields()
+    )
+    url = reverse("marches_notice", args=[consultation.pk])
+    assert client.get(url).status_code == 404  # a draft: nobody outside sees the needs
+    type(consultation).objects.filter(pk=consultation.pk).update(
+        state="publiee", published_at=clock.now()
+    )
+    page = client.get(url).content.decode()
+    section = page[page.index('id="h-groupement"') : page.index('id="h-dce"')]
+    assert lorient.organisation.name in section and lanester.organisation.name in section
+    assert _agglo.organisation.name in section  # the coordinator, a member too
+    # Ramette A4: 1200 (Lorient) + 301 (Lanester); cartouche noire: 4 (Lorient only).
+    assert ">1200<" in section and ">301<" in section and ">1501<" in section
+    assert ">4<" in section and "Cartouche noire" in section

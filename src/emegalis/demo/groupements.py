@@ -16,7 +16,7 @@ from emegalis.demo.actes import _create, _transmit
 from emegalis.demo.marches import COMMISSION_EMAILS
 from emegalis.demo.plis import _analyse, _deposit
 from emegalis.groupements import services
-from emegalis.groupements.models import Groupement
+from emegalis.groupements.models import Groupement, MemberContract
 from emegalis.marches.award import services as award_services
 from emegalis.marches.consultations import dce
 from emegalis.marches.consultations import services as consultations_services
@@ -231,20 +231,6 @@ def _awarded(organisations, coordinator, referent_agglo, referent_lorient) -> No
             award_services.send_letters(actor=coordinator, decision=decision)
             decisions.append(decision)
     with clock.shifted(timedelta(days=-1)):
-        for decision in decisions:
-            award_services.notify_contract(
-                actor=coordinator,
-                decision=decision,
-                number=award_services.default_contract_number(decision),
-                duration_months=12,
-                forme_prix="Unitaire",
-                types_prix=["Définitif ferme"],
-                ccag="Fournitures courantes et services",
-                techniques=["Sans objet"],
-                modalites_execution=["Bons de commande"],
-                considerations_sociales=["Pas de considération sociale"],
-                considerations_environnementales=["Pas de considération environnementale"],
-            )
         survey.refresh_from_db()
         for lot in survey.lots.order_by("number"):
             services.allocate_lot(
@@ -256,6 +242,9 @@ def _awarded(organisations, coordinator, referent_agglo, referent_lorient) -> No
                     for item, price in zip(lot.items.all(), PAPER_PRICES[lot.number], strict=True)
                 },
             )
+        _sign_and_notify(
+            survey, {agglo: referent_agglo, lorient: referent_lorient}, left_to_sign=(lorient, 2)
+        )
         services.share_costs(
             actor=coordinator,
             groupement=paper,
@@ -263,3 +252,39 @@ def _awarded(organisations, coordinator, referent_agglo, referent_lorient) -> No
             amount_ht=Decimal("480.00"),
             year=clock.today().year,
         )
+
+
+PAPER_DECP = {
+    "duration_months": 12,
+    "forme_prix": "Unitaire",
+    "types_prix": ["Définitif ferme"],
+    "ccag": "Fournitures courantes et services",
+    "techniques": ["Sans objet"],
+    "modalites_execution": ["Bons de commande"],
+    "considerations_sociales": ["Pas de considération sociale"],
+    "considerations_environnementales": ["Pas de considération environnementale"],
+    "type_groupement": "Pas de groupement",
+}
+
+
+def _sign_and_notify(
+    survey, referents: dict[Organisation, User], *, left_to_sign: tuple[Organisation, int]
+) -> None:
+    """« Procédure seule »: each member signs and notifies its own marché, except the Commune
+    de Lorient's for the toner, left to sign (a référent can try it in the demo)."""
+    for contract in MemberContract.objects.filter(allocation__lot__survey=survey).select_related(
+        "member__organisation", "allocation__lot"
+    ):
+        organisation = contract.member.organisation
+        lot = contract.allocation.lot.number
+        if (organisation, lot) == left_to_sign:
+            continue
+        prefix = "AGGLO" if organisation == survey.groupement.coordinator else "LOR"
+        services.sign_member_contract(
+            actor=referents[organisation],
+            contract=contract,
+            number=f"2026-{prefix}-PT{lot}",
+            two_factor_verified=True,
+            **PAPER_DECP,
+        )
+        services.notify_member_contract(actor=referents[organisation], contract=contract)

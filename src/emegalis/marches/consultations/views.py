@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from emegalis.core import clock, csv_export
+from emegalis.core import clock, csv_export, page_sections
 from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
@@ -90,6 +90,8 @@ def notice(request, pk: int):
             "is_buyer": access.is_buyer(request.user, consultation.organisation),
             "has_downloaded": selectors.has_downloaded(request.user, consultation),
             "deadline_passed": now >= consultation.bids_deadline,
+            # Added by apps above marches (a groupement's members and their needs).
+            "extra_sections": page_sections.render("marches.notice", request, consultation),
         },
     )
 
