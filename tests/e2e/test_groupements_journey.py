@@ -3,11 +3,13 @@ adds the Commune de Lorient; both référents sign the convention (second factor
 acknowledged act); the survey opens, Lorient enters its needs on the page and the agglomération
 through the XLSX sheet; the survey closes, the consultation is created with the état des
 besoins in its DCE; once the lot is awarded, the coordinator shares it out, each member sees
-its own amount, and the procedure's costs reach each member's contributions."""
+its own amount, Lorient signs and notifies its own marché, and the procedure's costs reach
+each member's contributions."""
 
 import io
 import re
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +19,7 @@ from playwright.sync_api import expect
 
 from emegalis.core import clock
 from emegalis.demo.region import DEMO_PASSWORD, demo_email
-from emegalis.groupements.models import Groupement, Survey
+from emegalis.groupements.models import Groupement, MemberContract, Survey
 from emegalis.marches.award.models import AwardDecision, DecisionOutcome
 from emegalis.marches.consultations.models import DceFile
 from emegalis.organisations.models import User
@@ -175,6 +177,24 @@ def test_groupement_journey(page, live_server, demo_region, tmp_path):
     page.goto(f"/groupements/recensements/{survey.pk}/")
     expect(page.get_by_role("cell", name="207,80 €")).to_be_visible()
     expect(page.get_by_role("cell", name="831,20 €")).to_have_count(0)
+
+    # « Procédure seule »: Lorient's référent signs its own marché, then notifies it.
+    page.get_by_role("link", name="À signer").click()
+    expect(page.get_by_role("heading", name="Marché de Commune de Lorient (démo)")).to_be_visible()
+    page.get_by_label("Numéro du marché").fill("2027-ENT-01")
+    page.get_by_role("button", name="Signer le marché").click()
+    expect(page.get_by_text("Marché n° 2027-ENT-01 signé.")).to_be_visible()
+    expect(page.get_by_text(re.compile("lettres de rejet et d'attribution"))).to_be_visible()
+    # The letters went out and the standstill ended (salle des marchés; written as it would).
+    AwardDecision.objects.filter(consultation=survey.consultation).update(
+        letters_sent_at=clock.now(), standstill_ends_on=clock.today() - timedelta(days=1)
+    )
+    page.reload()
+    page.get_by_role("button", name="Notifier le marché au titulaire").click()
+    expect(page.get_by_text(re.compile("notifié au titulaire"))).to_be_visible()
+    expect(page.get_by_role("link", name="lettre de notification (PDF)")).to_be_visible()
+    contract = MemberContract.objects.get(number="2027-ENT-01")
+    assert contract.amount == Decimal("207.80") and contract.message.company.name
     lorient = (
         User.objects.get(email=demo_email("referent.lorient")).memberships.first().organisation
     )

@@ -238,9 +238,7 @@ def test_decp_one_record_for_the_coordinator_signing_for_all_and_ocds_lists_ever
         } <= buyers
 
 
-def test_the_public_page_names_the_members_and_their_needs_once_published(
-    client, closed_survey
-):
+def test_the_public_page_names_the_members_and_their_needs_once_published(client, closed_survey):
     from django.urls import reverse
 
     _agglo, lorient, lanester, survey, _items = closed_survey
