@@ -222,3 +222,24 @@ def test_pages_the_member_signs_and_notifies_others_reach_nothing(
         lorient.organisation.pk: ("2027-01", "Notifié"),
         lanester.organisation.pk: ("", "À signer"),
     }
+
+
+def test_a_member_withdrawn_after_the_launch_keeps_its_marche_and_its_history(
+    client,
+    login,
+    closed_survey,  # noqa: F811
+):
+    agglo, _lorient, lanester, *_ = closed_survey
+    survey, _decision, _holder = _allocated(closed_survey)
+    services.remove_member(
+        actor=agglo.coordinator, groupement=survey.groupement, organisation=lanester.organisation
+    )
+    contract = MemberContract.objects.get(member__organisation=lanester.organisation)
+    _sign(lanester, contract)  # still a party to the marché it took part in
+    login(lanester.referent)
+    assert client.get(f"/groupements/marches/{contract.pk}/").status_code == 200
+    assert "958,30" in client.get(f"/groupements/recensements/{survey.pk}/").content.decode()
+    client.logout()
+    login(agglo.coordinator)
+    page = client.get(f"/groupements/recensements/{survey.pk}/").content.decode()
+    assert f"(retiré le {clock.today():%d/%m/%Y})" in page
