@@ -1,5 +1,5 @@
 """Every page outside the procurement room (accounts, organisations, adhésions, operator,
-actes, prefecture, S²LOW-style API), GET and empty POST, for every kind of visitor on the
+actes, prefecture, groupements, S²LOW-style API), GET and empty POST, for every kind of visitor on the
 demo region: no 500 whatever the identifiers. The procurement room has its own crawl
 (tests/marches/test_crawl.py)."""
 
@@ -50,7 +50,15 @@ def test_no_platform_page_answers_500_to_any_visitor(client, login, login_verifi
     load_demo_region()
     targets = _targets()
     failures = []
-    for visitor in (None, "referent.lorient", "actes.lanester", "prefecture", "operateur"):
+    visitors = (
+        None,
+        "referent.lorient",
+        "coordinateur.agglo",  # the groupements' coordinator side
+        "actes.lanester",
+        "prefecture",
+        "operateur",
+    )
+    for visitor in visitors:
         client.logout()
         user = User.objects.get(email=demo_email(visitor)) if visitor else None
         if user is not None:
@@ -68,3 +76,4 @@ def test_no_platform_page_answers_500_to_any_visitor(client, login, login_verifi
                     failures.append(f"{visitor} {method.upper()} {url} → {response.status_code}")
     assert not failures, "\n".join(failures)
     assert len(targets) > 100
+    assert any(url.startswith("/groupements/marches/") for _, url in targets)

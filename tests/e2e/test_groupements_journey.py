@@ -2,7 +2,8 @@
 adds the Commune de Lorient; both référents sign the convention (second factor, deliberation,
 acknowledged act); the survey opens, Lorient enters its needs on the page and the agglomération
 through the XLSX sheet; the survey closes, the consultation is created with the état des
-besoins in its DCE; once the lot is awarded, the coordinator shares it out, each member sees
+besoins in its DCE; it runs through the salle des marchés' services (sealed pli, opening,
+award, letters); the coordinator shares the lot out, each member sees
 its own amount, Lorient signs and notifies its own marché, and the procedure's costs reach
 each member's contributions."""
 
@@ -18,13 +19,21 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from emegalis.core import clock
+from emegalis.core.pdf import format_date
+from emegalis.demo import member_keys
+from emegalis.demo.marches import COMMISSION_EMAILS
+from emegalis.demo.plis import _deposit
 from emegalis.demo.region import DEMO_PASSWORD, demo_email
+from emegalis.groupements import services
 from emegalis.groupements.models import Groupement, MemberContract, Survey
-from emegalis.marches.award.models import AwardDecision, DecisionOutcome
+from emegalis.marches.award import selectors as award_selectors
+from emegalis.marches.award import services as award_services
+from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import DceFile
+from emegalis.marches.opening import member_side
+from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import User
 from tests.factories import token_for
-from tests.marches.helpers import make_company, make_pli
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +75,55 @@ def sign(page, groupement_pk, local_part, acte):
     page.get_by_role("button", name=re.compile("Signer la convention")).click()
     expect(page.get_by_text("Convention signée pour votre organisation.")).to_be_visible()
     return device
+
+
+def award_through_the_salle_des_marches(consultation):
+    """Commission, publication, one sealed pli from a demo company, opening, analysis,
+    decision and letters through the salle des marchés' services, the clock moved past the
+    deadline for what comes after it. Returns the decision and that shift."""
+    buyer = User.objects.get(email=demo_email("coordinateur.agglo"))
+    members = list(User.objects.filter(email__in=COMMISSION_EMAILS).order_by("email"))
+    keys = member_keys.ensure(COMMISSION_EMAILS)
+    opening_services.create_opening_commission(
+        actor=buyer, consultation=consultation, members=members, threshold=2
+    )
+    shares = {
+        position: member_side.collect(member, keys[member.email], consultation.pk)
+        for position, member in enumerate(members, start=1)
+    }
+    consultation = consultations_services.publish(actor=buyer, consultation=consultation)
+    company_user = User.objects.get(email=demo_email("entreprise.armor"))
+    company = company_user.memberships.first().organisation
+    _deposit(company_user, consultation, company, {None: "1039.00"})
+    after_deadline = consultation.bids_deadline - clock.now() + timedelta(hours=1)
+    with clock.shifted(after_deadline):
+        consultations_services.close_due_consultations()
+        opening_services.open_plis(actor=members[0], consultation_pk=consultation.pk, shares=shares)
+        award_services.set_criteria(
+            actor=buyer,
+            consultation=consultation,
+            lot=None,
+            criteria=[award_services.CriterionInput(kind="prix", label="Prix", weight=100)],
+        )
+        (pli,) = award_selectors.candidate_plis(consultation, None)
+        award_services.save_evaluation(
+            actor=buyer,
+            consultation=consultation,
+            lot=None,
+            pli=pli,
+            price=Decimal("1039.00"),
+            marks={},
+        )
+        decision = award_services.decide(
+            actor=buyer,
+            consultation=consultation,
+            lot=None,
+            outcome="attribue",
+            reason="Seule offre, conforme et au prix du marché.",
+        )
+        award_services.send_letters(actor=buyer, decision=decision)
+    decision.refresh_from_db()
+    return decision, after_deadline
 
 
 def test_groupement_journey(page, live_server, demo_region, tmp_path):
@@ -148,14 +206,10 @@ def test_groupement_journey(page, live_server, demo_region, tmp_path):
         consultation=survey.consultation, name="etat-des-besoins-par-membre.pdf"
     ).exists()
 
-    # The lot is awarded (through the salle des marchés; written here as its services would).
-    AwardDecision.objects.create(
-        consultation=survey.consultation,
-        outcome=DecisionOutcome.ATTRIBUE,
-        winner=make_pli(survey.consultation, make_company()),
-        amount=Decimal("1039.00"),  # 50 × 11.90 + 15 × 29.60
-        decided_at=clock.now(),
-    )
+    # The consultation runs through the salle des marchés' own services: published, one
+    # sealed pli, opened by the commission, analysed, awarded, letters sent.
+    decision, after_deadline = award_through_the_salle_des_marches(survey.consultation)
+    assert decision.amount == Decimal("1039.00")  # 50 × 11.90 + 15 × 29.60
     page.goto(f"/groupements/recensements/{survey.pk}/")
     page.get_by_role("link", name=re.compile("Répartir le lot 1")).click()
     page.get_by_label(re.compile("Détergent sol 5 L")).fill("11,90")
@@ -184,21 +238,32 @@ def test_groupement_journey(page, live_server, demo_region, tmp_path):
     page.get_by_label("Numéro du marché").fill("2027-ENT-01")
     page.get_by_role("button", name="Signer le marché").click()
     expect(page.get_by_text("Marché n° 2027-ENT-01 signé.")).to_be_visible()
-    expect(page.get_by_text(re.compile("lettres de rejet et d'attribution"))).to_be_visible()
-    # The letters went out and the standstill ended (salle des marchés; written as it would).
-    AwardDecision.objects.filter(consultation=survey.consultation).update(
-        letters_sent_at=clock.now(), standstill_ends_on=clock.today() - timedelta(days=1)
-    )
-    page.reload()
-    page.get_by_role("button", name="Notifier le marché au titulaire").click()
-    expect(page.get_by_text(re.compile("notifié au titulaire"))).to_be_visible()
-    expect(page.get_by_role("link", name="lettre de notification (PDF)")).to_be_visible()
+    # The letters went out (on the moved clock): the standstill runs, the page says until when.
+    ends = decision.standstill_ends_on
+    standstill = f"court jusqu'au {format_date(ends)} inclus"
+    expect(page.get_by_text(standstill, exact=False)).to_be_visible()
+    # After the standstill (the clock moved past it), the référent notifies.
     contract = MemberContract.objects.get(number="2027-ENT-01")
-    assert contract.amount == Decimal("207.80") and contract.message.company.name
+    with clock.shifted(after_deadline + timedelta(days=30)):
+        services.notify_member_contract(
+            actor=User.objects.get(email=demo_email("referent.lorient")), contract=contract
+        )
+    page.reload()
+    expect(page.locator(".badge", has_text="Notifié")).to_be_visible()
+    expect(page.get_by_role("link", name="lettre de notification (PDF)")).to_be_visible()
+    contract.refresh_from_db()
+    assert contract.amount == Decimal("207.80")
     lorient = (
         User.objects.get(email=demo_email("referent.lorient")).memberships.first().organisation
     )
     page.goto(f"/organisations/{lorient.pk}/contributions/")
     expect(
         page.get_by_text(re.compile("Produits d'entretien 2027 » — Publication de l'avis"))
+    ).to_be_visible()
+
+    # The holder finds the notification in its secure messages.
+    log_in(page, "entreprise.armor")
+    page.goto("/marches/entreprise/messages/")
+    expect(
+        page.get_by_text(re.compile("Notification du marché n° 2027-ENT-01 — Commune de Lorient"))
     ).to_be_visible()
