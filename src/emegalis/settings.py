@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "emegalis.marches",
     "emegalis.actes",
     "emegalis.groupements",
+    "emegalis.collaboratif",
     "emegalis.prefecture",
     "emegalis.demo",
 ]
@@ -457,3 +458,11 @@ PREFECTURE_RETURN_URL = os.environ.get(
 PREFECTURE_RETURN_TOKEN = os.environ.get("PREFECTURE_RETURN_TOKEN", ACTES_RETURN_TOKEN)
 PREFECTURE_COUNTERPART_ENABLED = env_bool("PREFECTURE_COUNTERPART_ENABLED", DEBUG)
 PREFECTURE_APPLICATION = os.environ.get("PREFECTURE_APPLICATION", "TACT")
+
+# --- Outils collaboratifs (docs/collaboratif.md) ---------------------------------------------
+COLLABORATIF_MAX_FILE_BYTES = int(
+    os.environ.get("COLLABORATIF_MAX_FILE_BYTES", str(512 * 1024 * 1024))
+)
+COLLABORATIF_DEFAULT_QUOTA_BYTES = int(
+    os.environ.get("COLLABORATIF_DEFAULT_QUOTA_BYTES", str(5 * 1024 * 1024 * 1024))
+)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from emegalis.actes import urls as actes_urls
 from emegalis.adhesions import urls as adhesions_urls
+from emegalis.collaboratif import urls as collaboratif_urls
 from emegalis.core import views as core_views
 from emegalis.groupements import urls as groupements_urls
 from emegalis.marches import urls as marches_urls
@@ -25,6 +26,8 @@ urlpatterns = [
     path("actes/", include(actes_urls.urlpatterns)),
     path("groupements/", include(groupements_urls.urlpatterns)),
     path("prefecture/", include(prefecture_urls.urlpatterns)),
+    path("collaboratif/", include(collaboratif_urls.urlpatterns)),
+    path("dav/", include(collaboratif_urls.dav_urlpatterns)),
     path("api/v1/", api.urls),
     path("sante/", core_views.health, name="health"),
     path("horodatage/", core_views.timestamp_authority, name="timestamp_authority"),

@@ -89,6 +89,14 @@ class SwitchOrganisationForm(forms.Form):
     next = forms.CharField(required=False)
 
 
+class AppPasswordForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Nom du mot de passe",
+        max_length=100,
+        help_text="Par exemple l'ordinateur ou le logiciel qui l'utilise (Windows, Thunderbird…).",
+    )
+
+
 class ApiKeyForm(StyledFormMixin, forms.Form):
     name = forms.CharField(
         label="Nom de la clé",

@@ -298,3 +298,25 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AppPassword(models.Model):
+    """A password for a desktop client (WebDAV, calendars) that cannot sign in through the
+    browser: named, shown once, only its SHA-256 kept, revocable, its last use shown. It opens
+    the WebDAV folders and calendars only, never the pages or the APIs."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField("nom", max_length=100)
+    prefix = models.CharField("début", max_length=8)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "mot de passe d'application"
+        verbose_name_plural = "mots de passe d'application"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .models import (
     EPCI_KINDS,
     ApiKey,
+    AppPassword,
     Membership,
     Organisation,
     OrganisationKind,
@@ -113,3 +114,15 @@ def get_api_key(user: User, pk: int) -> ApiKey:
         return api_keys_of(user).get(pk=pk)
     except ApiKey.DoesNotExist:
         raise Http404("Clé d'API introuvable.") from None
+
+
+def app_passwords_of(user: User) -> QuerySet[AppPassword]:
+    return AppPassword.objects.filter(user=user)
+
+
+def get_app_password(user: User, pk: int) -> AppPassword:
+    """One of the user's own app passwords; anyone else's is a 404."""
+    try:
+        return app_passwords_of(user).get(pk=pk)
+    except AppPassword.DoesNotExist:
+        raise Http404("Mot de passe d'application introuvable.") from None

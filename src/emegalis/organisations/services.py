@@ -19,7 +19,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.core import clock, journal
 
-from .models import ApiKey, Membership, Organisation, OrganisationKind, RoleAssignment, User
+from .models import (
+    ApiKey,
+    AppPassword,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    RoleAssignment,
+    User,
+)
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
 from .selectors import may_manage_members
 
@@ -356,6 +364,73 @@ def authenticate_api_key(
     if key.last_used_at is None or now - key.last_used_at > API_KEY_USE_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key.user, key.organisation
+
+
+# --- App passwords (WebDAV and calendar clients) -------------------------------------------
+
+
+def _app_password_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_app_password(*, user: User, name: str) -> tuple[AppPassword, str]:
+    """A new app password; the secret is returned once and only its SHA-256 is kept."""
+    name = " ".join(str(name or "").split())
+    if not name or len(name) > 100:
+        raise ValidationError(
+            {"name": ["Donnez-lui un nom de 1 à 100 caractères (par exemple l'ordinateur)."]}
+        )
+    # Four groups of five letters and digits: easy to type in a desktop client's dialog.
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    secret = "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+    password = AppPassword.objects.create(
+        user=user, name=name, prefix=secret[:5], secret_hash=_app_password_hash(secret)
+    )
+    journal.record(
+        action="app_password.created",
+        actor=user,
+        target=password,
+        payload={"name": name, "prefix": password.prefix},
+    )
+    return password, secret
+
+
+@transaction.atomic
+def revoke_app_password(*, user: User, password: AppPassword) -> AppPassword:
+    if password.user_id != user.pk:
+        raise PermissionDenied("Ce mot de passe ne vous appartient pas.")
+    if password.revoked_at is None:
+        password.revoked_at = clock.now()
+        password.save(update_fields=["revoked_at"])
+        journal.record(
+            action="app_password.revoked",
+            actor=user,
+            target=password,
+            payload={"name": password.name, "prefix": password.prefix},
+        )
+    return password
+
+
+def authenticate_app_password(login: str, secret: str) -> User | None:
+    """The active user whose live app password this is, the login being their e-mail."""
+    if not login or not secret or len(secret) > 100:
+        return None
+    password = (
+        AppPassword.objects.select_related("user")
+        .filter(
+            secret_hash=_app_password_hash(secret.strip()),
+            revoked_at__isnull=True,
+            user__is_active=True,
+        )
+        .first()
+    )
+    if password is None or password.user.email.lower() != login.strip().lower():
+        return None
+    now = clock.now()
+    if password.last_used_at is None or now - password.last_used_at > API_KEY_USE_RESOLUTION:
+        AppPassword.objects.filter(pk=password.pk).update(last_used_at=now)
+    return password.user
 
 
 # --- Company sign-up by SIRET ------------------------------------------------------------------

@@ -23,6 +23,12 @@ account_urlpatterns = [
         name="account_security_disable",
     ),
     path("cles-api/", views.api_keys, name="api_keys"),
+    path("mots-de-passe-application/", views.app_passwords, name="app_passwords"),
+    path(
+        "mots-de-passe-application/<int:pk>/revoquer/",
+        views.app_password_revoke,
+        name="app_password_revoke",
+    ),
     path("cles-api/<int:pk>/revoquer/", views.api_key_revoke, name="api_key_revoke"),
     path(
         "mot-de-passe/oubli/",

@@ -15,6 +15,7 @@ from emegalis.core.services_catalog import service_cards
 from . import selectors, services, throttling
 from .forms import (
     ApiKeyForm,
+    AppPasswordForm,
     MemberAddForm,
     MemberRolesForm,
     OrganisationForm,
@@ -228,6 +229,42 @@ def api_key_revoke(request, pk: int):
     services.revoke_api_key(user=request.user, key=key)
     messages.success(request, f"La clé « {key.name} » est révoquée.")
     return redirect("api_keys")
+
+
+@login_required
+def app_passwords(request):
+    """The user's app passwords for desktop clients: list, create (shown once), revoke."""
+    form = AppPasswordForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, created = services.create_app_password(
+                user=request.user, name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            form = AppPasswordForm()
+    return render(
+        request,
+        "registration/app_passwords.html",
+        {
+            "form": form,
+            "created": created,
+            "passwords": selectors.app_passwords_of(request.user),
+            "login": request.user.email,
+            "dav_url": request.build_absolute_uri("/dav/"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def app_password_revoke(request, pk: int):
+    password = selectors.get_app_password(request.user, pk)
+    services.revoke_app_password(user=request.user, password=password)
+    messages.success(request, f"Le mot de passe « {password.name} » est révoqué.")
+    return redirect("app_passwords")
 
 
 class PasswordResetView(auth_views.PasswordResetView):
