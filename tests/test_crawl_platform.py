@@ -1,7 +1,7 @@
 """Every page outside the procurement room (accounts, organisations, adhésions, operator,
-actes, prefecture, groupements, S²LOW-style API), GET and empty POST, for every kind of visitor on the
-demo region: no 500 whatever the identifiers. The procurement room has its own crawl
-(tests/marches/test_crawl.py)."""
+actes, prefecture, groupements, collaboratif, S²LOW-style API), GET and empty POST, for every
+kind of visitor on the demo region: no 500 whatever the identifiers. The procurement room has
+its own crawl (tests/marches/test_crawl.py)."""
 
 import itertools
 
