@@ -24,9 +24,7 @@ def side(*services_open: str) -> Side:
 
 
 def workspace_of(owner: Side, name: str = "Réseau des acheteurs"):
-    return services.create_workspace(
-        actor=owner.agent, organisation=owner.organisation, name=name
-    )
+    return services.create_workspace(actor=owner.agent, organisation=owner.organisation, name=name)
 
 
 def join(workspace, admin: User, newcomer: Side, role: str = "contributeur"):
