@@ -45,6 +45,7 @@ SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
     Service.MARCHES: "marches_buyer_home",
     Service.ACTES: "actes_home",
     Service.GROUPEMENTS: "groupements_home",
+    Service.COLLABORATIF: "collaboratif_home",
 }
 
 
