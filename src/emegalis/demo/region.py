@@ -36,6 +36,7 @@ EXTENSIONS = (
     "emegalis.demo.plis.load",
     "emegalis.demo.actes.load",
     "emegalis.demo.groupements.load",
+    "emegalis.demo.collaboratif.load",
 )
 DEMO_EMAIL_DOMAIN = "demo.e-megalis.bzh"
 ALL_SERVICES = [s.value for s in Service]

@@ -1,0 +1,22 @@
+"""The demo region's workspace: members from three organisations (Ploemeur's chargée de
+mission among them), folders, a document with two versions; loading twice duplicates nothing."""
+
+import pytest
+
+from emegalis.collaboratif.models import Document, Workspace
+from emegalis.demo.region import demo_email, load_demo_region
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_shared_workspace_with_versions():
+    load_demo_region()
+    workspace = Workspace.objects.get(name="Réseau des acheteurs du Pays de Lorient")
+    emails = set(workspace.members.values_list("user__email", flat=True))
+    assert demo_email("collaboratif.ploemeur") in emails and len(emails) == 4
+    assert len({m.organisation_id for m in workspace.members.all()}) == 3
+    ccap = Document.objects.get(workspace=workspace, name="CCAP type fournitures.pdf")
+    assert [v.number for v in ccap.versions.all()] == [2, 1]
+    assert ccap.current.file.open("rb").read(5) == b"%PDF-"
+    load_demo_region()
+    assert Workspace.objects.count() == 1 and Document.objects.count() == 2
