@@ -1,6 +1,7 @@
 """Two application nodes behind HAProxy, PostgreSQL, S3 (moto), two db_workers and two
 run_periodic (scripts/topology/topology.py): what only shows when several nodes run at once."""
 
+import base64
 import hashlib
 import http.cookiejar
 import itertools
@@ -527,6 +528,73 @@ def test_a_deposit_started_through_node_a_is_resumed_and_completed_through_node_
 
 SLOT_LINE = re.compile(r"Mise en file : (\S+) \(créneau (\S+)\)")
 MINUTE_JOBS = ("marches.close_due_consultations", "marches.issue_missing_receipts")
+
+
+def test_a_webdav_lock_taken_through_node_a_is_honoured_by_node_b(topology):
+    out = topology.manage(
+        "shell",
+        "-c",
+        "import io, json, secrets\n"
+        "from datetime import date\n"
+        "from emegalis.collaboratif import services\n"
+        "from emegalis.core.services_catalog import Service\n"
+        "from emegalis.organisations import services as accounts\n"
+        "from emegalis.organisations.identifiers import siren_from_prefix\n"
+        "from emegalis.organisations.roles import Role\n"
+        "from tests.factories import OrganisationFactory, UserFactory, make_convention,"
+        " make_member\n"
+        "siren = siren_from_prefix(str(secrets.randbelow(10**7) + 5 * 10**7))\n"
+        # Each shell process restarts the factories' convention counter: start it elsewhere.
+        "import itertools, tests.factories\n"
+        "tests.factories._convention_seq = itertools.count(secrets.randbelow(10**5))\n"
+        "org = OrganisationFactory(siren=siren)\n"
+        "make_convention(org, [Service.COLLABORATIF], start=date(2020, 1, 1), end=None)\n"
+        "agents = [make_member(org, Role.MEMBRE_COLLABORATIF, user=UserFactory(email=f'dav{i}-'"
+        " + siren + '@example.test')) for i in range(2)]\n"
+        "ws = services.create_workspace(actor=agents[0], organisation=org,"
+        " name='Espace ' + siren)\n"
+        "_, invite = services.invite(actor=agents[0], workspace=ws, email=agents[1].email,"
+        " role='contributeur')\n"
+        "services.accept_invitation(actor=agents[1], organisation=org, secret=invite)\n"
+        "services.upload(actor=agents[0], workspace=ws, folder=None, name='plan.txt',"
+        " content=io.BytesIO(b'v1'))\n"
+        "keys = [accounts.create_app_password(user=a, name='poste')[1] for a in agents]\n"
+        "print(json.dumps([ws.slug, [a.email for a in agents], keys]))",
+    )
+    slug, emails, keys = json.loads(out.strip().splitlines()[-1])
+    node_a, node_b = topology.node_url("a"), topology.node_url("b")
+    url = f"/dav/{slug}/plan.txt"
+
+    def dav(node, method, who, body=None, **headers):
+        token = base64.b64encode(f"{emails[who]}:{keys[who]}".encode()).decode()
+        request = urllib.request.Request(
+            node + url,
+            data=body,
+            method=method,
+            headers={"Authorization": f"Basic {token}", **headers},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    lock_body = (
+        b'<?xml version="1.0" encoding="utf-8"?><lockinfo xmlns="DAV:"><lockscope>'
+        b"<exclusive/></lockscope><locktype><write/></locktype><owner>A</owner></lockinfo>"
+    )
+    status, headers, _ = dav(
+        node_a, "LOCK", 0, lock_body, **{"Content-Type": "application/xml", "Depth": "0"}
+    )
+    assert status == 200
+    token = headers["Lock-Token"].strip("<>")
+    # Node B knows the lock: the other agent is refused, even the holder without its token.
+    assert dav(node_b, "PUT", 1, b"v2 de B")[0] == 423
+    assert dav(node_b, "PUT", 0, b"v2 sans jeton")[0] == 423
+    assert dav(node_b, "PUT", 0, b"v2", If=f"(<{token}>)")[0] == 204
+    assert dav(node_a, "GET", 1)[2] == b"v2"
+    assert dav(node_b, "UNLOCK", 0, **{"Lock-Token": f"<{token}>"})[0] == 204
+    assert dav(node_a, "PUT", 1, b"v3")[0] == 204
 
 
 def _enqueued_slots(topology) -> dict[str, list[tuple[str, str]]]:
