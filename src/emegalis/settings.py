@@ -352,6 +352,11 @@ PERIODIC_JOBS = [
         "every_seconds": 3600,
     },
     {
+        "name": "collaboratif.send_digests",
+        "task": "emegalis.collaboratif.tasks.send_digests",
+        "daily_at": os.environ.get("COLLABORATIF_DIGEST_AT", "17:30"),
+    },
+    {
         "name": "core.purge_rate_counters",
         "task": "emegalis.core.tasks.purge_rate_counters",
         "every_seconds": 3600,

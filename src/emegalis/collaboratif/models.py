@@ -39,6 +39,12 @@ class Workspace(models.Model):
         return self.name
 
 
+class Notify(models.TextChoices):
+    IMMEDIATE = "immediat", "À chaque message"
+    DIGEST = "resume", "Un résumé quotidien"
+    NONE = "aucun", "Aucun courriel (sauf mention)"
+
+
 class Member(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
@@ -48,6 +54,11 @@ class Member(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     role = models.CharField("rôle", max_length=20, choices=Role.choices)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # How the member hears of the discussions; a mention always sends an e-mail.
+    notify = models.CharField(
+        "courriels des discussions", max_length=10, choices=Notify.choices, default=Notify.IMMEDIATE
+    )
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "membre"
@@ -170,3 +181,111 @@ class Lock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.root} ({self.user})"
+
+
+class Thread(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="threads")
+    title = models.CharField("sujet", max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    last_post_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "discussion"
+        ordering = ["-last_post_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Post(models.Model):
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField("message")
+    created_at = models.DateTimeField(db_index=True)
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    documents = models.ManyToManyField(Document, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.thread} — {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class ReadMarker(models.Model):
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_markers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "user"], name="collaboratif_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.thread}"
+
+
+class Recurrence(models.TextChoices):
+    NONE = "", "Aucune"
+    DAILY = "DAILY", "Chaque jour"
+    WEEKLY = "WEEKLY", "Chaque semaine"
+    MONTHLY = "MONTHLY", "Chaque mois"
+
+
+class Event(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
+    # Stable for the event's whole life: calendar applications match updates on it.
+    uid = models.CharField(max_length=100, unique=True)
+    sequence = models.PositiveIntegerField(default=0)
+    title = models.CharField("intitulé", max_length=200)
+    starts_at = models.DateTimeField("début")
+    ends_at = models.DateTimeField("fin")
+    place = models.CharField("lieu", max_length=200, blank=True)
+    video_url = models.URLField("lien de visioconférence", blank=True)
+    description = models.TextField("description", blank=True)
+    recurrence = models.CharField(
+        "répétition", max_length=10, choices=Recurrence.choices, blank=True
+    )
+    occurrences = models.PositiveSmallIntegerField("nombre d'occurrences", null=True, blank=True)
+    attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField("annulé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "événement"
+        ordering = ["starts_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CalendarFeed(models.Model):
+    """A subscription link: the user's events of one workspace, or of all their workspaces
+    (workspace empty). The URL carries a secret of which only the SHA-256 is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.workspace or 'tous les espaces'}"

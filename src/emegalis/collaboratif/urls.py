@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import dav, views
+from .calendars import views as calendar_views
+from .discussions import views as discussion_views
 
 dav_urlpatterns = [
     path("", dav.dav_view, name="collaboratif_dav_root"),
@@ -34,4 +36,16 @@ urlpatterns = [
     ),
     path("versions/<int:pk>/", views.version_file, name="collaboratif_version"),
     path("invitation/<str:secret>/", views.invitation, name="collaboratif_invitation"),
+    path("<int:pk>/discussions/", discussion_views.threads, name="collaboratif_threads"),
+    path("<int:pk>/notifications/", discussion_views.notify_choice, name="collaboratif_notify"),
+    path("discussions/<int:pk>/", discussion_views.thread, name="collaboratif_thread"),
+    path("<int:pk>/agenda/", calendar_views.agenda, name="collaboratif_agenda"),
+    path("evenements/<int:pk>/", calendar_views.event, name="collaboratif_event"),
+    path(
+        "evenements/<int:pk>/invitation.ics",
+        calendar_views.event_ics,
+        name="collaboratif_event_ics",
+    ),
+    path("agenda/abonnements/", calendar_views.feeds, name="collaboratif_feeds"),
+    path("agenda/<str:secret>", calendar_views.feed, name="collaboratif_feed"),
 ]

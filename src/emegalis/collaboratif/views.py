@@ -16,6 +16,7 @@ from emegalis.core.services_catalog import Service
 from emegalis.organisations.selectors import roles_in
 
 from . import access, paths, selectors, services
+from .discussions.selectors import unread_count
 from .forms import FolderForm, InviteForm, RenameForm, RoleForm, UploadForm, WorkspaceForm
 from .models import Role
 
@@ -98,6 +99,7 @@ def _browse(request, workspace, folder):
             "used_percent": min(100, round(100 * used / workspace.quota_bytes)),
             "dav_url": request.build_absolute_uri(f"/dav/{workspace.slug}/"),
             "max_bytes": services.max_file_bytes(),
+            "unread": unread_count(request.user, workspace),
         },
     )
 
