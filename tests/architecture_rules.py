@@ -31,7 +31,9 @@ ALLOWED_APPS: dict[str, frozenset[str]] = {
     # The prefecture's counterpart only knows the @CTES protocol, as a real prefecture would.
     "prefecture": frozenset({"core", "organisations", "actes"}),
     "collaboratif": frozenset({"core", "organisations", "adhesions"}),
-    "groupements": frozenset({"core", "organisations", "adhesions", "marches", "actes"}),
+    "groupements": frozenset(
+        {"core", "organisations", "adhesions", "marches", "actes", "collaboratif"}
+    ),
     "formations": frozenset({"core", "organisations", "adhesions"}),
     # The demo region is loaded through every app's services.
     "demo": frozenset(

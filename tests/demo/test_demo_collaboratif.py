@@ -1,5 +1,6 @@
-"""The demo region's workspace: members from three organisations (Ploemeur's chargée de
-mission among them), folders, a document with two versions; loading twice duplicates nothing."""
+"""The demo region's workspaces: the buyers' network with members from three organisations
+(Ploemeur's chargée de mission among them), folders, a document with two versions; one per
+constituted groupement; loading twice duplicates nothing."""
 
 import pytest
 
@@ -18,5 +19,8 @@ def test_the_demo_has_a_shared_workspace_with_versions():
     ccap = Document.objects.get(workspace=workspace, name="CCAP type fournitures.pdf")
     assert [v.number for v in ccap.versions.all()] == [2, 1]
     assert ccap.current.file.open("rb").read(5) == b"%PDF-"
+    # The constituted groupements got theirs from the groupements service.
+    sources = set(Workspace.objects.exclude(source="").values_list("source", flat=True))
+    assert len(sources) == 2 and all(s.startswith("groupement:") for s in sources)
     load_demo_region()
-    assert Workspace.objects.count() == 1 and Document.objects.count() == 2
+    assert Workspace.objects.count() == 3 and Document.objects.count() == 2

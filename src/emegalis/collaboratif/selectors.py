@@ -90,3 +90,8 @@ def locks_in(workspace: Workspace) -> dict[str, Lock]:
 
 def get_member(workspace: Workspace, pk) -> Member:
     return _get(workspace.members.select_related("user"), pk, "Membre")
+
+
+def service_workspace(user: User, source: str) -> Workspace | None:
+    """The workspace another service keeps for one of its records, if the user is a member."""
+    return Workspace.objects.filter(source=source, members__user=user).first()

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from emegalis.core import clock, journal
+from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import Organisation, User
 
 from . import access, paths
@@ -686,3 +687,81 @@ def copy_document(*, actor: User, document: Document, folder: Folder | None, nam
         path=paths.document_path(target),
     )
     return target
+
+
+# --- workspaces that other services keep for their records ---------------------------------
+
+
+@transaction.atomic
+def sync_service_workspace(
+    *,
+    source: str,
+    organisation: Organisation,
+    name: str,
+    people: list[tuple[User, Organisation, str]],
+    archived: bool = False,
+) -> Workspace | None:
+    """The workspace another service keeps for one of its records (source « groupement:12 »),
+    owned by `organisation`; None when that organisation's convention does not open the
+    service. Its members follow `people` (user, organisation, role): who is missing joins,
+    who belongs to an organisation no longer listed leaves; someone invited by hand from a
+    listed organisation stays, and nobody's role is lowered. People whose organisation has
+    not opened the service are left out."""
+    if not access.may_use(organisation, Service.COLLABORATIF):
+        return None
+    workspace = Workspace.objects.select_for_update().filter(source=source).first()
+    if workspace is None:
+        workspace = Workspace.objects.create(
+            name=_clean_workspace_name(name),
+            slug=_unique_slug(name),
+            organisation=organisation,
+            quota_bytes=settings.COLLABORATIF_DEFAULT_QUOTA_BYTES,
+            source=source,
+        )
+        _record(
+            "workspace_created",
+            actor=None,
+            workspace=workspace,
+            target=workspace,
+            name=workspace.name,
+            source=source,
+        )
+    open_people = [
+        (user, org, role) for user, org, role in people if access.may_use(org, Service.COLLABORATIF)
+    ]
+    organisations = {org.pk for _, org, _ in open_people}
+    for member in workspace.members.exclude(organisation_id__in=organisations):
+        Lock.objects.filter(workspace=workspace, user_id=member.user_id).delete()
+        _record(
+            "member_removed",
+            actor=None,
+            workspace=workspace,
+            target=member,
+            user=member.user.email,
+            source=source,
+        )
+        member.delete()
+    present = dict(workspace.members.values_list("user_id", "role"))
+    for user, org, role in open_people:
+        if user.pk not in present:
+            member = Member.objects.create(
+                workspace=workspace, user=user, organisation=org, role=role
+            )
+            present[user.pk] = role
+            _record(
+                "joined", actor=None, workspace=workspace, target=member, role=role, source=source
+            )
+        elif role == Role.ADMINISTRATEUR and present[user.pk] != role:
+            workspace.members.filter(user=user).update(role=role)
+    stamp = clock.now() if archived else None
+    if bool(workspace.archived_at) != archived:
+        workspace.archived_at = stamp
+        workspace.save(update_fields=["archived_at"])
+        _record(
+            "archived" if archived else "restored",
+            actor=None,
+            workspace=workspace,
+            target=workspace,
+            source=source,
+        )
+    return workspace

@@ -270,6 +270,8 @@ def remove_member(*, actor: User, groupement: Groupement, organisation: Organisa
     if groupement.state == State.EN_SIGNATURE:
         _new_version(groupement, actor=actor, reason=f"Retrait de {organisation.name}")
         _constitute_if_signed(groupement, actor=actor)
+    elif groupement.state == State.CONSTITUE:
+        sync_workspace(groupement)
 
 
 @transaction.atomic
@@ -288,6 +290,41 @@ def submit_for_signature(*, actor: User, groupement: Groupement) -> ConventionVe
     return _new_version(groupement, actor=actor, reason="Convention constitutive initiale")
 
 
+def sync_workspace(groupement: Groupement) -> None:
+    """The groupement's workspace in the outils collaboratifs, kept by that service: the
+    référents and coordinateurs de groupement of every active member (the coordinator's as
+    administrators), archived once the groupement is dissolved."""
+    from emegalis.collaboratif import services as collaboratif
+    from emegalis.organisations.models import RoleAssignment
+
+    from .permissions import MANAGER_ROLES
+
+    active = list(
+        groupement.members.filter(withdrawn_on__isnull=True).select_related("organisation")
+    )
+    people = []
+    for member in list(active):
+        organisation = member.organisation
+        users = {
+            a.membership.user
+            for a in RoleAssignment.objects.filter(
+                role__in=MANAGER_ROLES,
+                membership__organisation=organisation,
+                membership__is_active=True,
+                membership__user__is_active=True,
+            ).select_related("membership__user")
+        }
+        role = "administrateur" if organisation.pk == groupement.coordinator_id else "contributeur"
+        people += [(user, organisation, role) for user in sorted(users, key=lambda u: u.pk)]
+    collaboratif.sync_service_workspace(
+        source=f"groupement:{groupement.pk}",
+        organisation=groupement.coordinator,
+        name=f"Groupement — {groupement.object}"[:120],
+        people=people,
+        archived=groupement.state == State.DISSOUS,
+    )
+
+
 def _constitute_if_signed(groupement: Groupement, *, actor: User) -> bool:
     version = latest_version(groupement)
     members = set(groupement.members.filter(withdrawn_on__isnull=True).values_list("pk", flat=True))
@@ -304,6 +341,7 @@ def _constitute_if_signed(groupement: Groupement, *, actor: User) -> bool:
         target=groupement,
         payload={"version": version.number, "sha256": version.sha256},
     )
+    sync_workspace(groupement)
     return True
 
 
@@ -403,6 +441,7 @@ def dissolve(*, actor: User, groupement: Groupement, reason: str) -> Groupement:
         target=groupement,
         payload={"reason": reason[:500]},
     )
+    sync_workspace(groupement)
     return groupement
 
 

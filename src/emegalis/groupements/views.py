@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from emegalis.adhesions.decorators import service_required
 from emegalis.adhesions.selectors import organisations_enabling
+from emegalis.collaboratif import selectors as collaboratif_selectors
 from emegalis.core import clock
 from emegalis.core.downloads import name_download
 from emegalis.core.forms import add_service_errors, error_messages
@@ -151,6 +152,9 @@ def groupement_detail(request, pk):
             if coordinator and groupement.state != State.DISSOUS
             else None,
             "states": State,
+            "workspace": collaboratif_selectors.service_workspace(
+                request.user, f"groupement:{groupement.pk}"
+            ),
         },
     )
 
