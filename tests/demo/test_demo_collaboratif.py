@@ -19,6 +19,10 @@ def test_the_demo_has_a_shared_workspace_with_versions():
     ccap = Document.objects.get(workspace=workspace, name="CCAP type fournitures.pdf")
     assert [v.number for v in ccap.versions.all()] == [2, 1]
     assert ccap.current.file.open("rb").read(5) == b"%PDF-"
+    thread = workspace.threads.get()
+    assert thread.posts.count() == 2 and thread.posts.last().mentions.exists()
+    assert workspace.events.count() == 2
+    assert workspace.events.get(recurrence="MONTHLY").attendees.count() == 3
     # The constituted groupements got theirs from the groupements service.
     sources = set(Workspace.objects.exclude(source="").values_list("source", flat=True))
     assert len(sources) == 2 and all(s.startswith("groupement:") for s in sources)

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
@@ -181,7 +181,13 @@ def upload(request, pk):
         messages.success(
             request, f"« {version.document.name} » enregistré (version {version.number})."
         )
-    return redirect(_folder_url(found, parent))
+    back = request.POST.get("back", "")
+    target = back if back.startswith("/collaboratif/") else _folder_url(found, parent)
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        # The page's script sent it with a progress bar: it goes there itself, and the
+        # message waits for that page.
+        return JsonResponse({"location": target})
+    return redirect(target)
 
 
 @_view

@@ -14,6 +14,7 @@ document.querySelectorAll("form.em-upload").forEach((form) => {
     const bar = form.querySelector(".em-upload-progress");
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
+    request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     request.upload.addEventListener("progress", (progress) => {
       if (progress.lengthComputable) {
         bar.hidden = false;
@@ -22,7 +23,13 @@ document.querySelectorAll("form.em-upload").forEach((form) => {
       }
     });
     request.addEventListener("load", () => {
-      window.location.assign(request.responseURL || window.location.href);
+      let target = window.location.href;
+      try {
+        target = JSON.parse(request.responseText).location || target;
+      } catch (error) {
+        // not JSON: stay on this page, whose reload shows the outcome
+      }
+      window.location.assign(target);
     });
     request.addEventListener("error", () => {
       status.textContent = "L'envoi a échoué : rien n'a été enregistré. Réessayez.";
