@@ -9,6 +9,7 @@ import pytest
 
 from emegalis.collaboratif import services
 from emegalis.collaboratif.models import Document, Lock, Version
+from emegalis.core.models import JournalEntry
 from emegalis.organisations import services as account_services
 from emegalis.organisations.models import AppPassword
 
@@ -143,6 +144,8 @@ def test_locks_are_the_same_for_the_pages_and_webdav(client, login, space):
     assert lock.status_code == 200
     token = lock["Lock-Token"].strip("<>")
     assert Lock.objects.get(token=token).user == colleague.agent
+    entry = JournalEntry.objects.filter(action="collaboratif.locked").latest("pk")
+    assert entry.payload["via"] == "webdav" and entry.payload["path"].endswith("/cr.txt")
     login(owner.agent)
     page = client.get(f"/collaboratif/documents/{document.pk}/").content.decode()
     assert "Verrouillé par" in page
@@ -156,3 +159,25 @@ def test_locks_are_the_same_for_the_pages_and_webdav(client, login, space):
     assert put.status_code == 204 and document.versions.count() == 2
     unlock = _dav(client, "UNLOCK", path, colleague_auth, HTTP_LOCK_TOKEN=f"<{token}>")
     assert unlock.status_code == 204 and not Lock.objects.exists()
+
+
+def test_a_pdf_previews_in_the_page_and_downloads_otherwise(client, login, space):
+    owner, workspace, _document = space
+    pdf = services.upload(
+        actor=owner.agent,
+        workspace=workspace,
+        folder=None,
+        name="plan.pdf",
+        content=BytesIO(b"%PDF-1.4 plan"),
+        content_type="application/pdf",
+    )
+    login(owner.agent)
+    page = client.get(f"/collaboratif/documents/{pdf.document_id}/").content.decode()
+    assert f"/collaboratif/versions/{pdf.pk}/?apercu=1" in page and "<iframe" in page
+    inline = client.get(f"/collaboratif/versions/{pdf.pk}/?apercu=1")
+    assert inline["Content-Disposition"].startswith("inline")
+    assert inline["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in inline["Content-Security-Policy"]
+    download = client.get(f"/collaboratif/versions/{pdf.pk}/")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 plan"

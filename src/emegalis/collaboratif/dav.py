@@ -138,14 +138,24 @@ class DatabaseLockStorage:
                 expire=time.time() + timeout,
                 token=generate_lock_token(),
             )
+            user = User.objects.filter(email__iexact=lock.get("principal") or "").first()
             Lock.objects.create(
                 token=lock["token"],
                 root=root,
                 workspace=workspace,
-                user=User.objects.filter(email__iexact=lock.get("principal") or "").first(),
+                user=user,
                 data=_to_json(lock),
                 created_at=clock.now(),
                 expires_at=lock["expire"],
+            )
+            services.journal_entry(
+                "locked",
+                actor=user,
+                workspace=workspace,
+                target=workspace,
+                path=root,
+                via="webdav",
+                scope=lock.get("scope"),
             )
         return lock
 
@@ -181,7 +191,20 @@ class DatabaseLockStorage:
         return _from_json(data)
 
     def delete(self, token):
-        return Lock.objects.filter(token=token).delete()[0] > 0
+        lock = Lock.objects.select_related("workspace", "user").filter(token=token).first()
+        if lock is None:
+            return False
+        with transaction.atomic():
+            lock.delete()
+            services.journal_entry(
+                "unlocked",
+                actor=lock.user,
+                workspace=lock.workspace,
+                target=lock.workspace,
+                path=lock.root,
+                via="webdav",
+            )
+        return True
 
     def get_lock_list(self, path, *, include_root, include_children, token_only):
         root = normalize_lock_root(path)

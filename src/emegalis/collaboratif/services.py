@@ -35,7 +35,9 @@ def max_file_bytes() -> int:
     return settings.COLLABORATIF_MAX_FILE_BYTES
 
 
-def _record(action: str, *, actor: User | None, workspace: Workspace, target, **payload) -> None:
+def journal_entry(
+    action: str, *, actor: User | None, workspace: Workspace, target, **payload
+) -> None:
     journal.record(
         action=f"collaboratif.{action}",
         actor=actor,
@@ -91,7 +93,9 @@ def create_workspace(
     Member.objects.create(
         workspace=workspace, user=actor, organisation=organisation, role=Role.ADMINISTRATEUR
     )
-    _record("workspace_created", actor=actor, workspace=workspace, target=workspace, name=name)
+    journal_entry(
+        "workspace_created", actor=actor, workspace=workspace, target=workspace, name=name
+    )
     return workspace
 
 
@@ -130,7 +134,9 @@ def invite(*, actor: User, workspace: Workspace, email: str, role: str) -> tuple
         f"(valable {INVITATION_DAYS} jours) :\n{link}\n"
     )
     transaction.on_commit(lambda: send_mail(f"Invitation — {workspace.name}", body, None, [email]))
-    _record("invited", actor=actor, workspace=workspace, target=invitation, email=email, role=role)
+    journal_entry(
+        "invited", actor=actor, workspace=workspace, target=invitation, email=email, role=role
+    )
     return invitation, secret
 
 
@@ -168,7 +174,7 @@ def accept_invitation(*, actor: User, organisation: Organisation, secret: str) -
     )
     invitation.accepted_at = clock.now()
     invitation.save(update_fields=["accepted_at"])
-    _record("joined", actor=actor, workspace=workspace, target=member, role=member.role)
+    journal_entry("joined", actor=actor, workspace=workspace, target=member, role=member.role)
     return member
 
 
@@ -187,7 +193,7 @@ def set_role(*, actor: User, member: Member, role: str) -> Member:
         raise ValidationError("L'espace doit garder au moins un administrateur.")
     member.role = role
     member.save(update_fields=["role"])
-    _record("role_changed", actor=actor, workspace=workspace, target=member, role=role)
+    journal_entry("role_changed", actor=actor, workspace=workspace, target=member, role=role)
     return member
 
 
@@ -202,7 +208,7 @@ def remove_member(*, actor: User, member: Member) -> None:
             "Vous êtes le dernier administrateur : nommez-en un autre avant de partir."
         )
     Lock.objects.filter(workspace=workspace, user_id=member.user_id).delete()
-    _record(
+    journal_entry(
         "left" if member.user_id == actor.pk else "member_removed",
         actor=actor,
         workspace=workspace,
@@ -219,7 +225,7 @@ def set_archived(*, actor: User, workspace: Workspace, archived: bool) -> Worksp
     access.require_admin(actor, workspace)
     workspace.archived_at = clock.now() if archived else None
     workspace.save(update_fields=["archived_at"])
-    _record(
+    journal_entry(
         "archived" if archived else "restored", actor=actor, workspace=workspace, target=workspace
     )
     return workspace
@@ -256,7 +262,7 @@ def create_folder(*, actor: User, workspace: Workspace, parent: Folder | None, n
     if _name_taken(workspace, parent, name):
         raise ValidationError({"name": f"« {name} » existe déjà ici."})
     folder = Folder.objects.create(workspace=workspace, parent=parent, name=name)
-    _record(
+    journal_entry(
         "folder_created",
         actor=actor,
         workspace=workspace,
@@ -394,7 +400,7 @@ def upload(
             sha256=sha256,
             comment=comment,
         )
-    _record(
+    journal_entry(
         "version_added",
         actor=actor,
         workspace=workspace,
@@ -428,7 +434,7 @@ def restore_version(*, actor: User, document: Document, number: int) -> Version:
         comment=f"Restauration de la version {old.number}",
         restored_from=old.number,
     )
-    _record(
+    journal_entry(
         "version_restored",
         actor=actor,
         workspace=workspace,
@@ -455,7 +461,7 @@ def rename_document(*, actor: User, document: Document, name: str, folder=False)
     Lock.objects.filter(root=before).delete()
     document.name, document.folder = name, destination
     document.save(update_fields=["name", "folder", "updated_at"])
-    _record(
+    journal_entry(
         "document_moved",
         actor=actor,
         workspace=workspace,
@@ -482,7 +488,7 @@ def rename_folder(*, actor: User, folder: Folder, name: str, parent=False) -> Fo
         raise ValidationError("Un document de ce dossier est verrouillé.", code="locked")
     folder.name, folder.parent = name, destination
     folder.save(update_fields=["name", "parent"])
-    _record(
+    journal_entry(
         "folder_moved",
         actor=actor,
         workspace=workspace,
@@ -505,7 +511,7 @@ def trash(*, actor: User, item: Document | Folder) -> None:
         path = paths.folder_path(workspace.slug, item)
     item.trashed_at = clock.now()
     item.save(update_fields=["trashed_at"])
-    _record("trashed", actor=actor, workspace=workspace, target=item, path=path)
+    journal_entry("trashed", actor=actor, workspace=workspace, target=item, path=path)
 
 
 @transaction.atomic
@@ -519,7 +525,9 @@ def restore(*, actor: User, item: Document | Folder) -> None:
         raise ValidationError(f"« {item.name} » existe de nouveau à cet endroit : renommez-le.")
     item.trashed_at = None
     item.save(update_fields=["trashed_at"])
-    _record("restored_from_trash", actor=actor, workspace=workspace, target=item, name=item.name)
+    journal_entry(
+        "restored_from_trash", actor=actor, workspace=workspace, target=item, name=item.name
+    )
 
 
 @transaction.atomic
@@ -551,7 +559,7 @@ def empty_trash(*, actor: User, workspace: Workspace) -> int:
             storage.delete(name)
 
     transaction.on_commit(_delete_files)
-    _record("trash_emptied", actor=actor, workspace=workspace, target=workspace, count=count)
+    journal_entry("trash_emptied", actor=actor, workspace=workspace, target=workspace, count=count)
     return count
 
 
@@ -600,7 +608,7 @@ def lock_document(*, actor: User, document: Document, minutes: int = PAGE_LOCK_M
         created_at=clock.now(),
         expires_at=data["expire"],
     )
-    _record("locked", actor=actor, workspace=workspace, target=document, path=root)
+    journal_entry("locked", actor=actor, workspace=workspace, target=document, path=root)
     return lock
 
 
@@ -617,7 +625,7 @@ def unlock_document(*, actor: User, document: Document) -> None:
             "Seul celui qui a verrouillé le document (ou un administrateur) le libère."
         )
     Lock.objects.filter(root=lock.root).delete()
-    _record("unlocked", actor=actor, workspace=workspace, target=document, path=lock.root)
+    journal_entry("unlocked", actor=actor, workspace=workspace, target=document, path=lock.root)
 
 
 # --- for WebDAV: an empty document (PUT and LOCK on a new name), a copy ------------------------
@@ -635,7 +643,7 @@ def create_empty_document(
     if _name_taken(workspace, folder, name):
         raise ValidationError(f"« {name} » existe déjà ici.")
     document = Document.objects.create(workspace=workspace, folder=folder, name=name)
-    _record(
+    journal_entry(
         "document_created",
         actor=actor,
         workspace=workspace,
@@ -678,7 +686,7 @@ def copy_document(*, actor: User, document: Document, folder: Folder | None, nam
             created_at=clock.now(),
             comment=f"Copie de « {document.name} »",
         )
-    _record(
+    journal_entry(
         "document_copied",
         actor=actor,
         workspace=workspace,
@@ -718,7 +726,7 @@ def sync_service_workspace(
             quota_bytes=settings.COLLABORATIF_DEFAULT_QUOTA_BYTES,
             source=source,
         )
-        _record(
+        journal_entry(
             "workspace_created",
             actor=None,
             workspace=workspace,
@@ -732,7 +740,7 @@ def sync_service_workspace(
     organisations = {org.pk for _, org, _ in open_people}
     for member in workspace.members.exclude(organisation_id__in=organisations):
         Lock.objects.filter(workspace=workspace, user_id=member.user_id).delete()
-        _record(
+        journal_entry(
             "member_removed",
             actor=None,
             workspace=workspace,
@@ -748,7 +756,7 @@ def sync_service_workspace(
                 workspace=workspace, user=user, organisation=org, role=role
             )
             present[user.pk] = role
-            _record(
+            journal_entry(
                 "joined", actor=None, workspace=workspace, target=member, role=role, source=source
             )
         elif role == Role.ADMINISTRATEUR and present[user.pk] != role:
@@ -757,7 +765,7 @@ def sync_service_workspace(
     if bool(workspace.archived_at) != archived:
         workspace.archived_at = stamp
         workspace.save(update_fields=["archived_at"])
-        _record(
+        journal_entry(
             "archived" if archived else "restored",
             actor=None,
             workspace=workspace,

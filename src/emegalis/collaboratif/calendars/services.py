@@ -15,7 +15,7 @@ from emegalis.organisations.models import User
 
 from .. import access
 from ..models import CalendarFeed, Event, Recurrence, Workspace
-from ..services import _record
+from ..services import journal_entry
 from . import ics
 
 EVENT_FIELDS = (
@@ -109,7 +109,9 @@ def create_event(*, actor: User, workspace: Workspace, attendees=(), **values) -
     )
     event.attendees.set(chosen)
     _send(event)
-    _record("event_created", actor=actor, workspace=workspace, target=event, title=event.title)
+    journal_entry(
+        "event_created", actor=actor, workspace=workspace, target=event, title=event.title
+    )
     return event
 
 
@@ -127,7 +129,7 @@ def update_event(*, actor: User, event: Event, attendees=(), **values) -> Event:
     event.save()
     event.attendees.set(chosen)
     _send(event)
-    _record(
+    journal_entry(
         "event_updated",
         actor=actor,
         workspace=event.workspace,
@@ -147,7 +149,7 @@ def cancel_event(*, actor: User, event: Event) -> Event:
         event.updated_at = event.cancelled_at
         event.save()
         _send(event)
-        _record(
+        journal_entry(
             "event_cancelled",
             actor=actor,
             workspace=event.workspace,

@@ -13,7 +13,7 @@ from emegalis.organisations.models import User
 
 from .. import access
 from ..models import Document, Member, Notify, Post, ReadMarker, Thread, Workspace
-from ..services import _record
+from ..services import journal_entry
 
 EXCERPT = 1000
 
@@ -98,7 +98,7 @@ def start_thread(
         workspace=workspace, title=title, created_by=actor, created_at=now, last_post_at=now
     )
     _post(actor, thread, body, mentions, documents)
-    _record("thread_started", actor=actor, workspace=workspace, target=thread, title=title)
+    journal_entry("thread_started", actor=actor, workspace=workspace, target=thread, title=title)
     return thread
 
 
@@ -109,7 +109,7 @@ def reply(*, actor: User, thread: Thread, body: str, mentions=(), documents=()) 
     body = _clean_body(body)
     mentions, documents = _check_links(thread.workspace, mentions, documents)
     post = _post(actor, thread, body, mentions, documents)
-    _record("replied", actor=actor, workspace=thread.workspace, target=thread, post=post.pk)
+    journal_entry("replied", actor=actor, workspace=thread.workspace, target=thread, post=post.pk)
     return post
 
 
