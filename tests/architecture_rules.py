@@ -26,7 +26,8 @@ ALLOWED_APPS: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "organisations": frozenset({"core"}),
     "adhesions": frozenset({"core", "organisations"}),
-    "marches": frozenset({"core", "organisations", "adhesions"}),
+    # The salle des marchés opens a workspace for a consultation's team.
+    "marches": frozenset({"core", "organisations", "adhesions", "collaboratif"}),
     "actes": frozenset({"core", "organisations", "adhesions"}),
     # The prefecture's counterpart only knows the @CTES protocol, as a real prefecture would.
     "prefecture": frozenset({"core", "organisations", "actes"}),

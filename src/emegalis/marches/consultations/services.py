@@ -722,3 +722,50 @@ def update_company_profile(*, actor: User, company: Organisation, **fields) -> O
         payload={"fields": sorted(fields)},
     )
     return company
+
+
+# --- the consultation team's workspace (outils collaboratifs) ----------------------------------
+
+
+@transaction.atomic
+def open_team_workspace(*, actor: User, consultation: Consultation):
+    """A workspace in the outils collaboratifs for the consultation's team: the buyers of its
+    organisation (the one who opens it as administrator). Called again, it adds the buyers who
+    arrived since. Nothing of the plis ever goes there by itself."""
+    from emegalis.collaboratif import services as collaboratif
+    from emegalis.organisations.models import RoleAssignment
+    from emegalis.organisations.roles import Role
+
+    organisation = consultation.organisation
+    require_buyer(actor, organisation)
+    buyers = {
+        a.membership.user
+        for a in RoleAssignment.objects.filter(
+            role=Role.ACHETEUR,
+            membership__organisation=organisation,
+            membership__is_active=True,
+            membership__user__is_active=True,
+        ).select_related("membership__user")
+    } | {actor}
+    people = [
+        (user, organisation, "administrateur" if user == actor else "contributeur")
+        for user in sorted(buyers, key=lambda u: u.pk)
+    ]
+    workspace = collaboratif.sync_service_workspace(
+        source=f"consultation:{consultation.pk}",
+        organisation=organisation,
+        name=f"Équipe {consultation.reference} — {consultation.title}"[:120],
+        people=people,
+    )
+    if workspace is None:
+        raise ValidationError(
+            f"La convention de {organisation.name} n'ouvre pas les outils collaboratifs."
+        )
+    journal.record(
+        action="marches.team_workspace_opened",
+        actor=actor,
+        organisation=organisation,
+        target=consultation,
+        payload={"workspace": workspace.pk, "members": len(people)},
+    )
+    return workspace

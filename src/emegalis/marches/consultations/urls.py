@@ -24,6 +24,7 @@ urlpatterns = [
     path("acheteur/nouvelle/", views.buyer_create, name="marches_buyer_create"),
     path(_buyer, views.buyer_detail, name="marches_buyer_detail"),
     path(f"{_buyer}modifier/", views.buyer_edit, name="marches_buyer_edit"),
+    path(f"{_buyer}equipe/", views.team_workspace, name="marches_team_workspace"),
     path(f"{_buyer}lots/", views.lot_add, name="marches_lot_add"),
     path(f"{_buyer}lots/<int:lot_pk>/supprimer/", views.lot_delete, name="marches_lot_delete"),
     path(f"{_buyer}dce/", views.dce_upload, name="marches_dce_upload"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from emegalis.collaboratif import selectors as collaboratif_selectors
 from emegalis.core import clock, csv_export, page_sections
 from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import add_service_errors, error_messages
@@ -283,7 +284,23 @@ def _buyer_detail_context(request, consultation, **forms):
         "commission_open": not opening_services.commission_naming_refusal(consultation),
         "commission_dissolvable": not opening_services.dissolution_refusal(consultation),
         "opening_session": getattr(consultation, "opening_session", None),
+        "team_workspace": collaboratif_selectors.service_workspace(
+            request.user, f"consultation:{consultation.pk}"
+        ),
     }
+
+
+@login_required
+@require_POST
+def team_workspace(request, pk: int):
+    consultation = selectors.get_buyer_consultation(request.user, pk)
+    try:
+        workspace = services.open_team_workspace(actor=request.user, consultation=consultation)
+    except (ValidationError, PermissionDenied) as exc:
+        for message in error_messages(exc):
+            messages.error(request, message)
+        return redirect("marches_buyer_detail", pk=consultation.pk)
+    return redirect("collaboratif_workspace", pk=workspace.pk)
 
 
 @login_required
