@@ -5,13 +5,13 @@ scoping as the pages: a workspace of which the caller is not a member is a 404."
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from emegalis.adhesions.access import require_service
 from emegalis.core.api_errors import AUTH, BODY, READ, errors
+from emegalis.core.downloads import attachment
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.api_auth import TokenAuth
 
@@ -199,9 +199,7 @@ def content(request, pk: int):
     current = document.current
     if current is None or document.trashed_at is not None:
         raise HttpError(404, "Ce document n'a pas de contenu.")
-    response = FileResponse(current.file.open("rb"), content_type="application/octet-stream")
-    response["Content-Disposition"] = "attachment"
-    return response
+    return attachment(current.file, document.name, content_type="application/octet-stream")
 
 
 _UPLOAD_STATUS = {"quota": 507, "too_big": 413, "locked": 409}

@@ -3,14 +3,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
 from emegalis.adhesions.decorators import service_required
-from emegalis.core.downloads import name_download
+from emegalis.core.downloads import stored_file_response
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.selectors import roles_in
@@ -231,15 +231,20 @@ def version_file(request, pk):
     version = selectors.get_version(request.user, request.organisation, pk)
     access.require_member(request.user, version.document.workspace)
     inline = request.GET.get("apercu") == "1"
-    response = FileResponse(
-        version.file.open("rb"),
-        content_type=version.document.content_type or "application/octet-stream",
-    )
     name = version.document.name
     if not inline and version.number != version.document.versions.count():
         stem, dot, ext = name.rpartition(".")
         name = f"{stem} (v{version.number}).{ext}" if dot else f"{name} (v{version.number})"
-    return name_download(response, name, inline=inline)
+    try:
+        handle = version.file.open("rb")
+    except OSError:
+        raise Http404("Fichier introuvable.") from None
+    return stored_file_response(
+        handle,
+        name,
+        content_type=version.document.content_type or "application/octet-stream",
+        inline=inline,
+    )
 
 
 @_view

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from emegalis.core.downloads import name_download
 from emegalis.core.forms import add_service_errors
 
 from .. import access, selectors
@@ -102,8 +103,7 @@ def event_ics(request, pk):
     found = calendar_selectors.get_event(request.user, _workspaces(request), pk)
     access.require_member(request.user, found.workspace)
     response = HttpResponse(ics.invitation(found), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="invitation.ics"'
-    return response
+    return name_download(response, "invitation.ics")
 
 
 @_view
