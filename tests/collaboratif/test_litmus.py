@@ -33,6 +33,7 @@ def test_litmus_passes_against_the_webdav_server(live_server, tmp_path):
         cwd=os.environ.get("LITMUS_DIR", tmp_path),  # litmus writes its debug.log there
     )
     output = result.stdout + result.stderr
+    print("\n".join(line for line in output.splitlines() if "summary for" in line))
     assert result.returncode == 0, output[-6000:]
     for suite in SUITES:
         summary = re.search(rf"<- summary for `{suite}': of (\d+) tests run: (\d+) passed", output)
