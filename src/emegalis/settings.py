@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "emegalis.actes",
     "emegalis.groupements",
     "emegalis.collaboratif",
+    "emegalis.formations",
     "emegalis.prefecture",
     "emegalis.demo",
 ]
@@ -349,6 +350,16 @@ PERIODIC_JOBS = [
     {
         "name": "groupements.remind_due_surveys",
         "task": "emegalis.groupements.tasks.remind_due_surveys",
+        "every_seconds": 3600,
+    },
+    {
+        "name": "formations.expire_offers",
+        "task": "emegalis.formations.tasks.expire_offers",
+        "every_seconds": 300,
+    },
+    {
+        "name": "formations.close_due_sessions",
+        "task": "emegalis.formations.tasks.close_due_sessions",
         "every_seconds": 3600,
     },
     {

@@ -6,6 +6,7 @@ from emegalis.actes import urls as actes_urls
 from emegalis.adhesions import urls as adhesions_urls
 from emegalis.collaboratif import urls as collaboratif_urls
 from emegalis.core import views as core_views
+from emegalis.formations import urls as formations_urls
 from emegalis.groupements import urls as groupements_urls
 from emegalis.marches import urls as marches_urls
 from emegalis.organisations import urls as organisations_urls
@@ -28,6 +29,7 @@ urlpatterns = [
     path("prefecture/", include(prefecture_urls.urlpatterns)),
     path("collaboratif/", include(collaboratif_urls.urlpatterns)),
     path("dav/", include(collaboratif_urls.dav_urlpatterns)),
+    path("formations/", include(formations_urls.urlpatterns)),
     path("api/v1/", api.urls),
     path("sante/", core_views.health, name="health"),
     path("horodatage/", core_views.timestamp_authority, name="timestamp_authority"),

@@ -46,6 +46,7 @@ SERVICE_ENTRY_URL_NAMES: dict[str, str] = {
     Service.ACTES: "actes_home",
     Service.GROUPEMENTS: "groupements_home",
     Service.COLLABORATIF: "collaboratif_home",
+    Service.FORMATIONS: "formations_catalogue",
 }
 
 

@@ -37,6 +37,7 @@ EXTENSIONS = (
     "emegalis.demo.actes.load",
     "emegalis.demo.groupements.load",
     "emegalis.demo.collaboratif.load",
+    "emegalis.demo.formations.load",
 )
 DEMO_EMAIL_DOMAIN = "demo.e-megalis.bzh"
 ALL_SERVICES = [s.value for s in Service]

@@ -1,0 +1,22 @@
+"""The demo region's trainings: the four courses, a session held, future sessions, the one for
+companies full with a waiting list, and Hennebont's agent registered (awaiting approval)."""
+
+import pytest
+
+from emegalis.demo.region import demo_email, load_demo_region
+from emegalis.formations.models import Course, Registration, Session
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_courses_sessions_and_a_waiting_list():
+    load_demo_region()
+    assert Course.objects.count() == 4
+    assert Session.objects.filter(state="tenue").count() == 1
+    companies = Session.objects.get(course__title="Déposer une offre électronique")
+    states = sorted(companies.registrations.values_list("state", flat=True))
+    assert companies.state == "complete" and states == ["en_attente", "inscrite", "inscrite"]
+    hennebont = Registration.objects.get(trainee__email=demo_email("stagiaire.hennebont"))
+    assert hennebont.state == "a_valider"
+    load_demo_region()
+    assert Course.objects.count() == 4
