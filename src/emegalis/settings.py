@@ -358,6 +358,11 @@ PERIODIC_JOBS = [
         "every_seconds": 300,
     },
     {
+        "name": "formations.send_reminders",
+        "task": "emegalis.formations.tasks.send_reminders",
+        "every_seconds": 3600,
+    },
+    {
         "name": "formations.close_due_sessions",
         "task": "emegalis.formations.tasks.close_due_sessions",
         "every_seconds": 3600,

@@ -63,6 +63,8 @@ class Session(models.Model):
         "état", max_length=10, choices=SessionState.choices, default=SessionState.OUVERTE
     )
     cancelled_reason = models.CharField("motif d'annulation", max_length=300, blank=True)
+    # Incremented when the session changes: the convocations' iCalendar SEQUENCE.
+    sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,7 +89,7 @@ class Slot(models.Model):
     half = models.CharField("demi-journée", max_length=10, choices=Half.choices)
 
     class Meta:
-        ordering = ["date", "half"]
+        ordering = ["date", "-half"]  # « matin » sorts after « apres_midi »: reversed
         constraints = [
             models.UniqueConstraint(fields=["session", "date", "half"], name="formations_slot_once")
         ]
@@ -124,6 +126,8 @@ class Registration(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField("motif", max_length=300, blank=True)
+    convoked_at = models.DateTimeField("convoqué le", null=True, blank=True)
+    reminded_at = models.DateTimeField("rappel envoyé le", null=True, blank=True)
 
     class Meta:
         verbose_name = "inscription"
@@ -139,3 +143,65 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trainee} — {self.session}"
+
+
+class Presence(models.TextChoices):
+    PRESENT = "present", "Présent"
+    RETARD = "retard", "En retard"
+    ABSENT = "absent", "Absent"
+    EXCUSE = "excuse", "Absent excusé"
+
+
+class Sheet(models.Model):
+    """The feuille d'émargement of a half-day: the code shown in the room, the trainer's
+    countersignature, and the signed sheet as a PDF (its SHA-256 in the journal)."""
+
+    slot = models.OneToOneField(Slot, on_delete=models.CASCADE, related_name="sheet")
+    code = models.CharField("code d'émargement", max_length=6)
+    countersigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    countersigned_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.BinaryField(null=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"Émargement — {self.slot}"
+
+
+class Attendance(models.Model):
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="attendances"
+    )
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="attendances")
+    status = models.CharField("présence", max_length=10, choices=Presence.choices)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    # How it was recorded: the trainee's code in the room, or the trainer's sheet.
+    method = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "slot"], name="formations_attendance_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registration.trainee} — {self.slot} : {self.get_status_display()}"
+
+
+class Certificate(models.Model):
+    """The attestation de présence: a PDF sealed by the platform (PAdES), checked online with
+    its code."""
+
+    registration = models.OneToOneField(
+        Registration, on_delete=models.PROTECT, related_name="certificate"
+    )
+    code = models.CharField(max_length=16, unique=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Attestation {self.code}"

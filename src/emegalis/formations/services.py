@@ -20,6 +20,7 @@ from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
 
+from . import convocations
 from .lifecycle import REGISTRATION_STATES, SESSION_STATES
 from .models import Audience, Course, Half, Registration, RegistrationState, Session, Slot
 from .models import SessionState as S
@@ -331,6 +332,8 @@ def register_employee(
     registration = _new_registration(session, trainee, company, actor, R.INSCRITE)
     registration.decided_by, registration.decided_at = actor, clock.now()
     registration.save(update_fields=["decided_by", "decided_at"])
+    if registration.state == R.INSCRITE:
+        convocations.convoke(registration)
     _refresh_state(session)
     _record(
         "registration_made",
@@ -382,6 +385,8 @@ def decide(
         registration.reason = reason
     registration.decided_by, registration.decided_at = actor, clock.now()
     registration.save()
+    if registration.state == R.INSCRITE:
+        convocations.convoke(registration)
     _refresh_state(session)
     label = R(registration.state).label.lower()
     _mail(
@@ -430,11 +435,14 @@ def cancel(*, actor: User, registration: Registration, reason: str = "") -> Regi
     if refusal:
         raise PermissionDenied(refusal)
     held_seat = registration.state in SEATED
+    convoked = registration.state == R.INSCRITE
     REGISTRATION_STATES.check(registration.state, R.ANNULEE)
     registration.state = R.ANNULEE
     registration.reason = " ".join(str(reason or "").split())[:300]
     registration.offer_expires_at = None
     registration.save()
+    if convoked:
+        convocations.cancel_notice(registration, "Votre place est libérée.")
     if held_seat:
         _offer_next(session)
     _refresh_state(session)
@@ -505,7 +513,9 @@ def answer_offer(*, actor: User, registration: Registration, accept: bool) -> Re
     if not accept:
         registration.reason = "Place proposée déclinée"
     registration.save()
-    if not accept:
+    if accept:
+        convocations.convoke(registration)
+    else:
         _offer_next(session)
     _refresh_state(session)
     _record(
@@ -571,8 +581,12 @@ def cancel_session(*, actor: User, session: Session, reason: str) -> Session:
     session.state = S.ANNULEE
     session.cancelled_reason = reason
     session.save(update_fields=["state", "cancelled_reason"])
-    live = session.registrations.exclude(state__in=(R.ANNULEE, R.REFUSEE)).select_related("trainee")
-    emails = [r.trainee.email for r in live]
+    live = session.registrations.exclude(state__in=(R.ANNULEE, R.REFUSEE)).select_related(
+        "trainee", "organisation", "session__course"
+    )
+    emails = [r.trainee.email for r in live if r.state != R.INSCRITE]
+    for registration in live.filter(state=R.INSCRITE):
+        convocations.cancel_notice(registration, f"La session est annulée : {reason}.")
     live.update(state=R.ANNULEE, reason=f"Session annulée : {reason}", offer_expires_at=None)
     _mail(
         f"Session annulée — {session.course.title}",

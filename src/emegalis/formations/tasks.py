@@ -15,3 +15,11 @@ def expire_offers() -> int:
 def close_due_sessions() -> int:
     """Close the registrations of the sessions whose deadline has passed."""
     return services.close_due_sessions()
+
+
+@task()
+def send_reminders() -> int:
+    """Two days before a session, remind each person seated."""
+    from . import convocations
+
+    return convocations.send_reminders()
