@@ -9,7 +9,15 @@ from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
 
-from .models import Course, Registration, RegistrationState, Session, SessionState
+from .models import (
+    Certificate,
+    Course,
+    Registration,
+    RegistrationState,
+    Session,
+    SessionState,
+    Slot,
+)
 
 SEATED = (RegistrationState.INSCRITE, RegistrationState.PROPOSEE)
 
@@ -109,3 +117,34 @@ def company_people(organisation: Organisation) -> QuerySet[User]:
     return User.objects.filter(
         memberships__organisation=organisation, memberships__is_active=True, is_active=True
     ).order_by("last_name", "email")
+
+
+def get_trainer_slot(user: User, pk) -> Slot:
+    """A half-day of a session the user trains (or any, for the staff)."""
+    try:
+        slot = Slot.objects.select_related("session__course").get(pk=pk)
+    except (Slot.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("Demi-journée introuvable.") from None
+    if user.is_platform_staff or slot.session.trainers.filter(pk=user.pk).exists():
+        return slot
+    raise Http404("Demi-journée introuvable.")
+
+
+def todays_slots(user: User, today) -> list:
+    """The half-days of today in the sessions where the user has a seat."""
+    return list(
+        Slot.objects.filter(
+            date=today,
+            session__registrations__trainee=user,
+            session__registrations__state=RegistrationState.INSCRITE,
+        ).select_related("session__course")
+    )
+
+
+def get_certificate_by_code(code: str) -> Certificate:
+    try:
+        return Certificate.objects.select_related(
+            "registration__trainee", "registration__organisation", "registration__session__course"
+        ).get(code=str(code or "").strip().upper())
+    except Certificate.DoesNotExist:
+        raise Http404("Aucune attestation ne porte ce code.") from None

@@ -31,7 +31,7 @@ OFFER_HOURS = 48
 CANCEL_CUTOFF_DAYS = 2
 
 
-def _record(action: str, *, actor, organisation, target, **payload) -> None:
+def journal_entry(action: str, *, actor, organisation, target, **payload) -> None:
     journal.record(
         action=f"formations.{action}",
         actor=actor,
@@ -88,7 +88,9 @@ def create_course(*, actor: User, **fields) -> Course:
     course = Course(slug=slug, **values)
     course.full_clean()
     course.save()
-    _record("course_created", actor=actor, organisation=None, target=course, title=course.title)
+    journal_entry(
+        "course_created", actor=actor, organisation=None, target=course, title=course.title
+    )
     return course
 
 
@@ -155,7 +157,7 @@ def create_session(
     )
     Slot.objects.bulk_create(Slot(session=session, date=d, half=h) for d, h in slots)
     session.trainers.set(trainers)
-    _record(
+    journal_entry(
         "session_created",
         actor=actor,
         organisation=None,
@@ -210,7 +212,9 @@ def set_capacity(*, actor: User, session: Session, capacity: int) -> Session:
     session.save(update_fields=["capacity"])
     _offer_next(session)
     _refresh_state(session)
-    _record("capacity_changed", actor=actor, organisation=None, target=session, capacity=capacity)
+    journal_entry(
+        "capacity_changed", actor=actor, organisation=None, target=session, capacity=capacity
+    )
     return session
 
 
@@ -304,7 +308,7 @@ def request_registration(
         f"ou refusez : {_link('formations_approvals')}\n",
         _referent_emails(organisation),
     )
-    _record(
+    journal_entry(
         "registration_requested",
         actor=actor,
         organisation=organisation,
@@ -335,7 +339,7 @@ def register_employee(
     if registration.state == R.INSCRITE:
         convocations.convoke(registration)
     _refresh_state(session)
-    _record(
+    journal_entry(
         "registration_made",
         actor=actor,
         organisation=company,
@@ -396,7 +400,7 @@ def decide(
         + f"\n{_link('formations_mine')}\n",
         [registration.trainee.email],
     )
-    _record(
+    journal_entry(
         "registration_decided",
         actor=actor,
         organisation=registration.organisation,
@@ -446,7 +450,7 @@ def cancel(*, actor: User, registration: Registration, reason: str = "") -> Regi
     if held_seat:
         _offer_next(session)
     _refresh_state(session)
-    _record(
+    journal_entry(
         "registration_cancelled",
         actor=actor,
         organisation=registration.organisation,
@@ -482,7 +486,7 @@ def _offer_next(session: Session) -> list[Registration]:
             f"passera à la personne suivante : {_link('formations_mine')}\n",
             [waiting.trainee.email],
         )
-        _record(
+        journal_entry(
             "seat_offered",
             actor=None,
             organisation=waiting.organisation,
@@ -518,7 +522,7 @@ def answer_offer(*, actor: User, registration: Registration, accept: bool) -> Re
     else:
         _offer_next(session)
     _refresh_state(session)
-    _record(
+    journal_entry(
         "offer_answered",
         actor=actor,
         organisation=registration.organisation,
@@ -541,7 +545,7 @@ def expire_offers() -> int:
                 registration.state = R.ANNULEE
                 registration.reason = "Place proposée non confirmée à temps"
                 registration.save(update_fields=["state", "reason"])
-                _record(
+                journal_entry(
                     "offer_expired",
                     actor=None,
                     organisation=registration.organisation,
@@ -565,7 +569,7 @@ def close_due_sessions() -> int:
                 SESSION_STATES.check(session.state, S.CLOSE)
                 session.state = S.CLOSE
                 session.save(update_fields=["state"])
-                _record("session_closed", actor=None, organisation=None, target=session)
+                journal_entry("session_closed", actor=None, organisation=None, target=session)
                 closed += 1
     return closed
 
@@ -593,7 +597,9 @@ def cancel_session(*, actor: User, session: Session, reason: str) -> Session:
         f"La session « {session.course.title} » ({session}) est annulée. Motif : {reason}.\n",
         emails,
     )
-    _record("session_cancelled", actor=actor, organisation=None, target=session, reason=reason)
+    journal_entry(
+        "session_cancelled", actor=actor, organisation=None, target=session, reason=reason
+    )
     return session
 
 
@@ -608,5 +614,5 @@ def mark_held(*, actor: User, session: Session) -> Session:
     SESSION_STATES.check(session.state, S.TENUE)
     session.state = S.TENUE
     session.save(update_fields=["state"])
-    _record("session_held", actor=actor, organisation=None, target=session)
+    journal_entry("session_held", actor=actor, organisation=None, target=session)
     return session

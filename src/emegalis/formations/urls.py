@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import views
+from .attendance import views as attendance_views
+from .certificates import views as certificate_views
 
 urlpatterns = [
     path("", views.catalogue, name="formations_catalogue"),
@@ -15,4 +17,21 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="formations_session"),
     path("sessions/<int:pk>/inscription/", views.register, name="formations_register"),
     path("catalogue/<slug:slug>/", views.course, name="formations_course"),
+    path("demi-journees/<int:pk>/", attendance_views.sheet, name="formations_sheet"),
+    path(
+        "demi-journees/<int:pk>/feuille.pdf",
+        attendance_views.sheet_pdf,
+        name="formations_sheet_pdf",
+    ),
+    path("emargement/", attendance_views.check_in, name="formations_check_in"),
+    path(
+        "inscriptions/<int:pk>/attestation.pdf",
+        certificate_views.download,
+        name="formations_certificate",
+    ),
+    path(
+        "attestations/<str:code>/",
+        certificate_views.check,
+        name="formations_certificate_check",
+    ),
 ]

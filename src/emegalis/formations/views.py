@@ -12,6 +12,7 @@ from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
 
 from . import selectors, services
+from .certificates import services as certificates
 from .forms import CancelSessionForm, CapacityForm, DecisionForm, EmployeeForm
 from .models import Audience, RegistrationState
 
@@ -167,7 +168,13 @@ def session_detail(request, pk):
     session = selectors.get_managed_session(request.user, pk)
     if request.method == "POST":
         try:
-            if "capacity" in request.POST:
+            if request.POST.get("action") == "tenue":
+                services.mark_held(actor=request.user, session=session)
+                messages.success(request, "Session marquée comme tenue.")
+            elif request.POST.get("action") == "attestations":
+                issued = certificates.issue(actor=request.user, session=session)
+                messages.success(request, f"{len(issued)} attestation(s) délivrée(s).")
+            elif "capacity" in request.POST:
                 form = CapacityForm(request.POST)
                 if not form.is_valid():
                     raise ValidationError("Nombre de places invalide.")
@@ -192,7 +199,10 @@ def session_detail(request, pk):
         "formations/session.html",
         {
             "session": session,
-            "registrations": session.registrations.select_related("trainee", "organisation"),
+            "registrations": session.registrations.select_related(
+                "trainee", "organisation", "certificate"
+            ),
+            "slots": session.slots.all(),
             "capacity_form": CapacityForm(initial={"capacity": session.capacity}),
             "cancel_form": CancelSessionForm(),
         },

@@ -1,0 +1,1 @@
+"""Attendance: the feuille d'émargement of each half-day."""

@@ -1,0 +1,1 @@
+"""Attestations de présence, sealed by the platform and checked online."""
