@@ -16,6 +16,7 @@ from emegalis.core.pdf import extract_text
 from emegalis.formations import services
 from emegalis.formations.attendance import services as attendance
 from emegalis.formations.certificates import services as certificates
+from emegalis.formations.models import Registration
 
 from .helpers import agent, commune, course, session, staff
 
@@ -38,7 +39,7 @@ def _valid(pdf: bytes) -> bool:
     return status.intact and status.valid
 
 
-def test_the_sheet_of_the_day_and_the_certificates(client, login):
+def test_the_sheet_of_the_day_and_the_certificates(client, login, login_verified):
     team = staff()
     the_session = session(team, course(team), days_ahead=10, halves="matin", capacity=3)
     the_session.trainers.add(trainer := agent(commune()[0]))
@@ -94,3 +95,28 @@ def test_the_sheet_of_the_day_and_the_certificates(client, login):
     login(trainees[2])
     url = f"/formations/inscriptions/{certificate.registration.pk}/attestation.pdf"
     assert client.get(url).status_code == 404
+    # The satisfaction questionnaire, once, marks from 1 to 5; the reports and their CSV.
+    from emegalis.formations.reports import services as evaluations
+
+    good = {"objectifs": 5, "contenu": 4, "formateur": 5, "organisation": 4, "utilite": 4}
+    first = Registration.objects.get(pk=registrations[trainees[0]].pk)
+    with pytest.raises(ValidationError, match="une note de 1 à 5"):
+        evaluations.evaluate(
+            actor=trainees[0],
+            registration=first,
+            answers={**good, "contenu": 9},
+        )
+    evaluations.evaluate(actor=trainees[0], registration=first, answers=good)
+    with pytest.raises(ValidationError, match="déjà donné"):
+        evaluations.evaluate(actor=trainees[0], registration=first, answers=good)
+    client.logout()
+    login(referent)
+    year = certificate.issued_at.year
+    report = client.get(f"/formations/rapports/organisation.csv?annee={year}")
+    text = report.content.decode("utf-8-sig")
+    assert trainees[0].get_full_name() in text and trainees[2].get_full_name() not in text
+    assert client.get("/formations/rapports/").status_code == 403
+    client.logout()
+    login_verified(team)
+    courses = client.get("/formations/rapports/formations.csv").content.decode("utf-8-sig")
+    assert "Publier une consultation;1;1;3;3;100;4.4;1" in courses

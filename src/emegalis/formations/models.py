@@ -205,3 +205,27 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"Attestation {self.code}"
+
+
+QUESTIONS = {
+    "objectifs": "Les objectifs annoncés ont été atteints",
+    "contenu": "Le contenu répond à mes besoins",
+    "formateur": "Le formateur maîtrise le sujet et l'explique clairement",
+    "organisation": "L'organisation (lieu, horaires, supports) était satisfaisante",
+    "utilite": "Je pourrai appliquer ce que j'ai appris",
+}
+
+
+class Evaluation(models.Model):
+    """The satisfaction questionnaire of a trainee after a session: a mark from 1 to 5 per
+    question of QUESTIONS, and a free comment."""
+
+    registration = models.OneToOneField(
+        Registration, on_delete=models.CASCADE, related_name="evaluation"
+    )
+    answers = models.JSONField()
+    comment = models.TextField("commentaire", blank=True)
+    submitted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Évaluation — {self.registration}"

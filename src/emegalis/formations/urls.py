@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 from .attendance import views as attendance_views
 from .certificates import views as certificate_views
+from .reports import views as report_views
 
 urlpatterns = [
     path("", views.catalogue, name="formations_catalogue"),
@@ -33,5 +34,24 @@ urlpatterns = [
         "attestations/<str:code>/",
         certificate_views.check,
         name="formations_certificate_check",
+    ),
+    path("inscriptions/<int:pk>/avis/", report_views.evaluate, name="formations_evaluate"),
+    path("rapports/", report_views.per_course, name="formations_report_courses"),
+    path(
+        "rapports/formations.csv",
+        report_views.per_course,
+        {"export": True},
+        name="formations_report_courses_csv",
+    ),
+    path(
+        "rapports/organisation/",
+        report_views.per_organisation,
+        name="formations_report_organisation",
+    ),
+    path(
+        "rapports/organisation.csv",
+        report_views.per_organisation,
+        {"export": True},
+        name="formations_report_organisation_csv",
     ),
 ]

@@ -1,0 +1,1 @@
+"""Satisfaction results and the activity reports of the formations service."""
