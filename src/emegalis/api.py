@@ -7,6 +7,7 @@ from emegalis.actes.acts.api import router as actes_router
 from emegalis.adhesions.api import router as adhesions_router
 from emegalis.collaboratif.api import router as collaboratif_router
 from emegalis.core.api_errors import install_handlers
+from emegalis.formations.api import router as formations_router
 from emegalis.groupements.api import router as groupements_router
 from emegalis.marches.consultations.api import router as marches_router
 from emegalis.marches.deposit.api import router as plis_router
@@ -42,3 +43,4 @@ api.add_router("/marches", plis_router)
 api.add_router("/actes", actes_router)
 api.add_router("/", groupements_router)
 api.add_router("/", collaboratif_router)
+api.add_router("/", formations_router)
