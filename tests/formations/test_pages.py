@@ -46,3 +46,58 @@ def test_catalogue_request_approval_and_access(client, login, login_verified):
     login_verified(team)  # the syndicat's staff work with the second factor
     page = client.get(f"/formations/sessions/{the_session.pk}/").content.decode()
     assert trainee.get_full_name() in page
+
+
+def test_the_staff_adds_a_course_and_schedules_a_session(client, login, login_verified):
+    from datetime import timedelta
+
+    from emegalis.core import clock
+    from emegalis.formations.models import Course, Session
+
+    team = staff()
+    organisation, referent = commune()
+    login(referent)
+    assert client.get("/formations/catalogue/nouvelle/").status_code == 403
+    client.logout()
+    login_verified(team)
+    response = client.post(
+        "/formations/catalogue/nouvelle/",
+        {
+            "title": "Rédiger un CCTP",
+            "audience": "agents",
+            "objectives": "Écrire un cahier des clauses techniques.",
+            "duration_hours": "3,5",
+            "methods": "Ateliers",
+            "assessment": "Cas pratique",
+            "access_conditions": "Sur inscription",
+            "accessibility": "Salle accessible",
+            "price": "Gratuit pour les membres",
+            "contact": "formations@example.test",
+        },
+    )
+    created = Course.objects.get(title="Rédiger un CCTP")
+    assert response["Location"] == f"/formations/catalogue/{created.slug}/"
+    first = clock.today() + timedelta(days=30)
+    form = {
+        "course": created.pk,
+        "first_day": first.isoformat(),
+        "last_day": (first - timedelta(days=2)).isoformat(),
+        "halves": "matin",
+        "capacity": 10,
+        "minimum": 4,
+        "registration_deadline": (first - timedelta(days=7)).isoformat(),
+        "venue": "Vannes",
+        "trainers": "inconnu@example.test",
+    }
+    page = client.post("/formations/sessions/nouvelle/", form).content.decode()
+    assert "Aucun compte actif pour : inconnu@example.test" in page
+    form["trainers"] = referent.email
+    page = client.post("/formations/sessions/nouvelle/", form).content.decode()
+    assert "La session finit avant de commencer." in page
+    form["last_day"] = (first + timedelta(days=7)).isoformat()
+    response = client.post("/formations/sessions/nouvelle/", form)
+    created_session = Session.objects.get(course=created)
+    assert response["Location"] == f"/formations/sessions/{created_session.pk}/"
+    weekdays = sum(1 for i in range(8) if (first + timedelta(days=i)).weekday() < 5)
+    assert created_session.slots.count() == weekdays  # mornings of the working days
+    assert list(created_session.trainers.all()) == [referent]

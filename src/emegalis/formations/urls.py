@@ -15,6 +15,8 @@ urlpatterns = [
         name="formations_registration_action",
     ),
     path("sessions/", views.sessions, name="formations_sessions"),
+    path("sessions/nouvelle/", views.session_create, name="formations_session_create"),
+    path("catalogue/nouvelle/", views.course_create, name="formations_course_create"),
     path("sessions/<int:pk>/", views.session_detail, name="formations_session"),
     path("sessions/<int:pk>/inscription/", views.register, name="formations_register"),
     path("catalogue/<slug:slug>/", views.course, name="formations_course"),

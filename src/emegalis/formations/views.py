@@ -7,13 +7,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from emegalis.core.forms import error_messages
+from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
 
 from . import selectors, services
 from .certificates import services as certificates
-from .forms import CancelSessionForm, CapacityForm, DecisionForm, EmployeeForm
+from .forms import (
+    CancelSessionForm,
+    CapacityForm,
+    CourseForm,
+    DecisionForm,
+    EmployeeForm,
+    SessionForm,
+)
 from .models import Audience, RegistrationState
 
 
@@ -207,3 +214,35 @@ def session_detail(request, pk):
             "cancel_form": CancelSessionForm(),
         },
     )
+
+
+@login_required
+def course_create(request):
+    if not request.user.is_platform_staff:
+        raise PermissionDenied("Seule l'équipe du syndicat gère le catalogue.")
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.create_course(actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Formation « {created.title} » ajoutée au catalogue.")
+            return redirect("formations_course", slug=created.slug)
+    return render(request, "formations/form.html", {"form": form, "title": "Nouvelle formation"})
+
+
+@login_required
+def session_create(request):
+    if not request.user.is_platform_staff:
+        raise PermissionDenied("Seule l'équipe du syndicat programme les sessions.")
+    form = SessionForm(request.POST or None, courses=selectors.public_courses())
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.create_session(actor=request.user, **form.values())
+        except (ValidationError, PermissionDenied) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Session programmée.")
+            return redirect("formations_session", pk=created.pk)
+    return render(request, "formations/form.html", {"form": form, "title": "Nouvelle session"})
