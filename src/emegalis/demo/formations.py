@@ -1,12 +1,14 @@
-"""Demo data of the formations service, through its services: the four courses of the issue,
-a session already held, future sessions (one for companies full, with a waiting list), and
-registrations: the Commune de Lorient's référent registered, Hennebont's agent waiting for his
-référent's approval."""
+"""Demo data of the formations service, through its services: the four courses of the
+issue, a session already held (its sheets signed, the attendee's attestation issued), future
+sessions (one for companies full, with a waiting list), and registrations: the Commune de
+Lorient's référent registered, Hennebont's agent waiting for his référent's approval."""
 
 from datetime import timedelta
 
 from emegalis.core import clock
 from emegalis.formations import services
+from emegalis.formations.attendance import services as attendance
+from emegalis.formations.certificates import services as certificates
 from emegalis.formations.models import Course
 from emegalis.organisations.models import Organisation, User
 
@@ -102,8 +104,17 @@ def load(organisations: dict[str, Organisation]) -> None:
         if buyer and agglo and referent_agglo:
             asked = services.request_registration(actor=buyer, organisation=agglo, session=past)
             services.decide(actor=referent_agglo, registration=asked, approve=True)
+    # The trainer's sheets, on each half-day: the buyer checked in with the room's code.
+    # (clock.shifted sets the offset from the real time: compute it outside any shift.)
+    for slot in past.slots.all():
+        with clock.shifted(timedelta(days=(slot.date - clock.today()).days)):
+            sheet = attendance.open_sheet(actor=staff, slot=slot)
+            if buyer and past.registrations.filter(trainee=buyer).exists():
+                attendance.check_in(actor=buyer, slot=slot, code=sheet.code)
+            attendance.countersign(actor=staff, slot=slot)
     services.close_due_sessions()
     services.mark_held(actor=staff, session=past)
+    certificates.issue(actor=staff, session=past)
     upcoming = _session(staff, publish, 21, capacity=12, venue="Maison de l'agglomération, Lorient")
     hennebont, trainee = organisations.get("hennebont"), _user("stagiaire.hennebont")
     if hennebont and trainee:
