@@ -54,3 +54,18 @@ def test_other_apps_can_register_and_replace(agglo):
     finally:
         usage.unregister("essai")
     assert "essai" not in usage.registered()
+
+
+def test_the_service_apps_show_their_figures_beside_the_others():
+    from emegalis.demo.region import load_demo_region
+    from emegalis.organisations.models import Organisation
+
+    load_demo_region()
+    agglo = Organisation.objects.get(name__startswith="Lorient Agglomération")
+    figures = _figures(agglo, clock.today().year)
+    assert {"formations", "groupements", "collaboratif"} <= set(figures)
+    assert figures["groupements"]["Groupements coordonnés"] == 3
+    assert figures["collaboratif"]["Versions déposées par ses agents"] >= 3
+    # The buyer, attested after the held session (the attestation is issued today).
+    assert figures["formations"]["Personnes formées"] == 1
+    assert figures["formations"]["Heures de formation"] == 7

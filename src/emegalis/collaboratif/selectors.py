@@ -1,9 +1,10 @@
 """Reads of the collaboratif service. A workspace exists (404 otherwise) only for its members,
 acting for the organisation through which they joined."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
+from emegalis.core import usage
 from emegalis.organisations.models import Organisation, User
 
 from .models import Document, Folder, Invitation, Lock, Member, Version, Workspace
@@ -95,3 +96,15 @@ def get_member(workspace: Workspace, pk) -> Member:
 def service_workspace(user: User, source: str) -> Workspace | None:
     """The workspace another service keeps for one of its records, if the user is a member."""
     return Workspace.objects.filter(source=source, members__user=user).first()
+
+
+@usage.register("collaboratif", title="Outils collaboratifs")
+def collaboratif_usage(organisation: Organisation, year: int) -> dict[str, int]:
+    return {
+        "Espaces de l'organisation": Workspace.objects.filter(organisation=organisation).count(),
+        "Versions déposées par ses agents": Version.objects.filter(
+            created_at__year=year,
+            document__workspace__members__organisation=organisation,
+            document__workspace__members__user=F("author"),
+        ).count(),
+    }

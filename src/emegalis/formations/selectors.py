@@ -5,6 +5,7 @@ syndicat's staff; a session's list by its trainers and the staff; anyone else ge
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from emegalis.core import usage
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
 from emegalis.organisations.selectors import roles_in
@@ -148,3 +149,19 @@ def get_certificate_by_code(code: str) -> Certificate:
         ).get(code=str(code or "").strip().upper())
     except Certificate.DoesNotExist:
         raise Http404("Aucune attestation ne porte ce code.") from None
+
+
+@usage.register("formations", title="Formations")
+def formations_usage(organisation: Organisation, year: int) -> dict[str, int]:
+    """The organisation's trainings of the year, beside the other services on the operator's
+    dashboard."""
+    certificates = Certificate.objects.filter(
+        registration__organisation=organisation, issued_at__year=year
+    )
+    return {
+        "Demandes d'inscription": Registration.objects.filter(
+            organisation=organisation, created_at__year=year
+        ).count(),
+        "Personnes formées": certificates.values("registration__trainee").distinct().count(),
+        "Heures de formation": int(sum(c.hours for c in certificates)),
+    }

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.http import Http404
 
+from emegalis.core import usage
 from emegalis.marches.award.models import Contract
 from emegalis.organisations.models import Organisation, User
 
@@ -213,3 +214,18 @@ def costs_of(user: User, organisation: Organisation | None, groupement: Groupeme
         ]
         rows.append({"cost": cost, "parts": sorted(parts)})
     return rows
+
+
+@usage.register("groupements", title="Groupements de commandes")
+def groupements_usage(organisation: Organisation, year: int) -> dict[str, int]:
+    return {
+        "Groupements coordonnés": Groupement.objects.filter(coordinator=organisation).count(),
+        "Groupements dont membre": Groupement.objects.filter(members__organisation=organisation)
+        .distinct()
+        .count(),
+        "Recensements ouverts dans l'année": Survey.objects.filter(
+            groupement__members__organisation=organisation, opened_at__year=year
+        )
+        .distinct()
+        .count(),
+    }
