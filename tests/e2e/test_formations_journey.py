@@ -93,9 +93,25 @@ def test_formations_journey(page, live_server, transactional_db):
     expect(page.get_by_text("Émargement enregistré : vous êtes présent.")).to_be_visible()
     log_in(page, trainer)
     page.goto(f"/formations/demi-journees/{today_slot.pk}/")
+    # The trainee also signs by hand on the trainer's tablet.
+    page.get_by_role("button", name="Enregistrer la signature").click()
+    expect(page.get_by_text("Signez dans le cadre avant d'enregistrer.")).to_be_visible()
+    pad = page.locator("canvas.em-signature-pad").bounding_box()
+    page.mouse.move(pad["x"] + 20, pad["y"] + pad["height"] * 0.7)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(
+            pad["x"] + 20 + step * 25, pad["y"] + pad["height"] * (0.7 - step % 2 * 0.4)
+        )
+    page.mouse.up()
+    page.get_by_role("button", name="Enregistrer la signature").click()
+    expect(page.get_by_text("Signature enregistrée.")).to_be_visible()
     page.get_by_role("button", name="Contresigner la feuille").click()
     expect(page.get_by_text("Feuille contresignée et enregistrée.")).to_be_visible()
     expect(page.get_by_role("link", name="feuille signée (PDF)")).to_be_visible()
+    today_slot.refresh_from_db()
+    signed = today_slot.attendances.get()
+    assert signed.method == "tablette" and bytes(signed.signature).startswith(b"\x89PNG")
 
     # After the session: the attestation, sealed, checked online with its code.
     last = the_session.slots.order_by("-date").first().date

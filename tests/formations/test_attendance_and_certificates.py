@@ -120,3 +120,50 @@ def test_the_sheet_of_the_day_and_the_certificates(client, login, login_verified
     login_verified(team)
     courses = client.get("/formations/rapports/formations.csv").content.decode("utf-8-sig")
     assert "Publier une consultation;1;1;3;3;100;4.4;1" in courses
+
+
+def _png() -> str:
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (300, 100), "white")
+    ImageDraw.Draw(picture).line([(10, 80), (120, 20), (280, 70)], fill="black", width=3)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_signature_drawn_on_the_trainers_tablet(client, login):
+    team = staff()
+    the_session = session(team, course(team), days_ahead=10, halves="matin", capacity=3)
+    trainer = agent(commune()[0])
+    the_session.trainers.add(trainer)
+    organisation, referent = commune()
+    trainee = agent(organisation)
+    asked = services.request_registration(
+        actor=trainee, organisation=organisation, session=the_session
+    )
+    registration = services.decide(actor=referent, registration=asked, approve=True)
+    slot = the_session.slots.get()
+    url = f"/formations/demi-journees/{slot.pk}/"
+    login(trainer)
+    with clock.shifted(timedelta(days=(slot.date - clock.today()).days)):
+        client.post(url, {"action": "ouvrir"})
+        for bad in ("", "data:image/png;base64,AAAA", "data:image/png;base64,@@"):
+            page = client.post(
+                url,
+                {"action": "tablette", "registration": registration.pk, "drawing": bad},
+                follow=True,
+            ).content.decode()
+            assert "signature dessinée" in page.lower()
+        assert not slot.attendances.exists()
+        client.post(url, {"action": "tablette", "registration": registration.pk, "drawing": _png()})
+        attendance = slot.attendances.get()
+        assert attendance.method == "tablette" and bytes(attendance.signature).startswith(
+            b"\x89PNG"
+        )
+        client.post(url, {"action": "contresigner"})
+    slot.sheet.refresh_from_db()
+    assert "Signature de" in extract_text(bytes(slot.sheet.pdf))

@@ -23,7 +23,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 CENT = Decimal("0.01")
 MONTHS = (
@@ -150,6 +150,12 @@ class DocumentBuilder:
 
     def spacer(self, height_mm: float = 5) -> None:
         self.story.append(Spacer(1, height_mm * mm))
+
+    def image(self, data: bytes, *, width_mm: float, height_mm: float) -> None:
+        """A picture (PNG or JPEG bytes, already checked by the caller), left-aligned."""
+        picture = Image(io.BytesIO(data), width=width_mm * mm, height=height_mm * mm)
+        picture.hAlign = "LEFT"
+        self.story.append(picture)
 
     def table(
         self,

@@ -176,8 +176,10 @@ class Attendance(models.Model):
     slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="attendances")
     status = models.CharField("présence", max_length=10, choices=Presence.choices)
     signed_at = models.DateTimeField(null=True, blank=True)
-    # How it was recorded: the trainee's code in the room, or the trainer's sheet.
+    # How it was recorded: the trainee's code in the room, a signature drawn on the trainer's
+    # tablet, or the trainer's mark.
     method = models.CharField(max_length=10, blank=True)
+    signature = models.BinaryField("signature dessinée (PNG)", null=True)
 
     class Meta:
         constraints = [

@@ -144,3 +144,71 @@ def countersign(*, actor: User, slot: Slot) -> Sheet:
         present=rows.filter(status__in=("present", "retard")).count(),
     )
     return sheet
+
+
+SIGNATURE_MAX_BYTES = 200 * 1024
+
+
+def _drawn_png(data_url: str) -> bytes:
+    """The PNG of a signature drawn on the tablet (a data: URL from the page's canvas),
+    checked to be a real, reasonable image."""
+    import base64
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    prefix = "data:image/png;base64,"
+    if not str(data_url or "").startswith(prefix):
+        raise ValidationError("La signature dessinée est vide ou illisible.", code="bad_signature")
+    try:
+        data = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except ValueError:
+        raise ValidationError(
+            "La signature dessinée est illisible.", code="bad_signature"
+        ) from None
+    if not data or len(data) > SIGNATURE_MAX_BYTES:
+        raise ValidationError("La signature dessinée est trop lourde.", code="bad_signature")
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.verify()
+            if picture.format != "PNG" or picture.width > 1200 or picture.height > 600:
+                raise ValidationError("La signature dessinée n'a pas le bon format.")
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ValidationError(
+            "La signature dessinée est illisible.", code="bad_signature"
+        ) from None
+    return data
+
+
+@transaction.atomic
+def sign_on_tablet(
+    *, actor: User, slot: Slot, registration: Registration, drawing: str
+) -> Attendance:
+    """A trainee signs by hand on the trainer's tablet: present, the drawing kept for the
+    sheet."""
+    if not is_trainer(actor, slot):
+        raise PermissionDenied("L'émargement sur tablette se fait sur celle du formateur.")
+    _require_today(slot)
+    if not seated(slot).filter(pk=registration.pk).exists():
+        raise ValidationError("Cette personne n'est pas inscrite à la session.")
+    png = _drawn_png(drawing)
+    if _open_sheet(slot) is None:
+        raise ValidationError("Ouvrez d'abord l'émargement de la demi-journée.")
+    attendance, _ = Attendance.objects.update_or_create(
+        registration=registration,
+        slot=slot,
+        defaults={
+            "status": Presence.PRESENT,
+            "signed_at": clock.now(),
+            "method": "tablette",
+            "signature": png,
+        },
+    )
+    journal_entry(
+        "signed_on_tablet",
+        actor=actor,
+        organisation=registration.organisation,
+        target=attendance,
+        sha256=hashlib.sha256(png).hexdigest(),
+    )
+    return attendance

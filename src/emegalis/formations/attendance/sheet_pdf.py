@@ -22,13 +22,20 @@ def render(sheet: Sheet, rows) -> bytes:
                 r.registration.organisation.name,
                 r.get_status_display(),
                 local_second(r.signed_at) if r.signed_at else "—",
-                "code en salle" if r.method == "code" else "formateur",
+                {"code": "code en salle", "tablette": "signature"}.get(r.method, "formateur"),
             ]
             for r in rows
         ],
         header=["Stagiaire", "Organisation", "Présence", "Émargé le", "Par"],
         col_widths_mm=[42, 42, 26, 36, 24],
     )
+    for r in rows:
+        if r.signature:
+            doc.paragraph(
+                r.registration.trainee.get_full_name() or r.registration.trainee.email,
+                bold_label="Signature de",
+            )
+            doc.image(bytes(r.signature), width_mm=60, height_mm=20)
     who = sheet.countersigned_by
     doc.paragraph(
         f"Contresignée par {who.get_full_name() or who.email} le "

@@ -38,6 +38,17 @@ def sheet(request, pk):
                     registration=registration.get(),
                     status=request.POST.get("status", ""),
                 )
+            elif action == "tablette":
+                registration = services.seated(slot).filter(pk=request.POST.get("registration"))
+                if not registration.exists():
+                    raise ValidationError("Choisissez la personne qui signe.")
+                services.sign_on_tablet(
+                    actor=request.user,
+                    slot=slot,
+                    registration=registration.get(),
+                    drawing=request.POST.get("drawing", ""),
+                )
+                messages.success(request, "Signature enregistrée.")
             elif action == "contresigner":
                 services.countersign(actor=request.user, slot=slot)
                 messages.success(request, "Feuille contresignée et enregistrée.")
