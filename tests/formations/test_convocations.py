@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
 from icalendar import Calendar
 
 from emegalis.core import clock
@@ -77,3 +78,61 @@ def test_the_reminder_two_days_before_goes_once(django_capture_on_commit_callbac
             assert convocations.send_reminders() == 1
             assert convocations.send_reminders() == 0
     assert [m.subject for m in mail.outbox] == ["Rappel — Publier une consultation"]
+
+
+def test_moving_the_session_updates_the_same_events_with_a_higher_sequence(
+    django_capture_on_commit_callbacks,
+):
+    team = staff()
+    the_session = session(team, course(team), days_ahead=20, halves="matin")
+    organisation, referent = commune()
+    trainee = agent(organisation)
+    asked = services.request_registration(
+        actor=trainee, organisation=organisation, session=the_session
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.decide(actor=referent, registration=asked, approve=True)
+    (before,) = Calendar.from_ical(
+        _attachment(
+            next(m for m in mail.outbox if m.subject.startswith("Convocation")), "invitation.ics"
+        )
+    ).walk("VEVENT")
+    first = services.first_day(the_session) + timedelta(days=7)
+    with pytest.raises(ValidationError, match="finit avant de commencer"):
+        services.update_session(
+            actor=team,
+            session=the_session,
+            first_day=first,
+            last_day=first - timedelta(days=1),
+            halves="matin",
+            registration_deadline=first - timedelta(days=3),
+            venue="Vannes",
+        )
+    with pytest.raises(PermissionDenied):
+        services.update_session(
+            actor=referent,
+            session=the_session,
+            first_day=first,
+            last_day=first,
+            halves="matin",
+            registration_deadline=first - timedelta(days=3),
+            venue="Vannes",
+        )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_session(
+            actor=team,
+            session=the_session,
+            first_day=first,
+            last_day=first,
+            halves="matin",
+            registration_deadline=first - timedelta(days=3),
+            venue="Vannes",
+        )
+    (update,) = mail.outbox
+    assert update.subject.startswith("Modification") and update.to == [trainee.email]
+    (after,) = Calendar.from_ical(_attachment(update, "invitation.ics")).walk("VEVENT")
+    assert str(after["UID"]) == str(before["UID"]) and int(after["SEQUENCE"]) == 1
+    assert after.decoded("DTSTART").date() - before.decoded("DTSTART").date() == timedelta(days=7)
+    assert str(after["LOCATION"]) == "Vannes"

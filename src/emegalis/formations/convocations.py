@@ -27,8 +27,10 @@ def slot_times(slot: Slot) -> tuple[datetime, datetime]:
     )
 
 
-def uid(registration: Registration, slot: Slot) -> str:
-    return f"formation-{registration.pk}-{slot.pk}@e-megalis"
+def uid(registration: Registration, position: int) -> str:
+    """Stable for the trainee's n-th half-day: a session moved to other dates updates the same
+    events in the calendar (with a higher SEQUENCE)."""
+    return f"formation-{registration.pk}-{position}@e-megalis"
 
 
 def calendar(registration: Registration, *, cancel: bool = False) -> bytes:
@@ -37,10 +39,10 @@ def calendar(registration: Registration, *, cancel: bool = False) -> bytes:
     ics.add("prodid", PRODID)
     ics.add("version", "2.0")
     ics.add("method", "CANCEL" if cancel else "REQUEST")
-    for slot in session.slots.all():
+    for position, slot in enumerate(session.slots.all(), start=1):
         start, end = slot_times(slot)
         event = Event()
-        event.add("uid", uid(registration, slot))
+        event.add("uid", uid(registration, position))
         event.add("sequence", session.sequence + (1 if cancel else 0))
         event.add("dtstamp", clock.now())
         event.add("dtstart", start)
@@ -101,14 +103,19 @@ def _send(registration: Registration, subject: str, body: str, attachments) -> N
     transaction.on_commit(send)
 
 
-def convoke(registration: Registration) -> None:
-    """Called when a registration gets its seat."""
+def convoke(registration: Registration, *, changed: bool = False) -> None:
+    """Called when a registration gets its seat, and again when its session changes."""
     title = registration.session.course.title
+    what = (
+        f"La session de « {title} » change : voici la convocation et l'invitation mises à jour"
+        if changed
+        else f"Votre place est confirmée pour « {title} » ({registration.session}). La "
+        "convocation et l'invitation d'agenda sont jointes"
+    )
     _send(
         registration,
-        f"Convocation — {title}",
-        f"Votre place est confirmée pour « {title} » ({registration.session}). La convocation "
-        "et l'invitation d'agenda sont jointes.\n",
+        f"{'Modification' if changed else 'Convocation'} — {title}",
+        f"{what}.\n",
         [
             ("convocation.pdf", convocation_pdf(registration), "application/pdf"),
             ("invitation.ics", calendar(registration), "text/calendar; method=REQUEST"),

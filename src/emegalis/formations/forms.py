@@ -108,3 +108,15 @@ class SessionForm(StyledFormMixin, forms.Form):
         data = dict(self.cleaned_data)
         data["course"] = self.courses[data["course"]]
         return data
+
+
+class SessionChangeForm(SessionForm):
+    """Moving a session: its dates, half-days, deadline, place and trainers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("course", "capacity", "minimum", "quota_per_organisation"):
+            del self.fields[name]
+
+    def values(self) -> dict:
+        return dict(self.cleaned_data)

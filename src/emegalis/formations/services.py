@@ -616,3 +616,55 @@ def mark_held(*, actor: User, session: Session) -> Session:
     session.save(update_fields=["state"])
     journal_entry("session_held", actor=actor, organisation=None, target=session)
     return session
+
+
+@transaction.atomic
+def update_session(
+    *,
+    actor: User,
+    session: Session,
+    first_day: date,
+    last_day: date,
+    halves: str = "journee",
+    registration_deadline: date,
+    venue: str = "",
+    video_url: str = "",
+    trainers=(),
+) -> Session:
+    """Move a session (dates, half-days, place, trainers) before its attendance starts: its
+    SEQUENCE goes up and each person seated gets the updated convocation and invitation."""
+    from .models import Attendance
+
+    require_staff(actor)
+    session = _lock(session)
+    if session.state not in (S.OUVERTE, S.COMPLETE, S.CLOSE):
+        raise ValidationError(f"Une session {S(session.state).label.lower()} ne change plus.")
+    if Attendance.objects.filter(slot__session=session).exists():
+        raise ValidationError("L'émargement a commencé : la session ne change plus.")
+    slots = slots_between(first_day, last_day, halves)
+    if registration_deadline > first_day:
+        raise ValidationError(
+            {"registration_deadline": "Les inscriptions se closent avant le premier jour."}
+        )
+    if not venue.strip() and not video_url.strip():
+        raise ValidationError({"venue": "Indiquez un lieu ou un lien de visioconférence."})
+    session.slots.all().delete()
+    Slot.objects.bulk_create(Slot(session=session, date=d, half=h) for d, h in slots)
+    session.venue, session.video_url = venue.strip()[:200], video_url.strip()
+    session.registration_deadline = registration_deadline
+    session.sequence += 1
+    session.save()
+    session.trainers.set(trainers)
+    for registration in session.registrations.filter(state=R.INSCRITE).select_related(
+        "trainee", "organisation"
+    ):
+        convocations.convoke(registration, changed=True)
+    journal_entry(
+        "session_changed",
+        actor=actor,
+        organisation=None,
+        target=session,
+        sequence=session.sequence,
+        slots=len(slots),
+    )
+    return session

@@ -19,6 +19,7 @@ from .forms import (
     CourseForm,
     DecisionForm,
     EmployeeForm,
+    SessionChangeForm,
     SessionForm,
 )
 from .models import Audience, RegistrationState
@@ -181,6 +182,20 @@ def session_detail(request, pk):
             elif request.POST.get("action") == "attestations":
                 issued = certificates.issue(actor=request.user, session=session)
                 messages.success(request, f"{len(issued)} attestation(s) délivrée(s).")
+            elif request.POST.get("action") == "modifier":
+                form = SessionChangeForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError(
+                        [
+                            f"{form.fields[k].label} : {e}"
+                            for k, errs in form.errors.items()
+                            for e in errs
+                        ]
+                    )
+                services.update_session(actor=request.user, session=session, **form.values())
+                messages.success(
+                    request, "Session modifiée : les inscrits ont reçu la mise à jour."
+                )
             elif "capacity" in request.POST:
                 form = CapacityForm(request.POST)
                 if not form.is_valid():
@@ -212,6 +227,20 @@ def session_detail(request, pk):
             "slots": session.slots.all(),
             "capacity_form": CapacityForm(initial={"capacity": session.capacity}),
             "cancel_form": CancelSessionForm(),
+            "change_form": SessionChangeForm(
+                initial={
+                    "first_day": session.slots.order_by("date").first().date
+                    if session.slots.exists()
+                    else None,
+                    "last_day": session.slots.order_by("-date").first().date
+                    if session.slots.exists()
+                    else None,
+                    "registration_deadline": session.registration_deadline,
+                    "venue": session.venue,
+                    "video_url": session.video_url,
+                    "trainers": ", ".join(t.email for t in session.trainers.all()),
+                }
+            ),
         },
     )
 
