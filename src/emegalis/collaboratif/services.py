@@ -329,6 +329,28 @@ def _check_not_locked_by_other(actor: User, document: Document) -> None:
         )
 
 
+def _next_number(document: Document) -> int:
+    last = document.versions.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+def _reuse_version(
+    *, document: Document, source: Version, actor: User, comment: str, restored_from=None
+) -> Version:
+    """A new version of `document` with the bytes already stored for `source` (no copy)."""
+    return Version.objects.create(
+        document=document,
+        number=_next_number(document),
+        file=source.file.name,
+        size=source.size,
+        sha256=source.sha256,
+        author=actor,
+        created_at=clock.now(),
+        comment=comment,
+        restored_from=restored_from,
+    )
+
+
 def _store_version(
     *,
     actor: User | None,
@@ -339,10 +361,9 @@ def _store_version(
     comment: str = "",
     restored_from: int | None = None,
 ) -> Version:
-    last = document.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = Version(
         document=document,
-        number=last + 1,
+        number=_next_number(document),
         size=size,
         sha256=sha256,
         author=actor,
@@ -423,14 +444,10 @@ def restore_version(*, actor: User, document: Document, number: int) -> Version:
     if old is None:
         raise ValidationError("Cette version n'existe pas.")
     _check_quota(workspace, old.size)
-    version = Version.objects.create(
+    version = _reuse_version(
         document=document,
-        number=document.versions.order_by("-number").first().number + 1,
-        file=old.file.name,
-        size=old.size,
-        sha256=old.sha256,
-        author=actor,
-        created_at=clock.now(),
+        source=old,
+        actor=actor,
         comment=f"Restauration de la version {old.number}",
         restored_from=old.number,
     )
@@ -675,16 +692,8 @@ def copy_document(*, actor: User, document: Document, folder: Folder | None, nam
     source = document.current
     if source is not None:
         _check_quota(workspace, source.size)
-        last = target.versions.order_by("-number").values_list("number", flat=True).first() or 0
-        Version.objects.create(
-            document=target,
-            number=last + 1,
-            file=source.file.name,
-            size=source.size,
-            sha256=source.sha256,
-            author=actor,
-            created_at=clock.now(),
-            comment=f"Copie de « {document.name} »",
+        _reuse_version(
+            document=target, source=source, actor=actor, comment=f"Copie de « {document.name} »"
         )
     journal_entry(
         "document_copied",
