@@ -97,7 +97,7 @@ class Timings:
     stages: dict[str, list[float]] = field(default_factory=dict)
 
 
-def run(n: int, compresslevel: int, read_back: bool, stages: dict[str, Stage]) -> None:
+def run(n: int, compresslevel: int | None, read_back: bool, stages: dict[str, Stage]) -> None:
     pdf = make_pdf()
     schema = p.load_schema()
     t = Timings(stages={name: [] for name in stages})
@@ -170,7 +170,11 @@ def run(n: int, compresslevel: int, read_back: bool, stages: dict[str, Stage]) -
         rate = per / seconds if seconds else float("inf")
         return f"  {label:<44} {ms:9.3f} ms/acte   {rate:10.1f} actes/s"
 
-    print(f"@CTES — {n} actes, PDF de {len(pdf) / MiB:.2f} Mio chacun, gzip niveau {compresslevel}")
+    chosen = p.choose_compresslevel([pdf]) if compresslevel is None else compresslevel
+    level = f"gzip niveau {chosen}"
+    if compresslevel is None:
+        level += " (choisi d'après le contenu)"
+    print(f"@CTES — {n} actes, PDF de {len(pdf) / MiB:.2f} Mio chacun, {level}, un seul cœur")
     print(f"  archive moyenne : {statistics.mean(sizes) / MiB:.3f} Mio")
     print(line("construction + validation XSD (2 XML)", sum(t.build_xml)))
     print(line("archive .tar.gz (noms vérifiés, gzip)", sum(t.archive)))
@@ -190,7 +194,12 @@ def run(n: int, compresslevel: int, read_back: bool, stages: dict[str, Stage]) -
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="nombre d'actes (200)")
-    parser.add_argument("--compresslevel", type=int, default=6, help="niveau gzip (6)")
+    parser.add_argument(
+        "--compresslevel",
+        type=int,
+        default=None,
+        help="niveau gzip (défaut : choisi d'après le contenu)",
+    )
     parser.add_argument("--read-back", action="store_true", help="relire chaque archive")
     parser.add_argument(
         "--stage",

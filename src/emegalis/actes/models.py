@@ -8,6 +8,8 @@ Statuses are the protocol's numbers (``protocol.ActStatus``); they change only t
 ``services`` (explicit state machine, ``protocol.TRANSITIONS``).
 """
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.db import models
 
@@ -32,6 +34,11 @@ NATURE_CHOICES = [(n.code, n.label) for n in p.NATURES.values()]
 class Direction(models.TextChoices):
     OUT = "out", "Envoyé par la collectivité"
     IN = "in", "Reçu de la préfecture"
+
+
+@lru_cache(maxsize=64)
+def _parse_classification(raw: bytes) -> p.Classification:
+    return p.parse_classification(raw)
 
 
 class ClassificationVersion(models.Model):
@@ -62,9 +69,10 @@ class ClassificationVersion(models.Model):
         return f"Classification du {self.date_classification:%d/%m/%Y} — {self.organisation}"
 
     def parsed(self) -> p.Classification:
-        """The classification as the codec reads it (parsed once per instance)."""
+        """The classification as the codec reads it. A received version never changes, so its
+        parse is kept per process, keyed by its content (one parse costs about 4 ms)."""
         if not hasattr(self, "_parsed"):
-            self._parsed = p.parse_classification(bytes(self.raw_xml))
+            self._parsed = _parse_classification(bytes(self.raw_xml))
         return self._parsed
 
 

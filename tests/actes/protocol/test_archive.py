@@ -322,3 +322,48 @@ def test_read_archive_never_writes_to_disk(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     p.read_archive(_tar_gz(_file("a.xml")))
     assert list(tmp_path.iterdir()) == []
+
+
+def _deflate_blocks_stored(data: bytes) -> bool:
+    """True when the gzip member's deflate stream is made of stored blocks only (BTYPE 00)."""
+    body = data[10:]  # no FNAME nor FEXTRA: a fixed 10-byte header
+    return (body[0] >> 1) & 0b11 == 0
+
+
+def _acte_files(filler: bytes) -> tuple[p.Acte, dict[str, bytes]]:
+    acte = make_acte()
+    return acte, {name: PDF + filler for name in _files(acte)}
+
+
+def test_already_compressed_content_is_stored_and_every_inflater_reads_it(tmp_path: Path):
+    import os
+    import shutil
+    import subprocess
+
+    acte, files = _acte_files(os.urandom(256 * 1024))  # a real signed PDF does not shrink
+    data = p.build_archive((ENV_NAME, enveloppe_cl()), {MSG_NAME: acte}, files)
+    assert _deflate_blocks_stored(data)
+    assert len(data) < sum(map(len, files.values())) * 1.01 + 16 * 1024
+    assert p.read_archive(data).documents == files
+    assert gzip.decompress(data)  # Python's gzip module
+    if shutil.which("tar"):  # GNU tar, as S²LOW runs it (tar xzf)
+        (tmp_path / "a.tar.gz").write_bytes(data)
+        subprocess.run(["tar", "xzf", "a.tar.gz"], cwd=tmp_path, check=True)
+        for name, content in files.items():
+            assert (tmp_path / name).read_bytes() == content
+
+
+def test_compressible_content_is_deflated():
+    acte, files = _acte_files(b"<ligne>budget primitif 2026</ligne>\n" * 8000)
+    data = p.build_archive((ENV_NAME, enveloppe_cl()), {MSG_NAME: acte}, files)
+    assert not _deflate_blocks_stored(data)
+    assert len(data) < sum(map(len, files.values())) / 10
+    assert p.read_archive(data).documents == files
+
+
+def test_an_explicit_level_is_kept():
+    import os
+
+    acte, files = _acte_files(os.urandom(64 * 1024))
+    data = p.build_archive((ENV_NAME, enveloppe_cl()), {MSG_NAME: acte}, files, compresslevel=6)
+    assert not _deflate_blocks_stored(data)

@@ -10,6 +10,7 @@ from .archive import (
     Archive,
     ArchiveLimits,
     build_archive,
+    choose_compresslevel,
     read_archive,
     write_archive,
 )
@@ -189,6 +190,7 @@ __all__ = [
     "build_ar_piece_complementaire",
     "build_ar_reponse_rejet_lettre_observations",
     "build_archive",
+    "choose_compresslevel",
     "build_courrier_simple",
     "build_defere_ta",
     "build_demande_classification",

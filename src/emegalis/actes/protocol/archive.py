@@ -128,7 +128,7 @@ def write_archive(
     *,
     limits: ArchiveLimits = DEFAULT_LIMITS,
     mtime: datetime | None = None,
-    compresslevel: int = 6,
+    compresslevel: int | None = None,
     validate: bool = True,
     schema: SchemaArg = None,
 ) -> int:
@@ -136,7 +136,8 @@ def write_archive(
 
     ``envelope`` is ``(file name, EnveloppeCLMISILL | EnveloppeMISILLCL | its XML)``;
     ``messages`` maps business XML names to messages (or their XML); ``files`` maps document
-    names to their content (bytes, a path, or a seekable binary stream).
+    names to their content (bytes, a path, or a seekable binary stream). ``compresslevel``
+    ``None`` picks it from the content (:func:`choose_compresslevel`).
     """
     files = dict(files or {})
     env_name, env_value = envelope
@@ -217,6 +218,8 @@ def write_archive(
             f"L'archive compterait {len(entries)} fichiers, au-delà de {limits.max_members}."
         )
 
+    if compresslevel is None:
+        compresslevel = choose_compresslevel(content for _, content in entries)
     stamp = mtime.timestamp() if mtime is not None else time.time()
     counter = _CountingWriter(out, limits.max_archive_bytes)
     with (
@@ -240,6 +243,40 @@ def write_archive(
             else:
                 tar.addfile(info, content)
     return counter.count
+
+
+_SAMPLE = 16 * 1024
+STORED, DEFLATED = 0, 6
+
+
+def _sample(content: bytes | Path | BinaryIO) -> bytes:
+    if isinstance(content, bytes | bytearray | memoryview):
+        return bytes(content[:_SAMPLE])
+    if isinstance(content, Path):
+        with content.open("rb") as fh:
+            return fh.read(_SAMPLE)
+    pos = content.tell()
+    head = content.read(_SAMPLE)
+    content.seek(pos)
+    return head
+
+
+def choose_compresslevel(contents: Iterable[bytes | Path | BinaryIO]) -> int:
+    """Deflate only when it pays. Signed PDFs are already compressed: deflating them costs
+    about 20 ms per MiB and saves nothing, so such archives are written with stored deflate
+    blocks (gzip level 0 — a valid gzip stream every inflater reads, S²LOW's ``tar xzf`` and
+    the ministry's included). When a fast trial on the head of each file says the whole would
+    shrink by a tenth or more (XML budgets, uncompressed scans), level 6 is used."""
+    total = saved = 0.0
+    for content in contents:
+        size = _content_size(content)
+        head = _sample(content)
+        if not head:
+            continue
+        ratio = len(zlib.compress(head, 1)) / len(head)
+        total += size
+        saved += size * max(0.0, 1.0 - ratio)
+    return DEFLATED if total and saved >= 0.1 * total else STORED
 
 
 def build_archive(
