@@ -183,6 +183,15 @@ PASSWORD_RESET_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_PER_ADDRESS", "2
 # Wrong API keys from one address before its key authentications are refused for the window.
 API_KEY_FAILURE_WINDOW = timedelta(minutes=15)
 API_KEY_FAILURES_PER_ADDRESS = int(os.environ.get("API_KEY_FAILURES_PER_ADDRESS", "20"))
+# TLS client certificates (S²LOW-style API): the proxy verifies the certificate and sets these
+# headers itself, stripping any copy sent by the client. Trusted only when said so.
+CLIENT_CERT_HEADERS_TRUSTED = env_bool("CLIENT_CERT_HEADERS_TRUSTED", False)
+CLIENT_CERT_VERIFY_HEADER = os.environ.get("CLIENT_CERT_VERIFY_HEADER", "X-SSL-Client-Verify")
+CLIENT_CERT_FINGERPRINT_HEADER = os.environ.get(
+    "CLIENT_CERT_FINGERPRINT_HEADER", "X-SSL-Client-SHA256"
+)
+# A nounce of /api/get-nounce.php opens the API for this long (S²LOW: five minutes).
+API_NOUNCE_LIFETIME = timedelta(minutes=5)
 
 OTP_TOTP_ISSUER = "e-mégalis"
 

@@ -183,7 +183,7 @@ def test_the_api_refuses_bad_input_with_ko(api_client, settings):
     assert Transaction.objects.count() == 0 and media_files(settings) == []
 
 
-def test_the_api_requires_one_typology_per_annex(api_client):
+def test_the_api_refuses_more_typologies_than_annexes(api_client):
     response = api_client.post(
         "/modules/actes/actes_transac_create.php",
         {
@@ -194,6 +194,7 @@ def test_the_api_requires_one_typology_per_annex(api_client):
             "decision_date": "2026-01-15",
             "subject": "Objet",
             "type_acte": "99_DE",
+            "type_pj[]": ["21_DE", "22_DE"],
             "acte_pdf_file": SimpleUploadedFile("a.pdf", pdf_bytes()),
             "acte_attachments[]": [SimpleUploadedFile("b.pdf", pdf_bytes())],
         },

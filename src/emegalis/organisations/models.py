@@ -320,3 +320,59 @@ class AppPassword(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ClientCertificate(models.Model):
+    """A TLS client certificate bound to an account, as S²LOW deployments bind theirs: the TLS
+    proxy verifies the certificate and forwards its SHA-256 fingerprint; API calls of an account
+    that has one succeed only when they come with one of its certificates, and a certificate
+    alone identifies the account it is bound to (for the organisation chosen when it was
+    registered). Only the public certificate's fingerprint and names are kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="client_certificates")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="client_certificates"
+    )
+    name = models.CharField("nom", max_length=100)
+    fingerprint = models.CharField("empreinte SHA-256", max_length=64)
+    subject = models.CharField("sujet", max_length=500, blank=True, default="")
+    issuer = models.CharField("émetteur", max_length=500, blank=True, default="")
+    not_after = models.DateTimeField("valide jusqu'au", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "certificat client"
+        verbose_name_plural = "certificats clients"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "fingerprint"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="organisations_clientcert_live_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.fingerprint[:12]}…)"
+
+
+class ApiNounce(models.Model):
+    """A one-time value of S²LOW's nounce scheme (``/api/get-nounce.php``): handed to a client
+    that authenticated with its key, it lets the client build URLs ``?nounce&login&hash`` where
+    ``hash = sha256("key:nounce")`` for five minutes. What is stored is the SHA-256 of that
+    hash, so the table alone opens nothing."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="nounces")
+    nounce = models.CharField(max_length=64, unique=True)
+    login = models.CharField(max_length=254)
+    hash_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "nounce d'API"
+
+    def __str__(self) -> str:
+        return f"nounce {self.nounce[:8]}… de {self.login}"

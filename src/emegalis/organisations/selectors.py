@@ -13,6 +13,7 @@ from .models import (
     EPCI_KINDS,
     ApiKey,
     AppPassword,
+    ClientCertificate,
     Membership,
     Organisation,
     OrganisationKind,
@@ -114,6 +115,30 @@ def get_api_key(user: User, pk: int) -> ApiKey:
         return api_keys_of(user).get(pk=pk)
     except ApiKey.DoesNotExist:
         raise Http404("Clé d'API introuvable.") from None
+
+
+def client_certificates_of(user: User) -> QuerySet[ClientCertificate]:
+    """The user's certificates (revoked ones included), newest first."""
+    return ClientCertificate.objects.filter(user=user).select_related("organisation")
+
+
+def get_client_certificate(user: User, pk: int) -> ClientCertificate:
+    try:
+        return client_certificates_of(user).get(pk=pk)
+    except ClientCertificate.DoesNotExist:
+        raise Http404("Certificat introuvable.") from None
+
+
+def live_certificates(fingerprint: str) -> QuerySet[ClientCertificate]:
+    """The live bindings of one certificate (one per account that registered it)."""
+    return ClientCertificate.objects.filter(
+        fingerprint=fingerprint, revoked_at__isnull=True, user__is_active=True
+    ).select_related("user", "organisation")
+
+
+def requires_certificate(user: User) -> bool:
+    """An account with a live certificate may only call the API with one of them."""
+    return ClientCertificate.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
 def app_passwords_of(user: User) -> QuerySet[AppPassword]:

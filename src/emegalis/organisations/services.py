@@ -19,9 +19,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.core import clock, journal
 
+from . import certificates
 from .models import (
     ApiKey,
+    ApiNounce,
     AppPassword,
+    ClientCertificate,
     Membership,
     Organisation,
     OrganisationKind,
@@ -341,10 +344,8 @@ def revoke_api_key(*, user: User, key: ApiKey) -> ApiKey:
     return key
 
 
-def authenticate_api_key(
-    secret: str, *, login: str | None = None
-) -> tuple[User, Organisation] | None:
-    """The (user, organisation) a live key acts for, or None.
+def find_api_key(secret: str, *, login: str | None = None) -> ApiKey | None:
+    """The live key this secret is, or None (its last use noted).
 
     `login`, where the protocol sends one (HTTP Basic), must be the key owner's e-mail. The
     caller still checks what the user may do in the organisation: the key only says who acts.
@@ -363,7 +364,123 @@ def authenticate_api_key(
     now = clock.now()
     if key.last_used_at is None or now - key.last_used_at > API_KEY_USE_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key.user, key.organisation
+    return key
+
+
+def authenticate_api_key(
+    secret: str, *, login: str | None = None
+) -> tuple[User, Organisation] | None:
+    """The (user, organisation) a live key acts for, or None (see :func:`find_api_key`)."""
+    key = find_api_key(secret, login=login)
+    return (key.user, key.organisation) if key else None
+
+
+# --- S²LOW-style nounces and client certificates ------------------------------------------
+
+
+def _nounce_digest(presented_hash: str) -> str:
+    return hashlib.sha256(presented_hash.strip().lower().encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_nounce(*, key: ApiKey, secret: str) -> str:
+    """A nounce for a client that has just authenticated with ``secret`` (its key, in clear on
+    this request only). The client then signs URLs with ``sha256("secret:nounce")``; what is
+    kept is the digest of that value. Expired nounces are deleted on the way."""
+    now = clock.now()
+    ApiNounce.objects.filter(created_at__lt=now - settings.API_NOUNCE_LIFETIME).delete()
+    nounce = secrets.token_hex(16)
+    expected = hashlib.sha256(f"{secret}:{nounce}".encode()).hexdigest()
+    ApiNounce.objects.create(
+        user=key.user,
+        organisation=key.organisation,
+        api_key=key,
+        nounce=nounce,
+        login=key.user.email.lower(),
+        hash_digest=_nounce_digest(expected),
+        created_at=now,
+    )
+    return nounce
+
+
+def verify_nounce(*, login: str, nounce: str, presented_hash: str) -> ApiKey | None:
+    """The key a live nounce was issued for, when ``presented_hash`` is the right one; the key
+    must still be live. A nounce may be used until it expires, as S²LOW allows."""
+    if not (login and nounce and presented_hash) or len(presented_hash) > 128:
+        return None
+    found = (
+        ApiNounce.objects.select_related("api_key__user", "api_key__organisation")
+        .filter(
+            nounce=nounce[:64],
+            login=login.strip().lower(),
+            created_at__gte=clock.now() - settings.API_NOUNCE_LIFETIME,
+            api_key__revoked_at__isnull=True,
+            user__is_active=True,
+        )
+        .first()
+    )
+    if found is None or not secrets.compare_digest(
+        found.hash_digest, _nounce_digest(presented_hash)
+    ):
+        return None
+    return found.api_key
+
+
+@transaction.atomic
+def register_client_certificate(
+    *, user: User, organisation: Organisation, name: str, data: bytes
+) -> ClientCertificate:
+    """Bind a client certificate to the account, for one of its organisations. From then on
+    the account's API calls must come with one of its certificates."""
+    if not user.memberships.filter(organisation=organisation, is_active=True).exists():
+        raise PermissionDenied("Vous n'êtes pas rattaché à cette organisation.")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"name": ["Donnez au certificat un nom de 1 à 100 caractères."]})
+    try:
+        info = certificates.read_certificate(data)
+    except certificates.CertificateError as exc:
+        raise ValidationError({"certificate": [str(exc)]}) from None
+    if info.not_after <= clock.now():
+        raise ValidationError(
+            {"certificate": [f"Ce certificat a expiré le {info.not_after:%d/%m/%Y}."]}
+        )
+    if user.client_certificates.filter(fingerprint=info.fingerprint, revoked_at__isnull=True):
+        raise ValidationError({"certificate": ["Ce certificat est déjà lié à votre compte."]})
+    cert = ClientCertificate.objects.create(
+        user=user,
+        organisation=organisation,
+        name=name,
+        fingerprint=info.fingerprint,
+        subject=info.subject,
+        issuer=info.issuer,
+        not_after=info.not_after,
+    )
+    journal.record(
+        action="client_certificate.registered",
+        actor=user,
+        organisation=organisation,
+        target=cert,
+        payload={"name": name, "fingerprint": info.fingerprint, "subject": info.subject},
+    )
+    return cert
+
+
+@transaction.atomic
+def revoke_client_certificate(*, user: User, cert: ClientCertificate) -> ClientCertificate:
+    if cert.user_id != user.pk:
+        raise PermissionDenied("Ce certificat n'est pas lié à votre compte.")
+    if cert.revoked_at is None:
+        cert.revoked_at = clock.now()
+        cert.save(update_fields=["revoked_at"])
+        journal.record(
+            action="client_certificate.revoked",
+            actor=user,
+            organisation=cert.organisation,
+            target=cert,
+            payload={"name": cert.name, "fingerprint": cert.fingerprint},
+        )
+    return cert
 
 
 # --- App passwords (WebDAV and calendar clients) -------------------------------------------

@@ -151,3 +151,21 @@ def authenticate_api_key(request, secret: str, *, login: str | None = None):
     if found is None:
         record_api_key_failure(request)
     return found
+
+
+def find_api_key(request, secret: str, *, login: str | None = None):
+    """services.find_api_key under the same per-address limit."""
+    check_api_key_allowed(request)
+    key = services.find_api_key(secret, login=login)
+    if key is None:
+        record_api_key_failure(request)
+    return key
+
+
+def verify_nounce(request, *, login: str, nounce: str, presented_hash: str):
+    """services.verify_nounce under the same per-address limit (a wrong hash counts)."""
+    check_api_key_allowed(request)
+    key = services.verify_nounce(login=login, nounce=nounce, presented_hash=presented_hash)
+    if key is None:
+        record_api_key_failure(request)
+    return key

@@ -31,7 +31,8 @@ done
 curl "${auth[@]}" -o "${out}/ARActe.xml" \
   "${base}/modules/actes/actes_transac_get_ARActe.php?id=${id}"
 files=$(curl "${auth[@]}" "${base}/modules/actes/actes_transac_get_files_list.php?transaction=${id}")
-file_id=$(echo "$files" | grep -o '"id": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+# S²LOW lists the XML message first: the act is the second entry, as clients take it.
+file_id=$(echo "$files" | grep -o '"id": *-\?[0-9]*' | sed -n 2p | grep -o '[0-9]*$')
 curl "${auth[@]}" -o "${out}/tampon.pdf" \
   "${base}/modules/actes/actes_download_file.php?file=${file_id}&tampon=true&date_affichage=2026-01-20"
 echo "fini"

@@ -27,6 +27,11 @@ urlpatterns = [
     path(f"{M}actes_transac_get_document.php", views.get_document, name="s2low_documents"),
     path(f"{M}actes_transac_reponse_create.php", views.reponse_create, name="s2low_reponse"),
     path(f"{M}actes_transac_post_confirm_api.php", views.post_confirm, name="s2low_confirm"),
+    path(
+        f"{M}actes_transac_post_confirm_api_multi.php",
+        views.post_confirm_multi,
+        name="s2low_confirm_multi",
+    ),
     path(f"{M}api/actes_status.php", views.api_statuses, name="s2low_api_statuses"),
     path(f"{M}api/number_actes.php", views.api_number, name="s2low_api_number"),
     path(f"{M}api/list_actes.php", views.api_list, name="s2low_api_list"),
@@ -37,5 +42,7 @@ urlpatterns = [
         name="s2low_api_mark_read",
     ),
     path("api/test-connexion.php", views.test_connexion, name="s2low_test"),
+    path("api/get-nounce.php", views.get_nounce, name="s2low_nounce"),
+    path("api/info-connexion.php", views.info_connexion, name="s2low_info"),
     path("admin/users/api-list-login.php", views.list_login, name="s2low_list_login"),
 ]

@@ -9,18 +9,16 @@ agent actes of it, and its convention must open « actes ».
 In production behind a TLS proxy, the client certificate is checked by the proxy: see
 ``docs/actes-api.md``. Text answers are ISO-8859-1, first line ``OK`` or ``KO``."""
 
-import base64
-import binascii
+import io
+import tarfile
 from datetime import date, datetime
-from functools import wraps
 from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
-from emegalis.actes import access, documents
+from emegalis.actes import documents, outgoing
 from emegalis.actes import protocol as p
 from emegalis.actes.acts import selectors as acts_selectors
 from emegalis.actes.acts import services as acts_services
@@ -31,71 +29,34 @@ from emegalis.actes.protocol import TransactionType
 from emegalis.core.downloads import name_download, stored_file_response
 from emegalis.core.forms import error_messages
 from emegalis.core.pdf import DocumentBuilder
-from emegalis.organisations import throttling
+from emegalis.organisations import certificates
+from emegalis.organisations import selectors as organisations_selectors
+from emegalis.organisations import services as organisations_services
+
+from .answers import ko, text
+from .auth import api_view
 
 S = p.ActStatus
+# The nature's default typology, given to a document sent without one (the act and its
+# annexes alike, as Pastell does for replies): see docs/actes-api.md for what S²LOW does.
+DEFAULT_TYPE_ACTE = {1: "99_DE", 2: "99_AR", 3: "99_AI", 4: "99_DC", 5: "99_BU", 6: "99_AU"}
+INVALID = "Numéro de transaction invalide."
 
 
-def text(*lines, status: int = 200) -> HttpResponse:
-    body = "\n".join(str(line) for line in lines)
-    return HttpResponse(
-        body.encode("iso-8859-1", "replace"),
-        status=status,
-        content_type="text/plain; charset=ISO-8859-1",
-    )
-
-
-def ko(message: str, status: int = 200) -> HttpResponse:
-    # S²LOW answers KO with HTTP 200; authentication failures get 401/403.
-    return text("KO", message, status=status)
-
-
-def _credentials(request) -> tuple[str, str]:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return "", ""
-        login, _, password = decoded.partition(":")
-        return login, password
-    data = request.POST if request.method == "POST" else request.GET
-    return data.get("login", ""), data.get("password", "")
-
-
-def api_view(view):
-    """CSRF-exempt, authenticated by API key, scoped to the key's organisation."""
-
-    @csrf_exempt
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        login, password = _credentials(request)
-        try:
-            found = (
-                throttling.authenticate_api_key(request, password, login=login)
-                if login and password
-                else None
-            )
-        except throttling.ApiKeyThrottled as exc:
-            return ko(str(exc), status=429)
-        if found is None:
-            response = ko("Authentification requise (identifiant et clé d'API).", status=401)
-            response["WWW-Authenticate"] = 'Basic realm="e-megalis actes", charset="UTF-8"'
-            return response
-        request.user, request.organisation = found
-        try:
-            access.require_agent(request.user, request.organisation)
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return ko(str(exc) or "Accès refusé.", status=403)
-
-    return wrapped
+def _repair(value: str) -> str:
+    """Fields are decoded as ISO-8859-1 (see ``api_view``): a value that is valid UTF-8 was
+    sent in UTF-8, anything else in ISO-8859-1, as Pastell sends the subject."""
+    try:
+        return value.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def _param(request, name: str) -> str:
-    return (request.POST.get(name) if request.method == "POST" else None) or request.GET.get(
+    value = (request.POST.get(name) if request.method == "POST" else None) or request.GET.get(
         name, ""
     )
+    return _repair(value)
 
 
 def _tx(request, value) -> Transaction | None:
@@ -104,6 +65,20 @@ def _tx(request, value) -> Transaction | None:
     except (TypeError, ValueError):
         return None
     return acts_selectors.transactions_for(request.user, request.organisation).filter(pk=pk).first()
+
+
+def _by_unique_id(request, unique_id: str) -> Transaction | None:
+    return (
+        acts_selectors.transactions_for(request.user, request.organisation)
+        .filter(type=TransactionType.TRANSMISSION_ACTE, id_acte=unique_id.strip())
+        .first()
+    )
+
+
+def _tx_of(request, name: str) -> Transaction | None:
+    """The transaction named by ``name`` or, as S²LOW prefers it, by ``unique_id``."""
+    unique_id = request.GET.get("unique_id", "")
+    return _by_unique_id(request, unique_id) if unique_id else _tx(request, request.GET.get(name))
 
 
 def _date(value: str) -> date | None:
@@ -124,12 +99,22 @@ def _service_error(exc: ValidationError | PermissionDenied) -> HttpResponse:
     return ko(" ".join(error_messages(exc)))
 
 
-def _list(request, name: str) -> list:
-    return request.FILES.getlist(name) or request.FILES.getlist(name.removesuffix("[]"))
+def _files(request, name: str) -> list:
+    files = request.FILES.getlist(name) or request.FILES.getlist(name.removesuffix("[]"))
+    for f in files:
+        f.name = _repair(f.name or "")
+    return files
 
 
 def _values(request, name: str) -> list[str]:
-    return request.POST.getlist(name) or request.POST.getlist(name.removesuffix("[]"))
+    values = request.POST.getlist(name) or request.POST.getlist(name.removesuffix("[]"))
+    return [_repair(v).strip() for v in values]
+
+
+def _upload(f, typologie: str, signature=None) -> documents.Upload:
+    if signature is not None:
+        signature.name = _repair(signature.name or "")
+    return documents.Upload.of(f, typologie, signature)
 
 
 @api_view
@@ -153,21 +138,20 @@ def create(request):
         return ko("decision_date : date de décision manquante ou invalide (AAAA-MM-JJ).")
     main = request.FILES.get("acte_pdf_file")
     if main is None:
-        return ko("acte_pdf_file : aucun fichier d'acte.")
-    type_acte = _param(request, "type_acte")
-    if not type_acte:
-        return ko("type_acte : typologie du document principal obligatoire.")
-    attachments = _list(request, "acte_attachments[]")
+        return ko("Aucun fichier acte n'a été posté.")
+    main.name = _repair(main.name or "")
+    type_acte = _param(request, "type_acte").strip() or DEFAULT_TYPE_ACTE.get(nature, "")
+    attachments = _files(request, "acte_attachments[]")
     types = _values(request, "type_pj[]")
-    if len(types) != len(attachments):
+    if len(types) > len(attachments):
         return ko(
-            f"type_pj[] : une typologie par annexe est obligatoire ({len(attachments)} annexe(s), "
-            f"{len(types)} typologie(s))."
+            f"type_pj[] : {len(types)} typologie(s) pour {len(attachments)} annexe(s) ; "
+            "une typologie par annexe, dans l'ordre des annexes."
         )
-    signatures = _list(request, "acte_attachments_sign[]")
-    main_signature = request.FILES.get("acte_pdf_file_sign")
+    types += [""] * (len(attachments) - len(types))
+    signatures = _files(request, "acte_attachments_sign[]")
     annexes = [
-        documents.Upload.of(f, t, signatures[i] if i < len(signatures) else None)
+        _upload(f, t or type_acte, signatures[i] if i < len(signatures) else None)
         for i, (f, t) in enumerate(zip(attachments, types, strict=True))
     ]
     data = acts_services.ActeInput(
@@ -176,7 +160,7 @@ def create(request):
         decision_date=decision,
         objet=_param(request, "subject"),
         matieres=matieres,
-        document=documents.Upload.of(main, type_acte, main_signature),
+        document=_upload(main, type_acte, request.FILES.get("acte_pdf_file_sign")),
         annexes=annexes,
     )
     waiting = _param(request, "en_attente") in ("1", "on", "true") or _param(
@@ -188,10 +172,14 @@ def create(request):
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", acte.pk)
+    return text("OK", acte.pk, "")
 
 
-def _status_text(tx: Transaction) -> HttpResponse:
+@api_view
+def get_status(request):
+    tx = _tx_of(request, "transaction")
+    if tx is None:
+        return ko(INVALID)
     lines = ["OK", tx.status]
     if tx.status == S.ERREUR and tx.error_message:
         lines.append(tx.error_message)
@@ -200,102 +188,184 @@ def _status_text(tx: Transaction) -> HttpResponse:
     return text(*lines)
 
 
-@api_view
-def get_status(request):
-    unique_id = request.GET.get("unique_id", "")
-    if unique_id:
-        tx = (
-            acts_selectors.transactions_for(request.user, request.organisation)
-            .filter(type=TransactionType.TRANSMISSION_ACTE, id_acte=unique_id)
-            .first()
-        )
-    else:
-        tx = _tx(request, request.GET.get("transaction"))
-    if tx is None:
-        return ko("Transaction introuvable.")
-    return _status_text(tx)
+def message_file(tx: Transaction) -> tuple[str, bytes] | None:
+    """The business XML message of a transaction, as it travelled: built from the rows for
+    what the authority sent, kept as received for what came from the prefecture."""
+    if tx.direction == "in":
+        incoming = tx.incoming.order_by("pk").first()
+        return (incoming.name, bytes(incoming.xml)) if incoming else None
+    try:
+        code = tx.message_code
+        return outgoing.message_name(tx, code), p.build(outgoing.outgoing_message(tx, code))
+    except (p.ProtocolError, StopIteration):
+        return None
+
+
+_MIMETYPES = {
+    "pdf": "application/pdf",
+    "xml": "application/xml",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+}
+
+
+def _mimetype(doc: Document) -> str:
+    return doc.content_type or _MIMETYPES.get(doc.extension, "application/octet-stream")
 
 
 @api_view
 def files_list(request):
-    tx = _tx(request, request.GET.get("transaction"))
+    """S²LOW's order: the XML message, the main document, then the annexes (clients stamp
+    index 1). Its id is the transaction's, negated (``actes_download_file.php?file=-id``)."""
+    tx = _tx_of(request, "transaction")
     if tx is None:
-        return ko("Transaction introuvable.")
-    files = [
-        {
-            "id": d.pk,
-            "name": d.wire_name,
-            "posted_filename": d.original_name,
-            "mimetype": d.content_type or _mimetype(d.extension),
-            "size": d.size,
-            "sign": "",
-            "code_pj": d.typologie,
-        }
-        for d in tx.documents.order_by("rank", "pk")
-    ]
+        return ko(INVALID)
+    if tx.direction == "out" and tx.status in (S.POSTE, S.EN_ATTENTE_TRANSMISSION, S.TRANSMIS):
+        return ko("Pas d'acquittement recu")
+    files = []
+    message = message_file(tx)
+    if message is not None:
+        name, xml = message
+        files.append(
+            {
+                "id": -tx.pk,
+                "name": name,
+                "posted_filename": "",
+                "mimetype": "text/xml",
+                "size": len(xml),
+                "sign": "",
+                "code_pj": "",
+            }
+        )
+    for d in tx.documents.exclude(kind=Document.Kind.SIGNATURE).order_by("rank", "pk"):
+        files.append(
+            {
+                "id": d.pk,
+                "name": d.wire_name or d.original_name,
+                "posted_filename": d.original_name,
+                "mimetype": _mimetype(d),
+                "size": d.size,
+                "sign": "",
+                "code_pj": d.typologie,
+            }
+        )
     return JsonResponse(files, safe=False)
 
 
-def _mimetype(ext: str) -> str:
-    return {
-        "pdf": "application/pdf",
-        "xml": "application/xml",
-        "jpg": "image/jpeg",
-        "png": "image/png",
-    }.get(ext, "application/octet-stream")
+def _message_download(request, pk: int) -> HttpResponse:
+    tx = _tx(request, pk)
+    message = message_file(tx) if tx else None
+    if message is None:
+        return ko("Fichier introuvable.")
+    name, xml = message
+    return name_download(HttpResponse(xml, content_type="text/xml"), name)
+
+
+def _stamped(request, doc: Document) -> HttpResponse:
+    acte = (
+        doc.transaction
+        if doc.transaction.type == TransactionType.TRANSMISSION_ACTE
+        else doc.transaction.acte
+    )
+    if doc.extension != "pdf" or acte is None or not acte.id_acte:
+        return ko("Pas de tampon possible : PDF d'un acte acquitté attendu.")
+    published = _date(request.GET.get("date_affichage", "")) or acte.published_on
+    problem = acts_services.publication_date_problem(acte, published) if published else None
+    if problem:
+        return ko(f"date_affichage : {problem}")
+    try:
+        with doc.file.open("rb") as fh:
+            data = stamp_pdf(
+                fh,
+                sent_on=timezone.localdate(acte.sent_at) if acte.sent_at else None,
+                received_on=acte.date_reception,
+                published_on=published,
+                id_acte=acte.id_acte,
+            )
+    except StampError as exc:
+        return ko(str(exc))
+    return HttpResponse(data, content_type="application/pdf")
 
 
 @api_view
 def download_file(request):
+    """``file=<id>`` (``tampon=true`` stamps a PDF) or ``env=<transaction>``: the archive of
+    that transaction, as ``actes_transac_get_document.php`` redirects to for a letter."""
+    if request.GET.get("env"):
+        return _envelope_download(request)
     try:
         pk = int(request.GET.get("file", ""))
+    except ValueError:
+        return ko("Paramètre manquant.")
+    if pk < 0:
+        return _message_download(request, -pk)
+    try:
         doc = acts_selectors.get_document(request.user, request.organisation, pk)
     except Exception:  # noqa: BLE001 — any bad id is « introuvable »
         return ko("Fichier introuvable.")
     name = doc.wire_name or doc.original_name
     if request.GET.get("tampon", "") in ("true", "1", "on"):
-        acte = (
-            doc.transaction
-            if doc.transaction.type == TransactionType.TRANSMISSION_ACTE
-            else doc.transaction.acte
-        )
-        if doc.extension != "pdf" or acte is None or not acte.id_acte:
-            return ko("Pas de tampon possible : PDF d'un acte acquitté attendu.")
-        published = _date(request.GET.get("date_affichage", "")) or acte.published_on
-        problem = acts_services.publication_date_problem(acte, published) if published else None
-        if problem:
-            return ko(f"date_affichage : {problem}")
-        try:
-            with doc.file.open("rb") as fh:
-                data = stamp_pdf(
-                    fh,
-                    sent_on=timezone.localdate(acte.sent_at) if acte.sent_at else None,
-                    received_on=acte.date_reception,
-                    published_on=published,
-                    id_acte=acte.id_acte,
-                )
-        except StampError as exc:
-            return ko(str(exc))
-        response = HttpResponse(data, content_type="application/pdf")
+        response = _stamped(request, doc)
+        if response.status_code != 200 or response["Content-Type"] != "application/pdf":
+            return response
     else:
         try:
             handle = doc.file.open("rb")
         except OSError:
             return ko("Fichier introuvable.")
-        response = stored_file_response(handle, name, content_type=_mimetype(doc.extension))
-    return name_download(response, name)
+        response = stored_file_response(handle, name, content_type=_mimetype(doc))
+    return name_download(response, doc.original_name or name)
+
+
+def _envelope_download(request) -> HttpResponse:
+    tx = _tx(request, request.GET.get("env"))
+    if tx is None:
+        return ko("Paramètre manquant.")
+    if tx.direction == "out":
+        envelope = tx.envelopes.order_by("-pk").first()
+        if envelope is None:
+            return ko("Le fichier archive n'est pas/plus disponible.")
+        handle = envelope.archive.open("rb")
+        response = stored_file_response(
+            handle, envelope.archive_name, content_type="application/x-gzip"
+        )
+        return name_download(response, envelope.archive_name)
+    data, name = letter_archive(tx)
+    return name_download(HttpResponse(data, content_type="application/x-gzip"), name)
+
+
+def letter_archive(tx: Transaction) -> tuple[bytes, str]:
+    """A letter from the prefecture as a .tar.gz: its XML message and its documents under their
+    wire names, built from what was received for this authority only."""
+    members: list[tuple[str, bytes]] = []
+    message = message_file(tx)
+    if message is not None:
+        members.append(message)
+    for d in tx.documents.order_by("rank", "pk"):
+        with d.file.open("rb") as fh:
+            members.append((d.wire_name or d.original_name, fh.read()))
+    stamp = int(tx.created_at.timestamp())
+    buf = io.BytesIO()
+    level = p.choose_compresslevel([content for _, content in members])
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=level or 1) as tar:
+        for name, content in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(content), stamp, 0o644
+            tar.addfile(info, io.BytesIO(content))
+    stem = message[0].removesuffix(".xml") if message else f"courrier-{tx.pk}"
+    return buf.getvalue(), f"{stem}.tar.gz"
 
 
 @api_view
 def get_tampon(request):
-    tx = _tx(request, request.GET.get("transaction"))
+    tx = _tx_of(request, "transaction")
     doc = tx.documents.filter(kind=Document.Kind.MAIN).first() if tx else None
     if doc is None:
-        return ko("Transaction introuvable.")
+        return ko(INVALID)
     query = f"file={doc.pk}&tampon=true"
     if request.GET.get("date_affichage"):
         query += "&date_affichage=" + quote(request.GET["date_affichage"])
-    return HttpResponseRedirect(f"/modules/actes/actes_download_file.php?{query}")
+    return HttpResponseRedirect(f"actes_download_file.php?{query}")
 
 
 @api_view
@@ -310,12 +380,12 @@ def get_ar_acte(request):
 def cancel(request):
     tx = _tx(request, _param(request, "id"))
     if tx is None or tx.type != TransactionType.TRANSMISSION_ACTE:
-        return ko("Acte introuvable.")
+        return ko(INVALID)
     try:
         cancel_tx = acts_services.cancel_acte(actor=request.user, acte=tx)
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", cancel_tx.pk)
+    return text("OK", cancel_tx.pk, "")
 
 
 @api_view
@@ -326,7 +396,7 @@ def classification_request(request):
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", tx.pk)
+    return text("OK", tx.pk, "")
 
 
 @api_view
@@ -339,14 +409,16 @@ def classification_fetch(request):
 
 @api_view
 def get_document(request):
-    tx = _tx(request, request.GET.get("id"))
+    """For an act: one line ``type-status-id`` per letter of the prefecture. For a letter: a
+    redirect to its archive (``actes_download_file.php?env=…``), which clients untar."""
+    tx = _tx_of(request, "id")
     if tx is None:
-        return ko("Transaction introuvable.")
-    acte = tx if tx.type == TransactionType.TRANSMISSION_ACTE else tx.acte
-    lines = [
-        f"{t.type}-{t.status}-{t.pk}" for t in acte.linked.filter(direction="in").order_by("pk")
-    ]
-    return text("OK", *lines)
+        return ko(INVALID)
+    if tx.type != TransactionType.TRANSMISSION_ACTE:
+        return HttpResponseRedirect(f"actes_download_file.php?env={tx.pk}")
+    letters = tx.linked.filter(direction="in").order_by("pk")
+    # No « OK » line: clients split every line into type-status-id.
+    return text(*(f"{t.type}-{t.status}-{t.pk}" for t in letters), "")
 
 
 @api_view
@@ -359,52 +431,82 @@ def reponse_create(request):
     type_envoie = _param(request, "type_envoie")
     if type_envoie not in ("3", "4"):
         return ko("type_envoie : 3 (refus/rejet) ou 4 (envoi/réponse) attendu.")
+    default = DEFAULT_TYPE_ACTE.get(letter.acte.nature if letter.acte else 0, "99_AU")
     files = []
     main = request.FILES.get("acte_pdf_file")
     if main is not None:
-        files.append(documents.Upload.of(main, _param(request, "type_acte")))
+        main.name = _repair(main.name or "")
+        files.append(_upload(main, _param(request, "type_acte").strip() or default))
     types = _values(request, "type_pj[]")
-    for i, f in enumerate(_list(request, "acte_attachments[]")):
-        files.append(documents.Upload.of(f, types[i] if i < len(types) else ""))
+    for i, f in enumerate(_files(request, "acte_attachments[]")):
+        files.append(_upload(f, (types[i] if i < len(types) else "") or default))
     try:
         tx = courriers_services.reply_to_letter(
             actor=request.user, letter=letter, send=type_envoie == "4", documents=files
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", tx.pk)
+    return text("OK", tx.pk, "")
+
+
+def _confirm(request, tx: Transaction | None) -> str:
+    """Confirm one act « en attente d'être postée » (17 → 1); the error message, or ``""``."""
+    if tx is None:
+        return "Erreur d'initialisation de la transaction."
+    if tx.status != S.EN_ATTENTE_POSTEE:
+        return "La transaction n'est pas dans le statut « En attente d'être posté »"
+    try:
+        acts_services.confirm_acte(actor=request.user, acte=tx)
+    except (ValidationError, PermissionDenied) as exc:
+        return " ".join(error_messages(exc))
+    return ""
 
 
 @api_view
 def post_confirm(request):
-    tx = _tx(request, request.GET.get("id"))
+    """S²LOW redirects to ``url_return`` with ``%%ERROR%%`` = 0 or 1 and ``%%MESSAGE%%`` = the
+    error; without ``url_return``, the answer is text."""
+    raw = request.GET.get("id", "")
+    error = (
+        _confirm(request, _tx(request, raw)) if raw else "Pas d'identifiant de transaction spécifié"
+    )
     target = request.GET.get("url_return", "")
-    error, message = "", ""
-    if tx is None:
-        error = "Transaction introuvable."
-    else:
-        try:
-            acts_services.confirm_acte(actor=request.user, acte=tx)
-            message = "Envoi confirmé."
-        except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(error_messages(exc))
     if target.startswith(("http://", "https://")):
-        url = target.replace("%%ERROR%%", quote(error)).replace("%%MESSAGE%%", quote(message))
+        url = target.replace("%%ERROR%%", "1" if error else "0").replace(
+            "%%MESSAGE%%", quote(error)
+        )
         return HttpResponseRedirect(url)
-    return ko(error) if error else text("OK", message)
+    return ko(error) if error else text("OK", "Envoi confirmé.")
+
+
+@api_view
+def post_confirm_multi(request):
+    """``id[]=…&id[]=…``: every act of the caller still « en attente d'être postée » is
+    confirmed, the others are skipped, as S²LOW does; then the redirect to ``url_return``."""
+    ids = request.GET.getlist("id[]") or request.GET.getlist("id")
+    confirmed, skipped = [], []
+    for raw in ids:
+        tx = _tx(request, raw)
+        (skipped if _confirm(request, tx) else confirmed).append(raw)
+    target = request.GET.get("url_return", "")
+    if target.startswith(("http://", "https://")):
+        return HttpResponseRedirect(target)
+    if not ids:
+        return ko("Pas d'identifiant de transaction spécifié")
+    return text("OK", *(f"{pk}-confirmé" for pk in confirmed), *(f"{pk}-ignoré" for pk in skipped))
 
 
 @api_view
 def bordereau(request):
     tx = _tx(request, request.GET.get("trans_id"))
     if tx is None or tx.type != TransactionType.TRANSMISSION_ACTE:
-        return ko("Acte introuvable.")
+        return ko(INVALID)
     doc = DocumentBuilder(title=f"Bordereau de transmission — acte {tx.numero_interne}")
     doc.title_line("Bordereau de transmission")
     doc.paragraph(tx.organisation.name, bold_label="Collectivité :")
     doc.paragraph(tx.numero_interne, bold_label="Numéro :")
     doc.paragraph(tx.objet, bold_label="Objet :")
-    doc.paragraph(f"{tx.status} — {tx.get_status_display()}", bold_label="Statut :")
+    doc.paragraph(tx.get_status_display(), bold_label="Statut :")
     if tx.id_acte:
         doc.paragraph(tx.id_acte, bold_label="Identifiant unique :")
     if tx.date_reception:
@@ -419,89 +521,175 @@ def api_statuses(request):
     return JsonResponse([{"id": int(s), "name": s.label} for s in S], safe=False)
 
 
-def _acte_json(tx: Transaction) -> dict:
-    return {
-        "id": tx.pk,
-        "type": tx.type,
-        "number": tx.numero_interne,
-        "subject": tx.objet,
-        "nature_code": tx.nature,
-        "classification": tx.matiere_code,
-        "decision_date": tx.decision_date.isoformat() if tx.decision_date else None,
-        "submission_date": tx.created_at.isoformat(),
-        "status_id": tx.status,
-        "unique_id": tx.id_acte,
-    }
+def _int(request, name: str, default: int = 0) -> int | None:
+    value = request.GET.get(name, "")
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
-def _filtered(request):
-    qs = acts_selectors.actes_for(request.user, request.organisation)
-    if request.GET.get("status_id", "").lstrip("-").isdigit():
-        qs = qs.filter(status=int(request.GET["status_id"]))
-    for name, lookup in (
-        ("min_date", "decision_date__gte"),
-        ("max_date", "decision_date__lte"),
-        ("min_submission_date", "created_at__date__gte"),
-        ("max_submission_date", "created_at__date__lte"),
-    ):
-        value = _date(request.GET.get(name, ""))
-        if value:
-            qs = qs.filter(**{lookup: value})
-    return qs
+def _by_status(request, status_id: int):
+    return acts_selectors.actes_for(request.user, request.organisation).filter(status=status_id)
 
 
 @api_view
 def api_number(request):
-    return JsonResponse({"number": _filtered(request).count()})
+    status_id = _int(request, "status_id")
+    if status_id is None:
+        return JsonResponse({"error": "status_id doit être un nombre."}, status=400)
+    return JsonResponse(
+        {
+            "status_id": status_id,
+            "authority_id": request.organisation.pk,
+            "nb_transactions": _by_status(request, status_id).count(),
+        }
+    )
 
 
 @api_view
 def api_list(request):
-    try:
-        offset = max(0, int(request.GET.get("offset", 0)))
-        limit = min(1000, max(1, int(request.GET.get("limit", 100))))
-    except ValueError:
-        return JsonResponse({"status": "error", "message": "offset/limit invalides"}, status=400)
+    status_id, offset, limit = (
+        _int(request, "status_id"),
+        _int(request, "offset"),
+        _int(request, "limit", 100),
+    )
+    if None in (status_id, offset, limit):
+        return JsonResponse({"error": "status_id, offset et limit sont des nombres."}, status=400)
+    offset, limit = max(0, offset), min(1000, max(1, limit))
+    qs = _by_status(request, status_id)
+    for name, lookup in (
+        ("min_date", "created_at__date__gte"),
+        ("max_date", "created_at__date__lte"),
+    ):
+        value = request.GET.get(name, "")
+        if value:
+            day = _date(value)
+            if day is None:
+                return JsonResponse({"error": f"{name} : date AAAA-MM-JJ attendue."}, status=400)
+            qs = qs.filter(**{lookup: day})
+    transactions = [
+        {
+            "id": t.pk,
+            "subject": t.objet,
+            "number": t.numero_interne,
+            "date": t.decision_date.isoformat() if t.decision_date else None,
+            "nature_descr": t.get_nature_display() if t.nature else "",
+            "classification": t.matiere_code,
+            "type": str(t.type),
+        }
+        for t in qs.order_by("-pk")[offset : offset + limit]
+    ]
     return JsonResponse(
-        [_acte_json(t) for t in _filtered(request)[offset : offset + limit]], safe=False
+        {
+            "status_id": status_id,
+            "authority_id": request.organisation.pk,
+            "offset": offset,
+            "limit": limit,
+            "transactions": transactions,
+        }
     )
 
 
 @api_view
 def api_documents(request):
-    items = [
-        {
-            "id": t.pk,
-            "type": t.type,
-            "status_id": t.status,
-            "related_transaction_id": t.acte_id,
-            "unique_id": t.acte.id_acte if t.acte else "",
-            "date": t.created_at.isoformat(),
-            "read": t.read_at is not None,
-            "message": t.message_label,
-        }
-        for t in acts_selectors.prefecture_documents(request.user, request.organisation)[:500]
-    ]
-    return JsonResponse(items, safe=False)
+    """The prefecture's letters not yet marked read, oldest first, with S²LOW's fields."""
+    letters = (
+        acts_selectors.prefecture_documents(request.user, request.organisation)
+        .filter(read_at__isnull=True, type__in=(2, 3, 4, 5))
+        .order_by("pk")
+    )
+    return JsonResponse(
+        [
+            {
+                "id": t.pk,
+                "type": str(t.type),
+                "related_transaction_id": t.acte_id,
+                "number": t.acte.numero_interne if t.acte else t.numero_interne,
+                "unique_id": t.acte.id_acte if t.acte else "",
+                "last_status_id": t.status,
+            }
+            for t in letters[:1000]
+        ],
+        safe=False,
+    )
 
 
 @api_view
 def api_mark_read(request):
     tx = _tx(request, request.GET.get("transaction_id") or request.POST.get("transaction_id"))
-    if tx is None:
-        return JsonResponse({"result": "ko", "message": "Transaction introuvable."})
-    try:
-        courriers_services.mark_read(actor=request.user, tx=tx)
-    except (ValidationError, PermissionDenied) as exc:
-        return JsonResponse({"result": "ko", "message": " ".join(error_messages(exc))})
+    if tx is not None:
+        try:
+            courriers_services.mark_read(actor=request.user, tx=tx)
+        except (ValidationError, PermissionDenied) as exc:
+            return JsonResponse({"result": "ko", "message": " ".join(error_messages(exc))})
+    # S²LOW answers ok whatever the id (its UPDATE simply matches nothing).
     return JsonResponse({"result": "ok"})
 
 
 @api_view
 def test_connexion(request):
-    return text("OK", f"Connecté : {request.user.email} pour {request.organisation.name}")
+    return text("OK")
+
+
+@api_view
+def get_nounce(request):
+    caller = request.caller
+    if caller.key is None or not caller.secret:
+        response = ko("La fonction n'est utilisable qu'avec un login+mot de passe HTTP", 401)
+        response["WWW-Authenticate"] = 'Basic realm="API S2low"'
+        return response
+    return JsonResponse(
+        {"nounce": organisations_services.issue_nounce(key=caller.key, secret=caller.secret)}
+    )
+
+
+@api_view
+def info_connexion(request):
+    user, org = request.user, request.organisation
+    info = {
+        "user_info": {
+            "id": user.pk,
+            "login": user.email,
+            "email": user.email,
+            "name": user.last_name,
+            "givenname": user.first_name,
+            "role": "USER",
+            "status": 1,
+            "authority_id": org.pk,
+        },
+        "authority_info": {
+            "id": org.pk,
+            "authority_type_id": org.insee_nature,
+            "status": 1,
+            "name": org.name,
+            "email": org.email,
+            "address": org.address,
+            "postal_code": org.postcode,
+            "city": org.city,
+            "telephone": "",
+            "department": org.departement,
+            "district": str(org.arrondissement or ""),
+            "authority_group_id": org.parent_id,
+        },
+    }
+    return JsonResponse(info, json_dumps_params={"indent": 4})
 
 
 @api_view
 def list_login(request):
-    return JsonResponse([{"login": request.user.email, "id": request.user.pk}], safe=False)
+    """The logins of the accounts bound to the presented certificate, one per line; without a
+    certificate, the caller's own."""
+    fingerprint = certificates.verified_fingerprint(request)
+    if fingerprint:
+        logins = sorted(
+            {c.user.email for c in organisations_selectors.live_certificates(fingerprint)}
+        )
+    else:
+        logins = [request.user.email]
+    body = "".join(f"{login}\n" for login in logins)
+    return HttpResponse(
+        body.encode("iso-8859-1", "replace"), content_type="text/plain; charset=ISO-8859-1"
+    )
