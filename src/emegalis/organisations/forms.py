@@ -105,6 +105,26 @@ class ApiKeyForm(StyledFormMixin, forms.Form):
     )
 
 
+class ClientCertificateForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Nom du certificat",
+        max_length=100,
+        help_text="Par exemple le poste ou le logiciel qui le présente.",
+    )
+    certificate = forms.FileField(
+        label="Certificat public (.pem, .crt ou .cer)",
+        help_text="Le certificat seul, jamais sa clé privée. 64 Kio au plus.",
+    )
+
+    def clean_certificate(self):
+        f = self.cleaned_data["certificate"]
+        if f.size > 64 * 1024:
+            raise forms.ValidationError(
+                "Un certificat pèse quelques Kio : ce fichier est trop gros."
+            )
+        return f.read()
+
+
 class TokenForm(StyledFormMixin, forms.Form):
     token = forms.CharField(
         label="Code à 6 chiffres",

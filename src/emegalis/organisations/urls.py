@@ -30,6 +30,12 @@ account_urlpatterns = [
         name="app_password_revoke",
     ),
     path("cles-api/<int:pk>/revoquer/", views.api_key_revoke, name="api_key_revoke"),
+    path("certificats/", views.client_certificates, name="client_certificates"),
+    path(
+        "certificats/<int:pk>/revoquer/",
+        views.client_certificate_revoke,
+        name="client_certificate_revoke",
+    ),
     path(
         "mot-de-passe/oubli/",
         views.PasswordResetView.as_view(

@@ -16,6 +16,7 @@ from . import selectors, services, throttling
 from .forms import (
     ApiKeyForm,
     AppPasswordForm,
+    ClientCertificateForm,
     MemberAddForm,
     MemberRolesForm,
     OrganisationForm,
@@ -229,6 +230,43 @@ def api_key_revoke(request, pk: int):
     services.revoke_api_key(user=request.user, key=key)
     messages.success(request, f"La clé « {key.name} » est révoquée.")
     return redirect("api_keys")
+
+
+@login_required
+def client_certificates(request):
+    """The TLS client certificates bound to the account (S²LOW-style API): register, revoke."""
+    organisation = request.organisation
+    form = ClientCertificateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        if organisation is None:
+            form.add_error(None, "Vous n'êtes rattaché à aucune organisation.")
+        else:
+            try:
+                cert = services.register_client_certificate(
+                    user=request.user,
+                    organisation=organisation,
+                    name=form.cleaned_data["name"],
+                    data=form.cleaned_data["certificate"],
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Le certificat « {cert.name} » est lié à votre compte.")
+                form = ClientCertificateForm()
+    return render(
+        request,
+        "registration/client_certificates.html",
+        {"form": form, "certificates": selectors.client_certificates_of(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def client_certificate_revoke(request, pk: int):
+    cert = selectors.get_client_certificate(request.user, pk)
+    services.revoke_client_certificate(user=request.user, cert=cert)
+    messages.success(request, f"Le certificat « {cert.name} » n'est plus lié à votre compte.")
+    return redirect("client_certificates")
 
 
 @login_required

@@ -240,7 +240,7 @@ def _collect_acte_errors(
     else:
         bad = p.non_latin1_characters(objet)
         if bad:
-            shown = " ".join(f"« {c} »" for c in bad)
+            shown = ", ".join(f"« {c} » (U+{ord(c):04X})" for c in bad)
             add(
                 "objet",
                 f"L'objet contient des caractères que la préfecture ne peut pas recevoir : "

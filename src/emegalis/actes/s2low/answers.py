@@ -3,29 +3,13 @@ or a French message) encoded ISO-8859-1 as S²LOW encodes them, JSON, and the ar
 
 from django.http import HttpResponse
 
-# Characters our French messages use that ISO-8859-1 lacks, written with ones it has, so that
-# no client reads « ? » where a dash or an apostrophe was.
-_LATIN1_SUBSTITUTES = str.maketrans(
-    {
-        "—": "-",
-        "–": "-",
-        "‑": "-",
-        "’": "'",
-        "‘": "'",
-        "“": '"',
-        "”": '"',
-        "…": "...",
-        "œ": "oe",
-        "Œ": "OE",
-        "€": "EUR",
-        "\u202f": " ",
-        "\u2009": " ",
-    }
-)
+from emegalis.actes import protocol as p
 
 
 def latin1(value: str) -> bytes:
-    return value.translate(_LATIN1_SUBSTITUTES).encode("iso-8859-1", "replace")
+    """ISO-8859-1, with the typographic characters it lacks (— ’ … œ €) written with ones it
+    has, so that no client reads « ? » where a dash or an apostrophe was."""
+    return p.latin1_safe(value).encode("iso-8859-1", "replace")
 
 
 def text(*lines, status: int = 200) -> HttpResponse:
@@ -34,5 +18,15 @@ def text(*lines, status: int = 200) -> HttpResponse:
 
 
 def ko(message: str, status: int = 200) -> HttpResponse:
-    # S²LOW answers KO with HTTP 200; authentication failures get 401/403.
+    """``KO`` and the message, as S²LOW's scripts echo it (HTTP 200; authentication 401/403)."""
     return text("KO", message, status=status)
+
+
+def ok_id(pk: int) -> HttpResponse:
+    """What S²LOW's ``returnAndExit`` writes for an API call that created something."""
+    return text("OK", pk, "", "")
+
+
+def ko_line(message: str) -> HttpResponse:
+    """What S²LOW's ``returnAndExit`` writes for a refused API call (the message ends a line)."""
+    return text("KO", message, "")

@@ -33,13 +33,19 @@ from emegalis.organisations import certificates
 from emegalis.organisations import selectors as organisations_selectors
 from emegalis.organisations import services as organisations_services
 
-from .answers import ko, text
+from .answers import ko, ko_line, ok_id, text
 from .auth import api_view
 
 S = p.ActStatus
-# The nature's default typology, given to a document sent without one (the act and its
-# annexes alike, as Pastell does for replies): see docs/actes-api.md for what S²LOW does.
-DEFAULT_TYPE_ACTE = {1: "99_DE", 2: "99_AR", 3: "99_AI", 4: "99_DC", 5: "99_BU", 6: "99_AU"}
+
+
+def default_typology(nature: int | None) -> str:
+    """The nature's default typology, given to a document sent without one (the act and its
+    annexes alike, as Pastell does for replies): see docs/actes-api.md for what S²LOW does."""
+    known = p.NATURES.get(nature or 0)
+    return known.default_typology if known else ""
+
+
 INVALID = "Numéro de transaction invalide."
 
 
@@ -95,8 +101,8 @@ def _service_error(exc: ValidationError | PermissionDenied) -> HttpResponse:
         parts = [
             f"{k}: {m}" if k != "__all__" else m for k, v in exc.message_dict.items() for m in v
         ]
-        return ko(" | ".join(parts))
-    return ko(" ".join(error_messages(exc)))
+        return ko_line(" | ".join(parts))
+    return ko_line(" ".join(error_messages(exc)))
 
 
 def _files(request, name: str) -> list:
@@ -120,31 +126,31 @@ def _upload(f, typologie: str, signature=None) -> documents.Upload:
 @api_view
 def create(request):
     if request.method != "POST":
-        return ko("Méthode POST attendue.")
+        return ko_line("Méthode POST attendue.")
     try:
         nature = int(_param(request, "nature_code"))
     except ValueError:
-        return ko("nature_code : code nature d'acte manquant ou invalide (1 à 6).")
+        return ko_line("nature_code : code nature d'acte manquant ou invalide (1 à 6).")
     matieres = []
     for i in range(1, 6):
         value = _param(request, f"classif{i}").strip()
         if not value:
             break
         if not value.isdigit():
-            return ko(f"classif{i} : code matière invalide « {value} ».")
+            return ko_line(f"classif{i} : code matière invalide « {value} ».")
         matieres.append(int(value))
     decision = _date(_param(request, "decision_date"))
     if decision is None:
-        return ko("decision_date : date de décision manquante ou invalide (AAAA-MM-JJ).")
+        return ko_line("decision_date : date de décision manquante ou invalide (AAAA-MM-JJ).")
     main = request.FILES.get("acte_pdf_file")
     if main is None:
-        return ko("Aucun fichier acte n'a été posté.")
+        return ko_line("Aucun fichier acte n'a été posté.")
     main.name = _repair(main.name or "")
-    type_acte = _param(request, "type_acte").strip() or DEFAULT_TYPE_ACTE.get(nature, "")
+    type_acte = _param(request, "type_acte").strip() or default_typology(nature)
     attachments = _files(request, "acte_attachments[]")
     types = _values(request, "type_pj[]")
     if len(types) > len(attachments):
-        return ko(
+        return ko_line(
             f"type_pj[] : {len(types)} typologie(s) pour {len(attachments)} annexe(s) ; "
             "une typologie par annexe, dans l'ordre des annexes."
         )
@@ -172,7 +178,7 @@ def create(request):
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", acte.pk, "")
+    return ok_id(acte.pk)
 
 
 @api_view
@@ -210,7 +216,8 @@ _MIMETYPES = {
 
 
 def _mimetype(doc: Document) -> str:
-    return doc.content_type or _MIMETYPES.get(doc.extension, "application/octet-stream")
+    # The type the file was checked to be (S²LOW sniffs it), not what the client declared.
+    return _MIMETYPES.get(doc.extension) or doc.content_type or "application/octet-stream"
 
 
 @api_view
@@ -385,7 +392,7 @@ def cancel(request):
         cancel_tx = acts_services.cancel_acte(actor=request.user, acte=tx)
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", cancel_tx.pk, "")
+    return ok_id(cancel_tx.pk)
 
 
 @api_view
@@ -396,7 +403,7 @@ def classification_request(request):
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", tx.pk, "")
+    return ok_id(tx.pk)
 
 
 @api_view
@@ -424,14 +431,14 @@ def get_document(request):
 @api_view
 def reponse_create(request):
     if request.method != "POST":
-        return ko("Méthode POST attendue.")
+        return ko_line("Méthode POST attendue.")
     letter = _tx(request, _param(request, "id"))
     if letter is None or letter.direction != "in":
-        return ko("Courrier de la préfecture introuvable.")
+        return ko_line("Courrier de la préfecture introuvable.")
     type_envoie = _param(request, "type_envoie")
     if type_envoie not in ("3", "4"):
-        return ko("type_envoie : 3 (refus/rejet) ou 4 (envoi/réponse) attendu.")
-    default = DEFAULT_TYPE_ACTE.get(letter.acte.nature if letter.acte else 0, "99_AU")
+        return ko_line("type_envoie : 3 (refus/rejet) ou 4 (envoi/réponse) attendu.")
+    default = default_typology(letter.acte.nature if letter.acte else None)
     files = []
     main = request.FILES.get("acte_pdf_file")
     if main is not None:
@@ -446,7 +453,7 @@ def reponse_create(request):
         )
     except (ValidationError, PermissionDenied) as exc:
         return _service_error(exc)
-    return text("OK", tx.pk, "")
+    return ok_id(tx.pk)
 
 
 def _confirm(request, tx: Transaction | None) -> str:
