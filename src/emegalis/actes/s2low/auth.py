@@ -13,8 +13,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 
 from emegalis.actes import access
@@ -112,9 +114,26 @@ def refusal(message: str, status: int):
     return response
 
 
-def api_view(view):
+def return_url(request, *, error: str) -> str:
+    """``url_return`` with S²LOW's placeholders filled (``%%ERROR%%`` 0 or 1, ``%%MESSAGE%%``
+    the error), or ``""`` when it is absent or not an http(s) URL."""
+    target = request.GET.get("url_return", "")
+    if not target.startswith(("http://", "https://")):
+        return ""
+    return target.replace("%%ERROR%%", "1" if error else "0").replace("%%MESSAGE%%", quote(error))
+
+
+def api_view(view=None, *, browser: bool = False):
     """CSRF-exempt, authenticated as above, scoped to the caller's organisation, where the
-    caller must be an agent actes with the service open."""
+    caller must be an agent actes with the service open. ``browser``: the agent's browser was
+    sent here with a ``url_return`` (the confirmation pages); a refusal goes back there, with
+    the error, as S²LOW does."""
+    if view is None:
+        return lambda v: api_view(v, browser=browser)
+
+    def refused(request, message: str, status: int):
+        target = return_url(request, error=message) if browser else ""
+        return HttpResponseRedirect(target) if target else refusal(message, status)
 
     @csrf_exempt
     @wraps(view)
@@ -125,9 +144,9 @@ def api_view(view):
         try:
             caller = identify(request)
         except throttling.ApiKeyThrottled as exc:
-            return ko(str(exc), status=429)
+            return refused(request, str(exc), 429)
         except Refused as exc:
-            return refusal(str(exc), exc.status)
+            return refused(request, str(exc), exc.status)
         request.user, request.organisation, request.caller = (
             caller.user,
             caller.organisation,
@@ -137,6 +156,6 @@ def api_view(view):
             access.require_agent(request.user, request.organisation)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
-            return ko(str(exc) or "Accès refusé.", status=403)
+            return refused(request, str(exc) or "Accès refusé.", 403)
 
     return wrapped

@@ -34,7 +34,7 @@ from emegalis.organisations import selectors as organisations_selectors
 from emegalis.organisations import services as organisations_services
 
 from .answers import ko, ko_line, ok_id, text
-from .auth import api_view
+from .auth import api_view, return_url
 
 S = p.ActStatus
 
@@ -469,38 +469,34 @@ def _confirm(request, tx: Transaction | None) -> str:
     return ""
 
 
-@api_view
+@api_view(browser=True)
 def post_confirm(request):
-    """S²LOW redirects to ``url_return`` with ``%%ERROR%%`` = 0 or 1 and ``%%MESSAGE%%`` = the
-    error; without ``url_return``, the answer is text."""
+    """S²LOW redirects the browser to ``url_return`` with ``%%ERROR%%`` = 0 or 1 and
+    ``%%MESSAGE%%`` = the error; without ``url_return``, the answer is text."""
     raw = request.GET.get("id", "")
-    error = (
-        _confirm(request, _tx(request, raw)) if raw else "Pas d'identifiant de transaction spécifié"
-    )
-    target = request.GET.get("url_return", "")
-    if target.startswith(("http://", "https://")):
-        url = target.replace("%%ERROR%%", "1" if error else "0").replace(
-            "%%MESSAGE%%", quote(error)
-        )
-        return HttpResponseRedirect(url)
+    if raw:
+        error = _confirm(request, _tx(request, raw))
+    else:
+        error = "Pas d'identifiant de transaction spécifié"
+    target = return_url(request, error=error)
+    if target:
+        return HttpResponseRedirect(target)
     return ko(error) if error else text("OK", "Envoi confirmé.")
 
 
-@api_view
+@api_view(browser=True)
 def post_confirm_multi(request):
     """``id[]=…&id[]=…``: every act of the caller still « en attente d'être postée » is
-    confirmed, the others are skipped, as S²LOW does; then the redirect to ``url_return``."""
+    confirmed, the others are skipped, as S²LOW does; then back to ``url_return`` (S²LOW leaves
+    its placeholders there: there is no single outcome)."""
     ids = request.GET.getlist("id[]") or request.GET.getlist("id")
-    confirmed, skipped = [], []
-    for raw in ids:
-        tx = _tx(request, raw)
-        (skipped if _confirm(request, tx) else confirmed).append(raw)
+    outcomes = [(raw, _confirm(request, _tx(request, raw))) for raw in ids]
     target = request.GET.get("url_return", "")
     if target.startswith(("http://", "https://")):
         return HttpResponseRedirect(target)
     if not ids:
         return ko("Pas d'identifiant de transaction spécifié")
-    return text("OK", *(f"{pk}-confirmé" for pk in confirmed), *(f"{pk}-ignoré" for pk in skipped))
+    return text("OK", *(f"{pk}-{'ignoré' if error else 'confirmé'}" for pk, error in outcomes))
 
 
 @api_view
