@@ -15,9 +15,12 @@ archive is built and reports its time as a separate line and in the platform tot
 need Django set up: do it at import time of its module (``django.setup()``).
 
 The platform's full path (services: checks, storage, counter, envelope, stored archive) is one
-such stage:
+such stage, on one core (SQLite):
 
     .venv/bin/python bench/actes_envelopes.py -n 200 --stage bench.actes_platform:service_path
+
+Its throughput on the whole machine (one worker per core, PostgreSQL) is
+``bench/actes_platform.py``.
 """
 
 from __future__ import annotations

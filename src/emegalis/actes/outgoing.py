@@ -48,7 +48,8 @@ def courrier_keys(tx: Transaction) -> dict:
 
 def outgoing_message(tx: Transaction, code: str | None = None) -> p.Message:
     code = code or tx.message_code
-    docs = [p.FichierSigne(nom_fichier=d.wire_name) for d in tx.documents.order_by("rank")]
+    ranked = sorted(tx.documents.all(), key=lambda d: (d.rank, d.pk))  # prefetched or not
+    docs = [p.FichierSigne(nom_fichier=d.wire_name) for d in ranked]
     if code == "1-1":
         return acte_message(tx)
     if code == "6-1":

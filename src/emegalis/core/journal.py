@@ -97,7 +97,8 @@ def record(
     payload = payload or {}
     # Round-trip through JSON so the stored payload is exactly what the digest covers.
     payload_text = canonical_json(payload)
-    with transaction.atomic():
+    # No savepoint: an entry that fails fails its event, whose transaction rolls back whole.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         last = JournalEntry.objects.order_by("-id").only("entry_hash").first()
         key_id, _key = journal_key.current()

@@ -96,9 +96,12 @@ def current_classification(organisation: Organisation) -> ClassificationVersion 
     )
 
 
-def classification_problem(organisation: Organisation) -> str | None:
-    """Why acts cannot be sent with the classification held, or None if they can."""
-    current = current_classification(organisation)
+def classification_problem(
+    organisation: Organisation, current: ClassificationVersion | None = None
+) -> str | None:
+    """Why acts cannot be sent with the classification held, or None if they can
+    (``current``: the organisation's current version, when the caller already holds it)."""
+    current = current or current_classification(organisation)
     if current is None:
         return (
             "Votre collectivité n'a pas encore reçu sa classification des actes : demandez-la "
@@ -252,7 +255,7 @@ def _collect_acte_errors(
         add("nature", "Choisissez la nature de l'acte.")
 
     version = current_classification(organisation)
-    problem = classification_problem(organisation)
+    problem = classification_problem(organisation, version)
     if problem:
         add("__all__", problem)
     elif version is not None and data.nature in p.NATURES:

@@ -9,6 +9,7 @@ from datetime import date
 from django.core.files.base import File
 from django.db import connection
 from django.db import transaction as db_transaction
+from django.db.models import prefetch_related_objects
 
 from emegalis.actes import conf
 from emegalis.actes import protocol as p
@@ -48,8 +49,12 @@ def allocate_serial(*, siren: str, day: date) -> int:
     return counter.value
 
 
+ARCHIVE_IN_MEMORY = 16 * 1024 * 1024
+
+
 def build_envelope(*, tx: Transaction) -> Envelope:
     """Build, validate and store the archive of a transaction (must hold its row lock)."""
+    prefetch_related_objects([tx], "documents")  # read by the message and for the files
     org = tx.organisation
     code = outgoing_code(tx)
     day = clock.today()
@@ -88,7 +93,8 @@ def build_envelope(*, tx: Transaction) -> Envelope:
             f.open("rb")
             opened.append(f)
             streams[name] = f.file
-        with tempfile.TemporaryFile() as out:
+        # Archives of usual size are built in memory, larger ones spill to a temporary file.
+        with tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY) as out:
             size = p.write_archive(
                 out,
                 (env_name, envelope),
