@@ -365,10 +365,13 @@ def letter_archive(tx: Transaction) -> tuple[bytes, str]:
 
 @api_view
 def get_tampon(request):
+    """Deprecated in S²LOW (files list + download), kept: a redirect to the stamped PDF."""
     tx = _tx_of(request, "transaction")
     doc = tx.documents.filter(kind=Document.Kind.MAIN).first() if tx else None
     if doc is None:
         return ko(INVALID)
+    if not tx.ar_xml:
+        return ko("Pas d'acquittement recu")
     query = f"file={doc.pk}&tampon=true"
     if request.GET.get("date_affichage"):
         query += "&date_affichage=" + quote(request.GET["date_affichage"])
