@@ -461,3 +461,61 @@ def test_a_french_refusal_reads_without_replacement_marks(api_client, wire, run_
 def test_json_lists_are_valid_json(api_client):
     for url in ("api/actes_status.php", "api/list_document_prefecture.php"):
         json.loads(api_client.get(f"{M}{url}").content)
+
+
+def test_get_tampon_redirects_to_the_stamped_act_once_acknowledged(api_client, wire, run_commits):
+    wire.mode = "ok"
+    waiting = created_id(create(api_client, run_commits, number="SANSAR"))
+    r = api_client.get(f"{M}actes_transac_get_tampon.php?transaction={waiting}")
+    assert r.content == b"KO\nPas d'acquittement recu"
+    wire.mode = "loop"
+    pk = created_id(create(api_client, run_commits))
+    main = Transaction.objects.get(pk=pk).documents.get(kind="main")
+    r = api_client.get(f"{M}actes_transac_get_tampon.php?transaction={pk}")
+    assert (r.status_code, r["Location"]) == (
+        302,
+        f"actes_download_file.php?file={main.pk}&tampon=true",
+    )
+
+
+def test_get_document_of_an_act_without_letters_is_empty(api_client, wire, run_commits):
+    pk = created_id(create(api_client, run_commits))
+    r = api_client.get(f"{M}actes_transac_get_document.php?id={pk}")
+    assert (r.status_code, r.content) == (200, b"")
+
+
+def test_ar_acte_is_the_xml_the_prefecture_sent(api_client, wire, run_commits):
+    pk = created_id(create(api_client, run_commits))
+    r = api_client.get(f"{M}actes_transac_get_ARActe.php?id={pk}")
+    assert r["Content-Type"].startswith("application/xml")
+    assert r.content == bytes(Transaction.objects.get(pk=pk).ar_xml)
+
+
+def test_bordereau_is_a_pdf(api_client, wire, run_commits):
+    pk = created_id(create(api_client, run_commits))
+    r = api_client.get(f"{M}actes_create_pdf.php?trans_id={pk}")
+    assert r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF")
+
+
+def test_cancel_answers_like_return_and_exit(api_client, wire, run_commits):
+    pk = created_id(create(api_client, run_commits))
+    with run_commits():
+        r = api_client.post(f"{M}actes_transac_cancel.php", {"api": "1", "id": pk})
+    cancel = Transaction.objects.get(pk=created_id(r))
+    assert cancel.type == 6 and cancel.acte_id == pk
+    r = api_client.post(f"{M}actes_transac_cancel.php", {"api": "1", "id": pk})
+    assert r.content.startswith(b"KO\n") and r.content.endswith(b"\n")
+
+
+def test_classification_request_and_fetch(api_client, wire, run_commits):
+    with run_commits():
+        r = api_client.get(f"{M}actes_classification_request.php?api=1")
+    assert Transaction.objects.get(pk=created_id(r)).type == 7
+    r = api_client.get(f"{M}actes_classification_fetch.php?api=1")
+    assert p.parse_classification(r.content).date_classification
+
+
+def test_statuses_are_id_and_name(api_client):
+    statuses = api_client.get(f"{M}api/actes_status.php").json()
+    assert {"id": 17, "name": "En attente d'être postée"} in statuses
+    assert all(list(s) == ["id", "name"] for s in statuses)
