@@ -87,3 +87,16 @@ def outgoing_code(tx: Transaction) -> str:
     if tx.direction == Direction.IN:
         return AUTOMATIC_AR[tx.message_code]
     return tx.message_code
+
+
+def travelled_message(tx: Transaction) -> tuple[str, bytes] | None:
+    """The business XML message of a transaction, as it travelled: built from the rows for
+    what the authority sent, kept as received for what came from the prefecture."""
+    if tx.direction == "in":
+        incoming = tx.incoming.order_by("pk").first()
+        return (incoming.name, bytes(incoming.xml)) if incoming else None
+    try:
+        code = tx.message_code
+        return message_name(tx, code), p.build(outgoing_message(tx, code))
+    except (p.ProtocolError, StopIteration):
+        return None

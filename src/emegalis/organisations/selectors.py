@@ -136,9 +136,14 @@ def live_certificates(fingerprint: str) -> QuerySet[ClientCertificate]:
     ).select_related("user", "organisation")
 
 
-def requires_certificate(user: User) -> bool:
-    """An account with a live certificate may only call the API with one of them."""
-    return ClientCertificate.objects.filter(user=user, revoked_at__isnull=True).exists()
+def live_fingerprints(user: User) -> set[str]:
+    """The fingerprints of the account's live certificates: when there is any, the account may
+    only call the API with one of them."""
+    return set(
+        ClientCertificate.objects.filter(user=user, revoked_at__isnull=True).values_list(
+            "fingerprint", flat=True
+        )
+    )
 
 
 def app_passwords_of(user: User) -> QuerySet[AppPassword]:

@@ -11,6 +11,7 @@ import io
 from datetime import date
 from typing import BinaryIO
 
+from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from reportlab.lib import colors
@@ -84,3 +85,16 @@ def stamp_pdf(
     except (PyPdfError, ValueError, KeyError, TypeError, IndexError, OSError) as exc:
         raise StampError(f"Impossible d'apposer le tampon sur ce PDF : {exc}") from exc
     return out.getvalue()
+
+
+def stamp_acte_file(source: bytes | BinaryIO, acte, published_on: date | None = None) -> bytes:
+    """``source`` (one of ``acte``'s PDFs) stamped with the act's dates and identifier; the
+    publication date given, or the act's own."""
+    sent_at = acte.sent_at
+    return stamp_pdf(
+        source,
+        sent_on=timezone.localdate(sent_at) if sent_at else None,
+        received_on=acte.date_reception,
+        published_on=published_on or acte.published_on,
+        id_acte=acte.id_acte,
+    )

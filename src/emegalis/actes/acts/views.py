@@ -5,14 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from emegalis.actes import access, conf, documents
 from emegalis.actes import protocol as p
 from emegalis.actes.acts import selectors, services
 from emegalis.actes.acts.forms import SERVICE_FIELD_MAP, ActeForm, PublishForm, ReplyForm
-from emegalis.actes.acts.stamp import StampError, stamp_pdf
+from emegalis.actes.acts.stamp import StampError, stamp_acte_file
 from emegalis.actes.courriers import services as courriers_services
 from emegalis.actes.protocol import TransactionType
 from emegalis.actes.returns import services as returns_services
@@ -263,13 +262,7 @@ def stamped_response(acte, published_on=None) -> HttpResponse:
         )
     try:
         with main.file.open("rb") as fh:
-            data = stamp_pdf(
-                fh,
-                sent_on=timezone.localdate(acte.sent_at) if acte.sent_at else None,
-                received_on=acte.date_reception,
-                published_on=published_on or acte.published_on,
-                id_acte=acte.id_acte,
-            )
+            data = stamp_acte_file(fh, acte, published_on)
     except StampError as exc:
         return HttpResponse(str(exc), status=422, content_type="text/plain; charset=utf-8")
     return _pdf_response(data, f"{acte.id_acte}-tamponne.pdf")

@@ -94,12 +94,8 @@ def identify(request) -> Caller:
             caller = Caller(bound[0].user, bound[0].organisation, None)
         else:
             raise Refused("Authentification requise (identifiant et clé d'API, ou certificat).")
-    if selectors.requires_certificate(caller.user) and not (
-        fingerprint
-        and caller.user.client_certificates.filter(
-            fingerprint=fingerprint, revoked_at__isnull=True
-        ).exists()
-    ):
+    required = selectors.live_fingerprints(caller.user)
+    if required and fingerprint not in required:
         raise Refused(
             "Ce compte exige l'un de ses certificats clients, qui n'a pas été présenté.",
             status=403,

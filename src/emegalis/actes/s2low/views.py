@@ -2,27 +2,22 @@
 parameters and ``OK``/``KO`` text answers that Pastell, web-delib and other client software
 already call, so that they switch to e-mégalis by changing a base URL.
 
-Authentication: HTTP Basic with the user's e-mail and one of the user's API keys (the
-account's « Clés d'API », /compte/cles-api/, shared with the marchés API), or the same pair as
-``login``/``password`` parameters. Each key acts for one organisation; the user must be an
-agent actes of it, and its convention must open « actes ».
-In production behind a TLS proxy, the client certificate is checked by the proxy: see
-``docs/actes-api.md``. Text answers are ISO-8859-1, first line ``OK`` or ``KO``."""
+Who calls (API key, nounce, client certificate): ``auth.py``; the caller must be an agent actes
+of the organisation it acts for, whose convention opens « actes ». Text answers: ``answers.py``
+(ISO-8859-1, first line ``OK`` or ``KO``). The table of endpoints and S²LOW's answers:
+``docs/actes-api.md``."""
 
-import io
-import tarfile
 from datetime import date, datetime
 from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.utils import timezone
 
 from emegalis.actes import documents, outgoing
 from emegalis.actes import protocol as p
 from emegalis.actes.acts import selectors as acts_selectors
 from emegalis.actes.acts import services as acts_services
-from emegalis.actes.acts.stamp import StampError, stamp_pdf
+from emegalis.actes.acts.stamp import StampError, stamp_acte_file
 from emegalis.actes.courriers import services as courriers_services
 from emegalis.actes.models import Document, Transaction
 from emegalis.actes.protocol import TransactionType
@@ -34,6 +29,7 @@ from emegalis.organisations import selectors as organisations_selectors
 from emegalis.organisations import services as organisations_services
 
 from .answers import ko, ko_line, ok_id, text
+from .archives import letter_archive
 from .auth import api_view, return_url
 
 S = p.ActStatus
@@ -194,19 +190,6 @@ def get_status(request):
     return text(*lines)
 
 
-def message_file(tx: Transaction) -> tuple[str, bytes] | None:
-    """The business XML message of a transaction, as it travelled: built from the rows for
-    what the authority sent, kept as received for what came from the prefecture."""
-    if tx.direction == "in":
-        incoming = tx.incoming.order_by("pk").first()
-        return (incoming.name, bytes(incoming.xml)) if incoming else None
-    try:
-        code = tx.message_code
-        return outgoing.message_name(tx, code), p.build(outgoing.outgoing_message(tx, code))
-    except (p.ProtocolError, StopIteration):
-        return None
-
-
 _MIMETYPES = {
     "pdf": "application/pdf",
     "xml": "application/xml",
@@ -230,7 +213,7 @@ def files_list(request):
     if tx.direction == "out" and tx.status in (S.POSTE, S.EN_ATTENTE_TRANSMISSION, S.TRANSMIS):
         return ko("Pas d'acquittement recu")
     files = []
-    message = message_file(tx)
+    message = outgoing.travelled_message(tx)
     if message is not None:
         name, xml = message
         files.append(
@@ -261,7 +244,7 @@ def files_list(request):
 
 def _message_download(request, pk: int) -> HttpResponse:
     tx = _tx(request, pk)
-    message = message_file(tx) if tx else None
+    message = outgoing.travelled_message(tx) if tx else None
     if message is None:
         return ko("Fichier introuvable.")
     name, xml = message
@@ -282,13 +265,7 @@ def _stamped(request, doc: Document) -> HttpResponse:
         return ko(f"date_affichage : {problem}")
     try:
         with doc.file.open("rb") as fh:
-            data = stamp_pdf(
-                fh,
-                sent_on=timezone.localdate(acte.sent_at) if acte.sent_at else None,
-                received_on=acte.date_reception,
-                published_on=published,
-                id_acte=acte.id_acte,
-            )
+            data = stamp_acte_file(fh, acte, published)
     except StampError as exc:
         return ko(str(exc))
     return HttpResponse(data, content_type="application/pdf")
@@ -339,28 +316,6 @@ def _envelope_download(request) -> HttpResponse:
         return name_download(response, envelope.archive_name)
     data, name = letter_archive(tx)
     return name_download(HttpResponse(data, content_type="application/x-gzip"), name)
-
-
-def letter_archive(tx: Transaction) -> tuple[bytes, str]:
-    """A letter from the prefecture as a .tar.gz: its XML message and its documents under their
-    wire names, built from what was received for this authority only."""
-    members: list[tuple[str, bytes]] = []
-    message = message_file(tx)
-    if message is not None:
-        members.append(message)
-    for d in tx.documents.order_by("rank", "pk"):
-        with d.file.open("rb") as fh:
-            members.append((d.wire_name or d.original_name, fh.read()))
-    stamp = int(tx.created_at.timestamp())
-    buf = io.BytesIO()
-    level = p.choose_compresslevel([content for _, content in members])
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=level or 1) as tar:
-        for name, content in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(content), stamp, 0o644
-            tar.addfile(info, io.BytesIO(content))
-    stem = message[0].removesuffix(".xml") if message else f"courrier-{tx.pk}"
-    return buf.getvalue(), f"{stem}.tar.gz"
 
 
 @api_view
@@ -695,7 +650,4 @@ def list_login(request):
         )
     else:
         logins = [request.user.email]
-    body = "".join(f"{login}\n" for login in logins)
-    return HttpResponse(
-        body.encode("iso-8859-1", "replace"), content_type="text/plain; charset=ISO-8859-1"
-    )
+    return text(*logins, "")
