@@ -519,3 +519,14 @@ def test_statuses_are_id_and_name(api_client):
     statuses = api_client.get(f"{M}api/actes_status.php").json()
     assert {"id": 17, "name": "En attente d'être postée"} in statuses
     assert all(list(s) == ["id", "name"] for s in statuses)
+
+
+def test_a_certificate_is_revoked_only_by_its_owner(agent, commune, new_client):
+    pem, _ = make_certificate()
+    cert = register_client_certificate(user=agent, organisation=commune, name="Poste", data=pem)
+    colleague = make_member(commune, "agent_actes")
+    other = new_client(colleague)
+    assert other.post(f"/compte/certificats/{cert.pk}/revoquer/").status_code == 404
+    assert cert.fingerprint[:16] not in other.get("/compte/certificats/").content.decode()
+    cert.refresh_from_db()
+    assert cert.revoked_at is None
