@@ -64,7 +64,13 @@ demo: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
 
-test: install
+# axe-core, the accessibility engine the browser crawl runs (npm registry, package-lock.json).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund && touch $(AXE); \
+	else echo "npm est absent : l'audit d'accessibilité (axe-core) sera ignoré. Installez Node.js et npm."; fi
+
+test: install $(AXE)
 	@bash scripts/check-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

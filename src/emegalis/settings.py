@@ -45,6 +45,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
+    "ninja",  # its Swagger UI from the package's static files, never a CDN
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -496,3 +497,37 @@ COLLABORATIF_MAX_FILE_BYTES = int(
 COLLABORATIF_DEFAULT_QUOTA_BYTES = int(
     os.environ.get("COLLABORATIF_DEFAULT_QUOTA_BYTES", str(5 * 1024 * 1024 * 1024))
 )
+
+# --- Publisher, host and contacts (legal pages, footer) -------------------------------------
+# Each value comes from the environment; the defaults describe the demonstration platform.
+PLATFORM_IDENTITY = {
+    "name": os.environ.get("PLATFORM_NAME", "e-mégalis"),
+    "publisher": os.environ.get("PLATFORM_PUBLISHER", "le syndicat mixte e-mégalis"),
+    "publisher_address": os.environ.get(
+        "PLATFORM_PUBLISHER_ADDRESS", "15 rue Claude Chappe, 35510 Cesson-Sévigné"
+    ),
+    "publisher_siren": os.environ.get("PLATFORM_PUBLISHER_SIREN", "253 514 491"),
+    "publication_director": os.environ.get(
+        "PLATFORM_PUBLICATION_DIRECTOR", "le président du syndicat mixte"
+    ),
+    "host": os.environ.get("PLATFORM_HOST", "le syndicat mixte, sur ses propres serveurs"),
+    "host_address": os.environ.get(
+        "PLATFORM_HOST_ADDRESS", "15 rue Claude Chappe, 35510 Cesson-Sévigné"
+    ),
+    "dpo_email": os.environ.get("PLATFORM_DPO_EMAIL", "dpo@e-megalis.example"),
+    "contact_email": os.environ.get("PLATFORM_CONTACT_EMAIL", "contact@e-megalis.example"),
+    "contact_phone": os.environ.get("PLATFORM_CONTACT_PHONE", "02 99 00 00 00"),
+}
+# The conditions of use in force: a company accepts this version when it signs up.
+TERMS_VERSION = "2026-12"
+# Hours a sign-up confirmation link stays valid.
+SIGNUP_CONFIRMATION_HOURS = int(os.environ.get("SIGNUP_CONFIRMATION_HOURS", "48"))
+# The automated accessibility audit the déclaration d'accessibilité reports
+# (tests/e2e/test_site_audit.py runs it at each CI run; update the date and figures when the
+# declaration is reviewed).
+ACCESSIBILITY_AUDIT = {
+    "date": "5 décembre 2026",
+    "tool": "axe-core 4.14.1",
+    "roles": 11,
+    "pages": 399,
+}

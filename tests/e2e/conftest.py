@@ -92,3 +92,14 @@ def demo_region(transactional_db):
     from emegalis.demo.region import load_demo_region
 
     return load_demo_region()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The accessibility crawl's figures: pages audited per role."""
+    from tests.e2e.test_site_audit import AUDITED
+
+    if AUDITED:
+        terminalreporter.section("audit d'accessibilité (axe-core, 390 px)")
+        for role, count in AUDITED.items():
+            terminalreporter.write_line(f"{role:>24} : {count} pages auditées")
+        terminalreporter.write_line(f"{'total':>24} : {sum(AUDITED.values())} pages")

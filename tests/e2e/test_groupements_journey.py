@@ -9,7 +9,6 @@ each member's contributions."""
 
 import io
 import re
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,7 +22,7 @@ from emegalis.core.pdf import format_date
 from emegalis.demo import member_keys
 from emegalis.demo.marches import COMMISSION_EMAILS
 from emegalis.demo.plis import _deposit
-from emegalis.demo.region import DEMO_PASSWORD, demo_email
+from emegalis.demo.region import demo_email
 from emegalis.groupements import services
 from emegalis.groupements.models import Groupement, MemberContract, Survey
 from emegalis.marches.award import selectors as award_selectors
@@ -33,32 +32,9 @@ from emegalis.marches.consultations.models import DceFile
 from emegalis.marches.opening import member_side
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import User
-from tests.factories import token_for
+from tests.e2e.browsing import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def fresh_token(device) -> str:
-    """A code the device has not used yet (a used code is never accepted twice)."""
-    while True:
-        device.refresh_from_db()
-        step = int(time.time() - device.t0) // device.step
-        if device.last_t is None or device.last_t < step + 1:
-            drift = 0 if device.last_t is None or device.last_t < step else 1
-            return token_for(device, drift=drift)
-        time.sleep(1)
-
-
-def log_in(page, local_part, device=None):
-    page.context.clear_cookies()
-    page.goto("/compte/connexion/")
-    page.get_by_label("Adresse électronique").fill(demo_email(local_part))
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    if device is not None:
-        page.locator("#id_token").fill(fresh_token(device))
-        page.get_by_role("button", name="Valider").click()
-    expect(page).to_have_url(re.compile(r"/tableau-de-bord/$"))
 
 
 def sign(page, groupement_pk, local_part, acte):

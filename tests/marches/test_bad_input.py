@@ -281,6 +281,7 @@ def test_a_company_name_on_several_lines_is_refused_at_signup(client):
             "email": "mael@kerne.test",
             "password": "un-mot-de-passe-solide-42",
             "password2": "un-mot-de-passe-solide-42",
+            "accept_terms": "on",
         },
     )
     assert "La raison sociale ne peut contenir aucun caractère de contrôle" in (

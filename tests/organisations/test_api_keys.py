@@ -145,4 +145,4 @@ def test_the_former_pages_redirect_and_the_account_pages_link_to_the_keys(login,
         response = client.get(old)
         assert response.status_code == 302 and response["Location"] == "/compte/cles-api/"
     page = client.get("/compte/securite/").content.decode()
-    assert page.count('href="/compte/cles-api/"') == 2  # the header and the page
+    assert page.count('href="/compte/cles-api/"') == 1  # the account page (« Mon compte »)

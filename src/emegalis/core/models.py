@@ -154,3 +154,39 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M} : {self.count}"
+
+
+class JournalVerificationStatus(models.TextChoices):
+    PENDING = "pending", "En attente"
+    RUNNING = "running", "En cours"
+    INTACT = "intact", "Journal intègre"
+    ALTERED = "altered", "Journal altéré"
+    FAILED = "failed", "Vérification impossible"
+
+
+class JournalVerification(models.Model):
+    """One run of the journal's full check (journal_audit.verify), asked from the operator's
+    journal screen and run by a background worker."""
+
+    requested_at = models.DateTimeField("demandée le")
+    requested_by_label = models.CharField("demandée par", max_length=255)
+    finished_at = models.DateTimeField("terminée le", null=True, blank=True)
+    status = models.CharField(
+        "état",
+        max_length=10,
+        choices=JournalVerificationStatus.choices,
+        default=JournalVerificationStatus.PENDING,
+    )
+    entries = models.PositiveIntegerField("entrées vérifiées", default=0)
+    message = models.TextField("résultat", blank=True)
+
+    class Meta:
+        verbose_name = "vérification du journal"
+        ordering = ["-requested_at", "-pk"]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status not in (
+            JournalVerificationStatus.PENDING,
+            JournalVerificationStatus.RUNNING,
+        )

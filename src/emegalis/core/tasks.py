@@ -47,3 +47,11 @@ def remove_orphan_temporaries() -> int:
     for path in removed:
         logger.warning("Fichier temporaire orphelin supprimé : %s", path)
     return len(removed)
+
+
+@task()
+def verify_journal_in_background(verification_pk: int) -> str:
+    """The operator's « vérifier la chaîne »: the full check, its outcome on the request."""
+    from .journal_checks import run_verification
+
+    return run_verification(verification_pk).status

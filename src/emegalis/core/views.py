@@ -25,16 +25,6 @@ def home(request):
 
 
 @login_required
-def dashboard(request):
-    enabled = service_access.enabled_services(request.organisation)
-    return render(
-        request,
-        "core/dashboard.html",
-        {"services": service_cards(enabled), "enabled_count": len(enabled)},
-    )
-
-
-@login_required
 def service_home(request, service: str):
     """Entry page of a service; refused (403) unless the active organisation may use it."""
     if service not in Service.values:

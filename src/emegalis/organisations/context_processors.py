@@ -1,3 +1,6 @@
+from django.conf import settings
+
+from .navigation import main_links
 from .roles import Role
 
 
@@ -8,4 +11,6 @@ def organisations(request):
         "user_memberships": getattr(request, "memberships", []),
         "active_roles": roles,
         "active_roles_display": sorted(Role(r).label for r in roles),
+        "main_links": main_links(request) if hasattr(request, "user") else [],
+        "platform": settings.PLATFORM_IDENTITY,
     }

@@ -10,6 +10,16 @@ from .roles import PLATFORM_STAFF_ROLES, Role
 from .selectors import parent_choices
 
 
+def _awaits_confirmation(email: str, password: str) -> bool:
+    """A self-signed-up account whose address is not confirmed yet, with the right password."""
+    user = (
+        User.objects.filter(email__iexact=email, is_active=False, email_confirmed_at__isnull=True)
+        .exclude(terms_version="")
+        .first()
+    )
+    return user is not None and user.check_password(password)
+
+
 class EmailAuthenticationForm(StyledFormMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Adresse électronique",
@@ -54,6 +64,13 @@ class EmailAuthenticationForm(StyledFormMixin, AuthenticationForm):
                 self.request, username=email, email=email, password=password
             )
             if self.user_cache is None:
+                if _awaits_confirmation(email, password):
+                    raise forms.ValidationError(
+                        "Votre adresse n'est pas encore confirmée : ouvrez le lien reçu par "
+                        "courriel à l'inscription, ou demandez-en un nouveau depuis « Lien de "
+                        "confirmation non reçu ».",
+                        code="unconfirmed",
+                    )
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data

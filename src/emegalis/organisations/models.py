@@ -190,6 +190,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("accès à l'administration Django", default=False)
     is_demo = models.BooleanField("compte de démonstration", default=False)
     date_joined = models.DateTimeField("inscrit le", auto_now_add=True)
+    # Self sign-up (companies): the account works once its address is confirmed; the version
+    # of the conditions of use accepted then is kept with its date.
+    email_confirmed_at = models.DateTimeField("adresse confirmée le", null=True, blank=True)
+    terms_version = models.CharField("version des CGU acceptée", max_length=20, blank=True)
+    terms_accepted_at = models.DateTimeField("CGU acceptées le", null=True, blank=True)
 
     objects = UserManager()
 

@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from emegalis.core import clock, journal
 
-from . import certificates
+from . import certificates, signup_tokens
 from .models import (
     ApiKey,
     ApiNounce,
@@ -562,6 +562,7 @@ def register_company(
     password: str,
     first_name: str = "",
     last_name: str = "",
+    terms_version: str,
 ) -> Membership:
     """A company user signs up with the company's SIRET (one company, many users).
 
@@ -569,8 +570,12 @@ def register_company(
       its representative and référent: active at once.
     - A SIRET already registered as a company adds the user with an inactive membership: one
       of the company's référents approves it (« réactiver » on the company's users page), and
-      they are e-mailed about the request. Nobody joins a company on their own say-so.
+      they are e-mailed about the request once the address is confirmed. Nobody joins a
+      company on their own say-so.
     - A SIRET held by a public organisation is refused.
+
+    The account stays inactive until its address is confirmed through the link e-mailed now
+    (confirm_signup); the conditions of use accepted are recorded with their version.
     """
     from django.contrib.auth.password_validation import validate_password
 
@@ -588,7 +593,23 @@ def register_company(
                 ]
             }
         )
-    user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+    if terms_version != settings.TERMS_VERSION:
+        raise ValidationError(
+            {
+                "accept_terms": [
+                    "Acceptez les conditions d'utilisation en vigueur pour vous inscrire."
+                ]
+            }
+        )
+    now = clock.now()
+    user = User(
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        is_active=False,
+        terms_version=terms_version,
+        terms_accepted_at=now,
+    )
     user.full_clean(exclude=["password"])
     try:
         validate_password(password, user)
@@ -628,32 +649,100 @@ def register_company(
         organisation=company,
         object_type="membership",
         object_id=membership.pk,
-        payload={"user": email, "siret": siret, "new_company": created, "approved": created},
+        payload={
+            "user": email,
+            "siret": siret,
+            "new_company": created,
+            "approved": created,
+            "terms_version": terms_version,
+        },
     )
-    if not created:
-        referents = list(
-            User.objects.filter(
-                is_active=True,
-                memberships__organisation=company,
-                memberships__is_active=True,
-                memberships__roles__role=Role.REFERENT,
-            )
-            .distinct()
-            .values_list("email", flat=True)
-        )
-        link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[company.pk])
-        subject = f"Demande de rattachement à {company.name}"
-        body = (
-            f"{user.get_full_name() or email} ({email}) demande à rejoindre {company.name} "
-            f"sur e-mégalis. Si vous le connaissez, activez son compte ici :\n{link}\n"
-        )
-
-        def notify():
-            for address in referents:
-                try:
-                    send_mail(subject, body, None, [address])
-                except Exception:
-                    logger.exception("Company join e-mail to %s failed", address)
-
-        transaction.on_commit(notify)
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "signup_confirm", args=[signup_tokens.make_token(user)]
+    )
+    _send_on_commit(
+        f"Confirmez votre adresse sur {settings.PLATFORM_IDENTITY['name']}",
+        render_to_string(
+            "registration/signup_confirm_email.txt",
+            {"user": user, "company": company, "link": link, "hours": signup_tokens.HOURS()},
+        ),
+        [email],
+    )
     return membership
+
+
+def _send_on_commit(subject: str, body: str, recipients: list[str]) -> None:
+    def send():
+        for address in recipients:
+            try:
+                send_mail(subject, body, None, [address])
+            except Exception:
+                logger.exception("E-mail to %s failed", address)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def confirm_signup(*, token: str) -> User:
+    """The address is confirmed: the account works from now on. A pending company membership
+    is then announced to the company's référents. A link used twice is harmless."""
+    user = signup_tokens.read_token(token)  # ValidationError when expired or forged
+    if user.email_confirmed_at is not None:
+        return user
+    user.email_confirmed_at = clock.now()
+    user.is_active = True
+    user.save(update_fields=["email_confirmed_at", "is_active"])
+    journal.record(
+        action="account.email_confirmed",
+        actor=user,
+        object_type="user",
+        object_id=user.pk,
+        payload={"email": user.email},
+    )
+    for membership in Membership.objects.filter(user=user, is_active=False).select_related(
+        "organisation"
+    ):
+        _announce_join_request(user, membership.organisation)
+    return user
+
+
+def resend_signup_confirmation(*, email: str) -> None:
+    """A new link for an account still waiting for its confirmation; nothing otherwise (the
+    answer shown is the same, so that nobody learns which addresses have accounts)."""
+    user = User.objects.filter(
+        email__iexact=(email or "").strip(), email_confirmed_at__isnull=True, is_active=False
+    ).first()
+    if user is None or not user.terms_version:
+        return
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "signup_confirm", args=[signup_tokens.make_token(user)]
+    )
+    company = Organisation.objects.filter(memberships__user=user).first()
+    _send_on_commit(
+        f"Confirmez votre adresse sur {settings.PLATFORM_IDENTITY['name']}",
+        render_to_string(
+            "registration/signup_confirm_email.txt",
+            {"user": user, "company": company, "link": link, "hours": signup_tokens.HOURS()},
+        ),
+        [user.email],
+    )
+
+
+def _announce_join_request(user: User, company: Organisation) -> None:
+    referents = list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organisation=company,
+            memberships__is_active=True,
+            memberships__roles__role=Role.REFERENT,
+        )
+        .distinct()
+        .values_list("email", flat=True)
+    )
+    link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[company.pk])
+    _send_on_commit(
+        f"Demande de rattachement à {company.name}",
+        f"{user.get_full_name() or user.email} ({user.email}) demande à rejoindre {company.name} "
+        f"sur e-mégalis. Si vous le connaissez, activez son compte ici :\n{link}\n",
+        referents,
+    )

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import two_factor, views
+from . import journal_views, two_factor, views
 from .forms import EmailAuthenticationForm, EmailPasswordResetForm, NewPasswordForm
 
 account_urlpatterns = [
@@ -14,6 +14,8 @@ account_urlpatterns = [
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("confirmer/nouveau-lien/", views.signup_resend, name="signup_resend"),
+    path("confirmer/<str:token>/", views.signup_confirm, name="signup_confirm"),
     path("double-authentification/", two_factor.setup, name="two_factor_setup"),
     path("verification/", two_factor.verify, name="two_factor_verify"),
     path("securite/", views.account_security, name="account_security"),
@@ -89,4 +91,13 @@ urlpatterns = [
 # Mounted under /operateur/ (next to adhesions' operator pages): the syndicat's staff only.
 operator_urlpatterns = [
     path("organisations/nouvelle/", views.organisation_create, name="organisation_create"),
+    path("journal/", journal_views.journal_list, name="operator_journal"),
+    path("journal/journal.csv", journal_views.journal_csv, name="operator_journal_csv"),
+    path("journal/<int:pk>/", journal_views.journal_entry, name="operator_journal_entry"),
+    path("journal/verifier/", journal_views.journal_verify, name="operator_journal_verify"),
+    path(
+        "journal/verifications/<int:pk>/",
+        journal_views.journal_verification,
+        name="operator_journal_verification",
+    ),
 ]

@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -9,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from emegalis.core import service_access
-from emegalis.core.forms import add_service_errors, error_messages
+from emegalis.core.forms import StyledFormMixin, add_service_errors, error_messages
 from emegalis.core.services_catalog import service_cards
 
 from . import selectors, services, throttling
@@ -23,7 +24,8 @@ from .forms import (
     SwitchOrganisationForm,
 )
 from .middleware import ACTIVE_ORGANISATION_SESSION_KEY
-from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES
+from .navigation import SERVICE_ROLES, is_company, may_open
+from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
 
 
 @login_required
@@ -326,3 +328,50 @@ class PasswordResetView(auth_views.PasswordResetView):
         if not throttling.allow_password_reset_mail(form.cleaned_data["email"]):
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+@login_required
+def dashboard(request):
+    """The person's home: the services their organisation's convention opens, each linked only
+    if their roles let them in; a company sees its own space instead of conventions."""
+    organisation = request.organisation
+    if is_company(organisation):
+        return render(request, "core/dashboard_company.html")
+    enabled = service_access.enabled_services(organisation) if organisation else frozenset()
+    roles = request.roles
+    cards = service_cards(enabled)
+    for card in cards:
+        card["may_open"] = may_open(card["code"], enabled, roles)
+        card["roles_needed"] = sorted(Role(r).label for r in SERVICE_ROLES.get(card["code"], ()))
+    return render(
+        request,
+        "core/dashboard.html",
+        {"services": cards, "enabled_count": len(enabled)},
+    )
+
+
+class ResendConfirmationForm(StyledFormMixin, forms.Form):
+    email = forms.EmailField(label="Adresse électronique utilisée à l'inscription")
+
+
+def signup_confirm(request, token: str):
+    """The link of the sign-up e-mail: the account works from now on."""
+    try:
+        user = services.confirm_signup(token=token)
+    except ValidationError as exc:
+        return render(
+            request,
+            "registration/signup_confirm.html",
+            {"error": exc.messages[0], "form": ResendConfirmationForm()},
+            status=400,
+        )
+    return render(request, "registration/signup_confirm.html", {"confirmed_user": user})
+
+
+def signup_resend(request):
+    form = ResendConfirmationForm(request.POST or None)
+    sent = False
+    if request.method == "POST" and form.is_valid():
+        services.resend_signup_confirmation(email=form.cleaned_data["email"])
+        sent = True
+    return render(request, "registration/signup_resend.html", {"form": form, "sent": sent})

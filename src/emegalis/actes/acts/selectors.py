@@ -6,7 +6,7 @@ The public sees the publication register: acts marked published, with their stam
 Platform staff see the unexpected returns."""
 
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from emegalis.actes import protocol as p
@@ -102,6 +102,24 @@ def published_actes(organisation: Organisation) -> QuerySet[Transaction]:
         published_on__isnull=False,
         id_acte__gt="",
     ).order_by("-published_on", "-pk")
+
+
+def organisations_publishing_actes() -> QuerySet[Organisation]:
+    """The authorities with at least one act in their public registre, by name."""
+    return (
+        Organisation.objects.filter(
+            pk__in=Transaction.objects.filter(
+                type=TransactionType.TRANSMISSION_ACTE, published_on__isnull=False, id_acte__gt=""
+            ).values("organisation")
+        )
+        .annotate(
+            published=Count(
+                "actes_transactions",
+                filter=Q(actes_transactions__published_on__isnull=False),
+            )
+        )
+        .order_by("name")
+    )
 
 
 @usage.register("actes", title="Contrôle de légalité")

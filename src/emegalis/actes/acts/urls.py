@@ -22,6 +22,7 @@ urlpatterns = [
     # The former API key page: API keys are now the account's (/compte/cles-api/).
     path("cles-api/", RedirectView.as_view(pattern_name="api_keys"), name="actes_credentials"),
     path("retours-inattendus/", views.unexpected, name="actes_unexpected"),
+    path("registres/", views.public_registers, name="actes_public_registers"),
     path("registre/<int:org_pk>/", views.register, name="actes_register"),
     path("registre/<int:org_pk>/<int:pk>.pdf", views.register_pdf, name="actes_register_pdf"),
 ]

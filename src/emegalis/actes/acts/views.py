@@ -332,6 +332,15 @@ def unexpected(request):
     )
 
 
+def public_registers(request):
+    """The public entry to the registres des actes: every authority that publishes its acts."""
+    return render(
+        request,
+        "actes/public_registers.html",
+        {"organisations": selectors.organisations_publishing_actes()},
+    )
+
+
 def register(request, org_pk):
     organisation = get_object_or_404(Organisation, pk=org_pk)
     return render(

@@ -295,6 +295,12 @@ class CompanySignupForm(StyledFormMixin, forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    accept_terms = forms.BooleanField(
+        label="J'ai lu et j'accepte les conditions d'utilisation de la plateforme",
+        help_text="Version en vigueur, lisible avant de vous inscrire (lien ci-dessus).",
+        error_messages={"required": "Acceptez les conditions d'utilisation pour vous inscrire."},
+    )
+
     def clean(self):
         data = super().clean()
         if data.get("password") and data.get("password2") and data["password"] != data["password2"]:

@@ -265,6 +265,15 @@ def my_questions(user: User, consultation: Consultation) -> QuerySet[Question]:
     return consultation.questions.filter(asked_by=user).order_by("asked_at")
 
 
+def questions_of(user: User) -> QuerySet[Question]:
+    """The questions the user asked, across consultations, newest first."""
+    if not user.is_authenticated:
+        return Question.objects.none()
+    return (
+        Question.objects.filter(asked_by=user).select_related("consultation").order_by("-asked_at")
+    )
+
+
 def get_buyer_question(user: User, consultation_pk: int, question_pk: int) -> Question:
     consultation = get_buyer_consultation(user, consultation_pk)
     try:

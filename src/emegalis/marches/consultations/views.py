@@ -2,8 +2,8 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
@@ -41,8 +41,10 @@ from emegalis.marches.consultations.forms import (
     StateForm,
 )
 from emegalis.marches.consultations.models import Lot, Retrait, State
+from emegalis.marches.deposit import selectors as deposit_selectors
 from emegalis.marches.opening import selectors as opening_selectors
 from emegalis.marches.opening import services as opening_services
+from emegalis.organisations import selectors as organisation_selectors
 from emegalis.organisations.services import register_company
 
 
@@ -678,29 +680,21 @@ def company_signup(request):
                 password=data["password"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
+                terms_version=settings.TERMS_VERSION,
             )
         except (ValidationError, PermissionDenied) as exc:
             add_service_errors(form, exc)
         else:
-            login(
+            return render(
                 request,
-                membership.user,
-                backend="django.contrib.auth.backends.ModelBackend",
+                "marches/company_signup_sent.html",
+                {"membership": membership, "email": membership.user.email},
             )
-            if membership.is_active:
-                messages.success(
-                    request,
-                    f"Bienvenue : {membership.organisation.name} est inscrite et vous en êtes le "
-                    "responsable.",
-                )
-            else:
-                messages.info(
-                    request,
-                    f"{membership.organisation.name} est déjà inscrite : votre demande de "
-                    "rattachement est transmise à ses responsables, qui doivent l'accepter.",
-                )
-            return redirect("marches_company")
-    return render(request, "marches/company_signup.html", {"form": form})
+    return render(
+        request,
+        "marches/company_signup.html",
+        {"form": form, "terms_version": settings.TERMS_VERSION},
+    )
 
 
 @login_required
@@ -714,6 +708,10 @@ def company_home(request):
             "pending": access.pending_company_memberships(request.user),
             "downloads": selectors.downloads_of(request.user),
             "alerts": selectors.alerts_of(request.user),
+            "deposits": deposit_selectors.deposits_across_consultations(request.user, company)[:50],
+            "questions": selectors.questions_of(request.user)[:50],
+            "may_manage_members": company is not None
+            and organisation_selectors.may_manage_members(request.user, company),
         },
     )
 

@@ -51,6 +51,19 @@ def company_plis(user: User, consultation: Consultation) -> QuerySet[Pli]:
     )
 
 
+def deposits_across_consultations(user: User, company) -> QuerySet[Pli]:
+    """Every complete deposit of the company, across consultations, newest first (its home's
+    « Mes dépôts »: state, time, receipt)."""
+    if company is None or company_of(user, company) != company:
+        return Pli.objects.none()
+    return (
+        Pli.objects.filter(company=company)
+        .exclude(status=PliStatus.EN_COURS)
+        .select_related("consultation__organisation")
+        .order_by("-completed_at", "-pk")
+    )
+
+
 def get_company_pli(user: User, pli_pk: int) -> Pli:
     company = company_of(user)
     pli = (

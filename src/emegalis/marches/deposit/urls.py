@@ -3,7 +3,7 @@ the buyer's registre des dépôts."""
 
 from django.urls import path
 
-from emegalis.marches.deposit import views
+from emegalis.marches.deposit import registre_exports, views
 
 urlpatterns = [
     path("consultations/<int:pk>/depot/", views.deposit, name="marches_deposit"),
@@ -12,4 +12,14 @@ urlpatterns = [
     path("plis/<int:pli_pk>/accuse.pdf", views.pli_receipt, name="marches_pli_receipt"),
     path("plis/<int:pli_pk>/abandonner/", views.pli_abandon, name="marches_pli_abandon"),
     path("acheteur/<int:pk>/depots/", views.registre_depots, name="marches_registre_depots"),
+    path(
+        "acheteur/<int:pk>/depots.csv",
+        registre_exports.registre_depots_csv,
+        name="marches_registre_depots_csv",
+    ),
+    path(
+        "acheteur/<int:pk>/depots.pdf",
+        registre_exports.registre_depots_pdf,
+        name="marches_registre_depots_pdf",
+    ),
 ]
