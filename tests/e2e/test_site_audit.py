@@ -57,7 +57,7 @@ WIDTH_JS = """() => {
       && e.parentElement.getBoundingClientRect().right <= width + 1
       && !clipped(e.parentElement));
   return [document.documentElement.scrollWidth, width,
-          wide.slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""))];
+          wide.slice(0, 3).map(e => e.tagName.toLowerCase() + "." + e.className)];
 }"""
 
 AUDITED: dict[str, int] = {}

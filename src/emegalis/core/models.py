@@ -184,6 +184,9 @@ class JournalVerification(models.Model):
         verbose_name = "vérification du journal"
         ordering = ["-requested_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"Vérification n° {self.pk} : {self.get_status_display()}"
+
     @property
     def is_done(self) -> bool:
         return self.status not in (
