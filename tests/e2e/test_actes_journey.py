@@ -58,7 +58,7 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
     page.get_by_label("Typologie de l'annexe 1").select_option(value="21_DE")
     page.get_by_role("button", name="Transmettre à la préfecture").click()
 
-    expect(page.locator("#acte-status")).to_contain_text("Acquittement reçu (4)")
+    expect(page.locator("#acte-status")).to_contain_text("Reçu par la préfecture")
     acte = Transaction.objects.get(numero_interne="DEL2026_042")
     assert re.fullmatch(r"056-\d{9}-20260115-DEL2026_042-DE", acte.id_acte)
     expect(page.locator("#id-acte")).to_have_text(acte.id_acte)
@@ -89,7 +89,7 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
     page.reload()
     letter = page.locator(".letter").first
     expect(letter).to_contain_text("Demande de pièces complémentaires")
-    expect(letter).to_contain_text("Acquittement envoyé (8)")
+    expect(letter).to_contain_text("Courrier reçu, accusé de réception envoyé")
     letter.get_by_label("Envoyer les pièces / répondre").check()
     letter.get_by_label("Document (PDF, XML, JPG ou PNG)").set_input_files(reponse_pdf)
     letter.get_by_role("button", name="Envoyer la réponse").click()

@@ -32,6 +32,15 @@ def human_size(size: int) -> str:
     return f"{size} octets"
 
 
+def exact_size(size: int) -> str:
+    """« 1,5 Mo (1 572 864 octets) »; below one kilo-octet, only « 597 octets »."""
+    size = int(size)
+    if size < 1024:
+        return human_size(size)
+    grouped = f"{size:,}".replace(",", "\u202f")
+    return f"{human_size(size)} ({grouped} octets)"
+
+
 DEFAULT_PLI_MAX_BYTES = 16 * 1024**3  # 16 GiB per file of a pli (a 10 GiB offer is accepted)
 
 

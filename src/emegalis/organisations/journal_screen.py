@@ -23,10 +23,14 @@ def require_staff(user: User) -> None:
 
 class JournalFilterForm(StyledFormMixin, forms.Form):
     date_from = forms.DateField(
-        label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Du",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Au",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     organisation = forms.ModelChoiceField(
         label="Organisation",

@@ -46,7 +46,9 @@ def test_agent_creates_an_act_that_the_prefecture_acknowledges(agent_client, wir
     assert ReceivedAct.objects.get().id_acte == acte.id_acte
 
     page = agent_client.get(f"/actes/{acte.pk}/").content.decode()
-    assert "Acquittement reçu" in page and acte.id_acte in page
+    # The state in words; the @CTES number only on the detail line and in tooltips.
+    assert "Reçu par la préfecture" in page and acte.id_acte in page
+    assert "(code @CTES 4)" in page and "4 — " not in page and "(4)</span>" not in page
 
     stamped = agent_client.get(f"/actes/{acte.pk}/tampon.pdf")
     assert stamped.status_code == 200

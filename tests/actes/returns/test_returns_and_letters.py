@@ -1,6 +1,7 @@
 """Returns from the prefecture: anomalies (applied in « transmis », kept aside otherwise),
 envelope anomalies, duplicates, letters with their automatic AR, replies and their AR."""
 
+import html
 import io
 from datetime import date
 
@@ -77,6 +78,10 @@ def test_an_anomaly_for_a_transmitted_act_moves_it_to_error(
     assert "Anomalie 042" in acte.error_message and "Classification inconnue" in acte.error_message
     page = agent_client.get(f"/actes/{acte.pk}/").content.decode()
     assert "Classification inconnue" in page and "signification non documentée" in page
+    # The error state is named in words and explained: what happened, what to do.
+    page = html.unescape(page)
+    assert "En erreur" in page and "n'est pas parvenu à la préfecture" in page
+    assert "transmettez-le à nouveau" in page and "Erreur (-1)" not in page
 
 
 def test_an_anomaly_for_an_acknowledged_act_is_kept_aside_and_shown(

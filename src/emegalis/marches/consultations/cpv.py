@@ -5,6 +5,7 @@ only if it is in the shipped list with exactly that check digit."""
 
 import csv
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -64,3 +65,33 @@ def significant_prefix(code: str) -> str:
 
 def choices() -> list[tuple[str, str]]:
     return [(code, f"{code} — {text}") for code, text in codes().items()]
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: « Travaux de maçonnerie » → « travaux de maconnerie »."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _folded() -> list[tuple[str, str, str]]:
+    return [(code, text, fold(text)) for code, text in codes().items()]
+
+
+def search(query: str, *, limit: int = 20) -> list[tuple[str, str]]:
+    """Codes whose number starts with the digits typed, or whose label holds every word typed
+    (accents and case ignored), in the list's order (broader codes first within a branch)."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    digits = query.replace("-", "").replace(" ", "")
+    if digits.isdigit():
+        return [(c, t) for c, t in codes().items() if c.replace("-", "").startswith(digits)][:limit]
+    words = fold(query).split()
+    found = []
+    for code, text, folded in _folded():
+        if all(word in folded for word in words):
+            found.append((code, text))
+            if len(found) == limit:
+                break
+    return found

@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse
 
 from emegalis.core.forms import StyledFormMixin
 from emegalis.core.validators import SingleLineValidator
@@ -25,6 +26,23 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 SEARCH_YEARS = (2000, 2100)
 
 
+class CpvInput(forms.TextInput):
+    """A code input with suggestions as you type (static/js/cpv-picker.js, /marches/cpv/)."""
+
+    template_name = "marches/widgets/cpv_input.html"
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget_id = context["widget"]["attrs"].get("id", name)
+        context["widget"]["attrs"]["list"] = f"{widget_id}_cpvlist"
+        context["widget"]["attrs"]["data-cpv-picker"] = reverse("marches_cpv_search")
+        context["cpv_label"] = cpv.label(cpv.normalise(value or "")) if value else ""
+        return context
+
+
 class DistinctIdsMixin:
     """Forms shown together on one page get distinct HTML ids (auto_id_prefix)."""
 
@@ -48,9 +66,11 @@ class ConsultationForm(StyledFormMixin, forms.Form):
     nature = forms.ChoiceField(label="Nature du marché", choices=Nature.choices)
     cpv_main = forms.CharField(
         label="Code CPV principal",
-        max_length=10,
-        help_text="8 chiffres, un tiret et la clé, par exemple 45000000-7.",
+        max_length=200,
+        help_text="Tapez un code ou des mots (« voirie », « nettoyage ») et choisissez dans la "
+        "liste : 8 chiffres, un tiret et la clé, par exemple 45000000-7.",
         validators=[cpv.validate_cpv],
+        widget=CpvInput(),
     )
     cpv_extra = forms.CharField(
         label="Codes CPV complémentaires",
@@ -120,7 +140,11 @@ class LotForm(DistinctIdsMixin, StyledFormMixin, forms.Form):
     number = forms.IntegerField(label="Numéro", min_value=1, max_value=999)
     title = forms.CharField(label="Intitulé du lot", max_length=255)
     cpv = forms.CharField(
-        label="Code CPV", max_length=10, required=False, validators=[cpv.validate_cpv]
+        label="Code CPV",
+        max_length=200,
+        required=False,
+        validators=[cpv.validate_cpv],
+        widget=CpvInput(),
     )
     estimated_value = forms.DecimalField(
         label="Valeur estimée (€ HT)", required=False, min_value=0, max_digits=14, decimal_places=2
@@ -197,9 +221,11 @@ class SearchForm(StyledFormMixin, forms.Form):
     cpv = forms.CharField(
         label="Code CPV",
         required=False,
-        max_length=10,
-        help_text="Un code de la nomenclature : 45000000-7 trouve tous les travaux.",
+        max_length=200,
+        help_text="Tapez un code ou des mots et choisissez dans la liste : 45000000-7 trouve "
+        "tous les travaux.",
         validators=[cpv.validate_cpv],
+        widget=CpvInput(),
     )
     procedure = forms.ChoiceField(
         label="Procédure", required=False, choices=[("", "Toutes")] + Procedure.choices

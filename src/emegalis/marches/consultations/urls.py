@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("consultations/<int:pk>/questions/", views.ask, name="marches_ask"),
     path("test/", views.workstation_test, name="marches_test"),
+    path("cpv/", views.cpv_search, name="marches_cpv_search"),
     # Buyers
     path("acheteur/", views.buyer_home, name="marches_buyer_home"),
     path("acheteur/nouvelle/", views.buyer_create, name="marches_buyer_create"),

@@ -8,13 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     HttpResponse,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from emegalis.collaboratif import selectors as collaboratif_selectors
 from emegalis.core import clock, csv_export, page_sections
@@ -22,7 +23,7 @@ from emegalis.core.downloads import attachment, name_download
 from emegalis.core.forms import add_service_errors, error_messages
 from emegalis.core.pdf import DocumentBuilder, format_date
 from emegalis.marches import access, conf, delays, upload_limits
-from emegalis.marches.consultations import alerts, selectors, services, workstation
+from emegalis.marches.consultations import alerts, cpv, selectors, services, workstation
 from emegalis.marches.consultations import dce as dce_writes
 from emegalis.marches.consultations.dce_zip import stream_zip
 from emegalis.marches.consultations.forms import (
@@ -664,6 +665,14 @@ def registre_pdf(request, pk: int):
     response = HttpResponse(doc.build(), content_type="application/pdf")
     name_download(response, f"registre-retraits-{consultation.reference}.pdf")
     return response
+
+
+@require_GET
+def cpv_search(request):
+    """Suggestions of the CPV picker: codes by number or by words, accents ignored."""
+    query = request.GET.get("q", "")[:100]
+    results = [{"code": code, "label": text} for code, text in cpv.search(query)]
+    return JsonResponse({"results": results})
 
 
 def company_signup(request):

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from emegalis.core import journal, signing
 from emegalis.core.pdf import DocumentBuilder, local_second
-from emegalis.marches.conf import human_size
+from emegalis.marches.conf import exact_size
 from emegalis.marches.deposit.models import Pli, PliStatus
 
 
@@ -43,9 +43,7 @@ def build_receipt(pli, files) -> bytes:
     )
     doc.heading("Fichiers reçus")
     for f in files:
-        doc.paragraph(
-            f"{f.name} — {f.size} octets ({human_size(f.size)})", bold_label=f"{f.piece_label} :"
-        )
+        doc.paragraph(f"{f.name} — {exact_size(f.size)}", bold_label=f"{f.piece_label} :")
         doc.paragraph(f"SHA-256 : {f.sha256}", style="small")
     doc.spacer()
     doc.paragraph(

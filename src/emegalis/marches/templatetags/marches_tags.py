@@ -15,6 +15,14 @@ def human_size(value) -> str:
 
 
 @register.filter
+def exact_size(value) -> str:
+    try:
+        return conf.exact_size(int(value))
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
 def cpv_label(code: str) -> str:
     text = cpv.label(code)
     return f"{code} — {text}" if text else code
