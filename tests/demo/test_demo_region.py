@@ -8,7 +8,7 @@ from emegalis.adhesions.access import enabled_services
 from emegalis.adhesions.models import Contribution, Convention
 from emegalis.core.journal import first_break
 from emegalis.core.services_catalog import Service
-from emegalis.demo.region import DEMO_PASSWORD, demo_email, demo_organisation
+from emegalis.demo.region import DEMO_PASSWORD, demo_email, demo_organisation, load_demo_region
 from emegalis.organisations.models import Organisation, OrganisationKind, User
 
 
@@ -100,3 +100,16 @@ def test_demo_issues_the_2026_calls_once():
     assert (agglo_call.amount_ht, agglo_call.amount_ttc) == (Decimal("3000.00"), Decimal("3600.00"))
     assert not agglo_call.is_paid
     assert calls.get(contribution__payer=demo_organisation("aqta")).is_paid
+
+
+def test_the_demo_has_a_consultation_open_for_deposits_and_one_waiting_for_its_commission():
+    from emegalis.marches.consultations.models import Consultation
+    from emegalis.marches.deposit.services import deposit_refusal
+
+    load_demo_region()
+    open_for_deposits = Consultation.objects.get(reference="DEMO-2026-001")
+    waiting = Consultation.objects.get(reference="DEMO-2026-002")
+    assert deposit_refusal(open_for_deposits) == ""
+    assert open_for_deposits.opening_commission.is_complete
+    assert "commission" in deposit_refusal(waiting)
+    assert not waiting.opening_commission.is_complete

@@ -118,8 +118,15 @@ def test_members_make_keys_in_the_browser_and_collect_their_shares(
         page.get_by_role("button", name="Télécharger ma part (fichier texte)").click()
     downloaded = text.value.path().read_text(encoding="utf-8")
     assert commission.fingerprint in downloaded and words[32] in downloaded
+    # The download is confirmed on the page; once collected, the share's buttons are gone.
+    expect(page.locator("#share-download-done")).to_contain_text("enregistré")
     page.get_by_role("button", name="J'ai conservé ma part").click()
     expect(page.locator("#share-done")).to_contain_text("Part retirée")
+    expect(page.get_by_role("button", name="Télécharger ma part (fichier texte)")).to_be_hidden()
+    expect(page.get_by_role("button", name="J'ai conservé ma part")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#share-collected")).to_be_visible()
+    expect(page.get_by_role("button", name="Afficher ma part")).to_have_count(0)
     seat.refresh_from_db()
     assert seat.has_collected and seat.encrypted_share is None
     context.close()

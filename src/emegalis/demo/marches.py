@@ -18,6 +18,7 @@ from emegalis.demo import member_keys
 from emegalis.marches.consultations import dce, workstation
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Consultation, Nature, Procedure
+from emegalis.marches.opening import member_side
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations.models import Organisation, User
 
@@ -49,6 +50,8 @@ CONSULTATIONS = [
         ],
         "publish": True,
         "days": 40,
+        # The commission has collected its shares: companies may deposit at once.
+        "shares_collected": True,
     },
     {
         "reference": "DEMO-2026-002",
@@ -64,6 +67,8 @@ CONSULTATIONS = [
         "lots": [],
         "publish": True,
         "days": 25,
+        # Waits for its commission: each member collects a share on /marches/commission/.
+        "shares_collected": False,
     },
     {
         "reference": "DEMO-2026-003",
@@ -83,6 +88,7 @@ CONSULTATIONS = [
         ],
         "publish": True,
         "days": 45,
+        "shares_collected": True,
     },
     {
         "reference": "DEMO-2026-004",
@@ -97,6 +103,7 @@ CONSULTATIONS = [
         "lots": [],
         "publish": False,
         "days": 30,
+        "shares_collected": False,
     },
 ]
 
@@ -119,6 +126,7 @@ def load(organisations: dict[str, Organisation]) -> None:
             continue
         spec = dict(spec)
         publish, days, lots = spec.pop("publish"), spec.pop("days"), spec.pop("lots")
+        shares_collected = spec.pop("shares_collected")
         consultation = consultations_services.create_consultation(
             actor=buyer,
             organisation=agglo,
@@ -141,16 +149,19 @@ def load(organisations: dict[str, Organisation]) -> None:
                 actor=buyer, consultation=consultation, uploaded_file=content, folder=folder
             )
         if publish:
-            # Named before publication; the two members collect their shares on
-            # /marches/commission/ (2FA) with their demo key files, after which companies
-            # may deposit.
-            member_keys.ensure(COMMISSION_EMAILS)
+            # Named before publication. DEMO-2026-002 waits for its members to collect their
+            # shares on /marches/commission/ (2FA) with their demo key files; the others
+            # are open for deposits.
+            keys = member_keys.ensure(COMMISSION_EMAILS)
+            members = User.objects.filter(email__in=COMMISSION_EMAILS)
             opening_services.create_opening_commission(
-                actor=buyer,
-                consultation=consultation,
-                members=User.objects.filter(email__in=COMMISSION_EMAILS),
-                threshold=2,
+                actor=buyer, consultation=consultation, members=members, threshold=2
             )
+            if shares_collected:
+                # The demo members' shares are taken and dropped: this consultation is for
+                # the companies' deposits, not for its opening.
+                for member in members:
+                    member_side.collect(member, keys[member.email], consultation.pk)
             consultations_services.publish(actor=buyer, consultation=consultation)
     first = Consultation.objects.filter(organisation=agglo, reference="DEMO-2026-001").first()
     company_user = User.objects.filter(email=COMPANY_EMAIL).first()

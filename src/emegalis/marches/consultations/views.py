@@ -43,6 +43,7 @@ from emegalis.marches.consultations.forms import (
 )
 from emegalis.marches.consultations.models import Lot, Retrait, State
 from emegalis.marches.deposit import selectors as deposit_selectors
+from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.opening import selectors as opening_selectors
 from emegalis.marches.opening import services as opening_services
 from emegalis.organisations import selectors as organisation_selectors
@@ -94,6 +95,8 @@ def notice(request, pk: int):
             "is_buyer": access.is_buyer(request.user, consultation.organisation),
             "has_downloaded": selectors.has_downloaded(request.user, consultation),
             "deadline_passed": now >= consultation.bids_deadline,
+            "deposit_refusal": deposit_services.deposit_refusal(consultation),
+            "my_last_pli": deposit_selectors.last_complete_pli(request.user, consultation),
             # Added by apps above marches (a groupement's members and their needs).
             "extra_sections": page_sections.render("marches.notice", request, consultation),
         },

@@ -64,6 +64,16 @@ def deposits_across_consultations(user: User, company) -> QuerySet[Pli]:
     )
 
 
+def last_complete_pli(user: User, consultation: Consultation) -> Pli | None:
+    """The company's latest complete pli for the consultation, for its notice page."""
+    return (
+        _own(user, consultation)
+        .exclude(status=PliStatus.EN_COURS)
+        .order_by("-completed_at", "-pk")
+        .first()
+    )
+
+
 def get_company_pli(user: User, pli_pk: int) -> Pli:
     company = company_of(user)
     pli = (

@@ -2,6 +2,17 @@ from django.core.management.base import BaseCommand
 
 from emegalis.demo.region import DEMO_PASSWORD, load_demo_region
 
+JOURNEYS = (
+    "déposer un pli : DEMO-2026-001 et DEMO-2026-003 sont ouvertes aux dépôts (la commission "
+    "a retiré ses parts) — entreprise.armor, « Consultations »",
+    "retirer une part de clé : DEMO-2026-002 attend sa commission (dépôts pas encore "
+    "ouverts) — commission.agglo et president.cao, « Commission d'ouverture »",
+    "ouvrir, analyser, attribuer : DEMO-2026-010 (plis ouverts, lot 1 attribué) — acheteur.agglo",
+    "transmettre un acte : referent.lorient ou actes.lanester, « Actes »",
+    "s'inscrire comme entreprise : « Inscrire mon entreprise » sur l'accueil (le lien de "
+    "confirmation s'affiche dans la console du serveur)",
+)
+
 
 class Command(BaseCommand):
     help = "Charge (ou met à jour) la région de démonstration et affiche les comptes de démo."
@@ -38,4 +49,8 @@ class Command(BaseCommand):
         )
         for email in COMMISSION_EMAILS:
             out.write(f"  {email:<45} {key_file_path(email)}")
+        out.write("")
+        out.write("Parcours prêts :")
+        for line in JOURNEYS:
+            out.write(f"  - {line}")
         out.write("Plateforme : http://127.0.0.1:8000/")

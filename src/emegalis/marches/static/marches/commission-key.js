@@ -198,6 +198,10 @@
     document.body.appendChild(link);
     link.click();
     link.remove();
+    const saved = document.getElementById("share-download-done");
+    saved.textContent = "Fichier « " + link.download + " » enregistré dans vos téléchargements. " +
+      "Rangez-le hors de la plateforme, puis confirmez ci-dessous.";
+    saved.classList.remove("d-none");
   });
   document.getElementById("share-confirm").addEventListener("click", async () => {
     try {
@@ -207,7 +211,9 @@
       done.textContent = "Part retirée : la plateforme a effacé sa copie chiffrée." +
         (answer.all_collected ? " Toutes les parts sont retirées : les dépôts sont ouverts." : "");
       done.classList.remove("d-none");
-      document.getElementById("share-confirm").disabled = true;
+      // Collected once: the buttons that handled the share go away with it.
+      document.getElementById("share-shown").classList.add("d-none");
+      done.focus();
     } catch (error) { fail(error.message); }
   });
 })();
