@@ -102,6 +102,7 @@ def test_demo_issues_the_2026_calls_once():
     assert calls.get(contribution__payer=demo_organisation("aqta")).is_paid
 
 
+@pytest.mark.django_db
 def test_the_demo_has_a_consultation_open_for_deposits_and_one_waiting_for_its_commission():
     from emegalis.marches.consultations.models import Consultation
     from emegalis.marches.deposit.services import deposit_refusal
