@@ -94,7 +94,7 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
     letter.get_by_label("Document (PDF, XML, JPG ou PNG)").set_input_files(reponse_pdf)
     letter.get_by_role("button", name="Envoyer la réponse").click()
     expect(page.get_by_role("status")).to_contain_text("Votre réponse part à la préfecture")
-    expect(page.locator(".reply").first).to_contain_text("Transmis (3)")
+    expect(page.locator(".reply").first).to_contain_text("Transmis, accusé de réception attendu")
 
     # The prefecture acknowledges the answer.
     pref.reload()
@@ -103,5 +103,5 @@ def test_acte_journey(browser, page, live_server, demo_region, settings, tmp_pat
     prefecture_context.close()
 
     page.reload()
-    expect(page.locator(".reply").first).to_contain_text("Acquittement reçu (4)")
+    expect(page.locator(".reply").first).to_contain_text("Reçu par la préfecture")
     assert check_all_stored_archives() >= 3  # act, AR, letters and replies

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from emegalis.core.pdf import extract_text
+from emegalis.marches.conf import exact_size
 from emegalis.marches.deposit.models import Pli, PliFile, PliStatus
 from tests.e2e import test_plis_journey
 
@@ -78,8 +79,8 @@ def test_reload_mid_upload_then_resume_with_the_same_file(page, open_consultatio
     page.unroute(FILE_URL)
     card = page.locator(f"#resume-{pli_file.pli_id}")
     expect(card).to_contain_text("offre.pdf")
-    expect(card).to_contain_text(f"({4 * MiB} octets)")
-    expect(card).to_contain_text(f"({10 * MiB} octets)")
+    expect(card).to_contain_text(exact_size(4 * MiB))
+    expect(card).to_contain_text(exact_size(10 * MiB))
     expect(page.locator("#resume-warning")).to_contain_text("SHA-256")
     card.get_by_role("button", name="Reprendre ce dépôt").click()
     chooser = card.get_by_label(

@@ -26,6 +26,7 @@ from emegalis.core import clock
 from emegalis.core.pdf import extract_text
 from emegalis.core.services_catalog import Service
 from emegalis.marches.award.models import Contract
+from emegalis.marches.conf import exact_size
 from emegalis.marches.consultations import dce
 from emegalis.marches.consultations import services as consultations_services
 from emegalis.marches.consultations.models import Nature, Procedure, State
@@ -174,7 +175,7 @@ def test_company_deposits_20_mib_across_a_cut_and_two_of_three_members_open(
     pdf = download_info.value.path().read_bytes()
     text = extract_text(pdf)
     assert sha in text
-    assert "offre-financiere.pdf" in text and str(20 * MiB) in text
+    assert "offre-financiere.pdf" in text and exact_size(20 * MiB) in text
     assert "Candidature (DC1 — lettre de candidature)" in text
 
     # --- After the deadline, members 1 and 3 of the commission open the deposit_services.

@@ -6,4 +6,4 @@ from emegalis.marches.conf import exact_size
 def test_a_small_size_is_said_once_and_a_large_one_with_its_exact_bytes():
     assert exact_size(597) == "597 octets"
     assert exact_size(1) == "1 octet"
-    assert exact_size(1_572_864) == "1,5 Mo (1\u202f572\u202f864 octets)"
+    assert exact_size(1_572_864) == "1,5 Mo (1\u00a0572\u00a0864 octets)"

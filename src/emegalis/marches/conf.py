@@ -37,7 +37,7 @@ def exact_size(size: int) -> str:
     size = int(size)
     if size < 1024:
         return human_size(size)
-    grouped = f"{size:,}".replace(",", "\u202f")
+    grouped = f"{size:,}".replace(",", "\u00a0")  # no-break space: every PDF font has it
     return f"{human_size(size)} ({grouped} octets)"
 
 
