@@ -407,7 +407,38 @@ def test_buyer_of_another_organisation_sees_no_registre(client_for, buyer_b, com
     consultation, _ = opened
     deposit(company_user, consultation, b"offre")
     client = client_for(buyer_b)
-    assert client.get(f"/marches/acheteur/{consultation.pk}/depots/").status_code == 404
+    for suffix in ("depots/", "depots.csv", "depots.pdf"):
+        assert client.get(f"/marches/acheteur/{consultation.pk}/{suffix}").status_code == 404
+    # Nor the company that deposited.
+    company = client_for(company_user)
+    for suffix in ("depots/", "depots.csv", "depots.pdf"):
+        assert company.get(f"/marches/acheteur/{consultation.pk}/{suffix}").status_code in (
+            403,
+            404,
+        )
+
+
+def test_the_registre_des_depots_exports_as_csv_and_pdf(
+    client_for, buyer_a, company_user, company_b_user, opened
+):
+    consultation, _ = opened
+    upload_offer(company_b_user, consultation, b"x" * MiB, name="secret-b.pdf")  # incomplete
+    done = deposit(company_user, consultation, b"contenu", name="offre-a-tres-secrete.pdf")
+    client = client_for(buyer_a)
+    page = client.get(f"/marches/acheteur/{consultation.pk}/depots/").content.decode()
+    assert f"/marches/acheteur/{consultation.pk}/depots.csv" in page
+    csv_answer = client.get(f"/marches/acheteur/{consultation.pk}/depots.csv")
+    assert csv_answer["Content-Type"].startswith("text/csv")
+    assert "attachment" in csv_answer["Content-Disposition"]
+    rows = csv_answer.content.decode("utf-8-sig").strip().splitlines()
+    assert rows[0].startswith("Pli;Entreprise;SIRET;Reçu le")
+    assert len(rows) == 2 and rows[1].startswith(f"{done.pk};Armor Bâtiment")
+    assert "Reçu dans les délais" in rows[1] and "secrete" not in csv_answer.content.decode()
+    pdf_answer = client.get(f"/marches/acheteur/{consultation.pk}/depots.pdf")
+    assert pdf_answer["Content-Type"] == "application/pdf"
+    text = extract_text(pdf_answer.content)
+    assert "Registre des dépôts" in text and "Armor Bâtiment" in text
+    assert "Breizh" not in text and "secrete" not in text
 
 
 def test_company_a_cannot_reach_company_b_pli(client_for, company_user, company_b_user, opened):
