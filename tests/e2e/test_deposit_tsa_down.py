@@ -46,6 +46,8 @@ def test_a_deposit_confirmed_while_the_tsa_is_down(page, open_consultation, sett
     assert receipts.issue_missing_receipts() == 1
     page.reload()
     with page.expect_download() as download_info:
-        page.locator("#my-plis").get_by_role("link", name="PDF").click()
+        page.locator("#my-plis").get_by_role(
+            "link", name=re.compile("Télécharger l.accusé")
+        ).click()
     text = extract_text(download_info.value.path().read_bytes())
     assert hashlib.sha256(content).hexdigest() in text

@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from emegalis.core import clock, sealing
 from emegalis.core.models import JournalEntry
 from emegalis.core.pdf import extract_text
+from emegalis.marches.conf import exact_size
 from emegalis.marches.deposit import selectors as deposit_selectors
 from emegalis.marches.deposit import services as deposit_services
 from emegalis.marches.deposit.models import Pli, PliStatus
@@ -67,7 +68,7 @@ def test_resume_after_a_reload_lands_the_right_sha256_on_the_receipt(
     page = page_of(client, consultation)
     assert "Dépôts en cours" in page and "Reprendre ce dépôt" in page
     assert "Abandonner ce dépôt" in page and "SHA-256" in page
-    assert f"({len(offer)} octets)" in page and f"({CHUNK} octets)" in page
+    assert exact_size(len(offer)) in page and exact_size(CHUNK) in page
     assert "reçu en entier" in page  # dc1.pdf needs no new selection
     [data] = resume_data(page)
     assert data["pli"] == created["pli"] and data["confirm_url"] == created["confirm_url"]
