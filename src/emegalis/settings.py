@@ -529,5 +529,5 @@ ACCESSIBILITY_AUDIT = {
     "date": "5 décembre 2026",
     "tool": "axe-core 4.14.1",
     "roles": 11,
-    "pages": 399,
+    "pages": 493,
 }
