@@ -12,13 +12,12 @@ reads raise PermissionDenied (403) for anyone else.
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from emegalis.core import clock, usage
 from emegalis.organisations.models import PUBLIC_BUYER_KINDS, Membership, Organisation, User
-from emegalis.organisations.selectors import get_organisation
+from emegalis.organisations.selectors import get_organisation, require_platform_staff
 
 from . import access
 from .models import (
@@ -33,11 +32,6 @@ from .models import (
 
 def _member_organisation_ids(user: User) -> QuerySet:
     return Membership.objects.filter(user=user, is_active=True).values("organisation_id")
-
-
-def require_platform_staff(user: User) -> None:
-    if not (user.is_authenticated and user.is_platform_staff):
-        raise PermissionDenied("Cette page est réservée au personnel du syndicat.")
 
 
 # --- Conventions --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Set
 from django.views.decorators.debug import sensitive_variables
 
 from emegalis.core.forms import StyledFormMixin
+from emegalis.core.models import JournalEntry
 
 from .models import Organisation, OrganisationKind, User
 from .roles import PLATFORM_STAFF_ROLES, Role
@@ -296,3 +297,39 @@ class OrganisationForm(StyledFormMixin, forms.ModelForm):
     def service_fields(self) -> dict:
         """The cleaned values, as keyword arguments for services.create_organisation."""
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class JournalFilterForm(StyledFormMixin, forms.Form):
+    date_from = forms.DateField(
+        label="Du",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = forms.DateField(
+        label="Au",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        required=False,
+        queryset=Organisation.objects.order_by("name"),
+        empty_label="Toutes",
+    )
+    action = forms.ChoiceField(label="Type d'événement", required=False)
+    object_type = forms.CharField(label="Type d'objet", required=False, max_length=100)
+    object_id = forms.CharField(label="Identifiant de l'objet", required=False, max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        actions = (
+            JournalEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+        )
+        self.fields["action"].choices = [("", "Tous")] + [(a, a) for a in actions]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError("La date de début est postérieure à la date de fin.")
+        return data

@@ -1,60 +1,17 @@
-"""The operator's journal screen: reads of the journal (platform staff only), its filters,
-and the CSV export. Writes go through core.journal_checks."""
+"""The operator's journal screen: reads of the journal (platform staff only) and the rows of
+its CSV export. Writes go through core.journal_checks."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django import forms
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from emegalis.core.forms import StyledFormMixin
 from emegalis.core.models import JournalEntry, JournalVerification
 
 from .models import Organisation, User
-
-
-def require_staff(user: User) -> None:
-    if not user.is_platform_staff:
-        raise PermissionDenied("Réservé aux gestionnaires de la plateforme.")
-
-
-class JournalFilterForm(StyledFormMixin, forms.Form):
-    date_from = forms.DateField(
-        label="Du",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label="Au",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    organisation = forms.ModelChoiceField(
-        label="Organisation",
-        required=False,
-        queryset=Organisation.objects.order_by("name"),
-        empty_label="Toutes",
-    )
-    action = forms.ChoiceField(label="Type d'événement", required=False)
-    object_type = forms.CharField(label="Type d'objet", required=False, max_length=100)
-    object_id = forms.CharField(label="Identifiant de l'objet", required=False, max_length=100)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        actions = (
-            JournalEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-        )
-        self.fields["action"].choices = [("", "Tous")] + [(a, a) for a in actions]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError("La date de début est postérieure à la date de fin.")
-        return data
+from .selectors import require_platform_staff
 
 
 @dataclass(frozen=True)
@@ -73,7 +30,7 @@ def _day_start(day: date) -> datetime:
 
 def journal_entries(user: User, filters: JournalFilters) -> QuerySet[JournalEntry]:
     """The entries that match, newest first."""
-    require_staff(user)
+    require_platform_staff(user)
     entries = JournalEntry.objects.all()
     if filters.date_from:
         entries = entries.filter(recorded_at__gte=_day_start(filters.date_from))
@@ -93,7 +50,7 @@ def journal_entries(user: User, filters: JournalFilters) -> QuerySet[JournalEntr
 
 
 def journal_entry(user: User, pk: int) -> JournalEntry:
-    require_staff(user)
+    require_platform_staff(user)
     try:
         return JournalEntry.objects.get(pk=pk)
     except JournalEntry.DoesNotExist:
@@ -101,7 +58,7 @@ def journal_entry(user: User, pk: int) -> JournalEntry:
 
 
 def verifications(user: User) -> QuerySet[JournalVerification]:
-    require_staff(user)
+    require_platform_staff(user)
     return JournalVerification.objects.all()
 
 

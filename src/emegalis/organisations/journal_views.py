@@ -13,7 +13,9 @@ from emegalis.core import csv_export, journal_checks
 from emegalis.core.downloads import name_download
 
 from . import journal_screen
-from .journal_screen import JournalFilterForm, JournalFilters
+from .forms import JournalFilterForm
+from .journal_screen import JournalFilters
+from .selectors import require_platform_staff
 
 PER_PAGE = 50
 
@@ -27,7 +29,7 @@ def _filters(request) -> tuple[JournalFilterForm, JournalFilters]:
 
 @login_required
 def journal_list(request):
-    journal_screen.require_staff(request.user)
+    require_platform_staff(request.user)
     form, filters = _filters(request)
     entries = journal_screen.journal_entries(request.user, filters)
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
@@ -62,7 +64,7 @@ class _Echo:
 
 @login_required
 def journal_csv(request):
-    journal_screen.require_staff(request.user)
+    require_platform_staff(request.user)
     _, filters = _filters(request)
     entries = journal_screen.journal_entries(request.user, filters)
     writer = csv_export.writer(_Echo(), delimiter=";")
@@ -81,7 +83,7 @@ def journal_csv(request):
 @login_required
 @require_POST
 def journal_verify(request):
-    journal_screen.require_staff(request.user)
+    require_platform_staff(request.user)
     verification = journal_checks.request_verification(actor=request.user)
     return redirect("operator_journal_verification", pk=verification.pk)
 

@@ -21,6 +21,17 @@ def may_open(service: str, enabled: frozenset[str], roles: frozenset[str]) -> bo
     return service in enabled and (required is None or bool(required & roles))
 
 
+def enabled_services(request) -> frozenset[str]:
+    """The services the active organisation's conventions open, read once per request (the
+    menu is on every page, the dashboard asks again)."""
+    if not hasattr(request, "_enabled_services"):
+        organisation = getattr(request, "organisation", None)
+        request._enabled_services = (
+            service_access.enabled_services(organisation) if organisation else frozenset()
+        )
+    return request._enabled_services
+
+
 def is_company(organisation) -> bool:
     return organisation is not None and organisation.kind == OrganisationKind.ENTREPRISE
 
@@ -40,7 +51,7 @@ def main_links(request) -> list[tuple[str, str]]:
             links.append(
                 ("Mon organisation", reverse("organisation_detail", args=[organisation.pk]))
             )
-            enabled = service_access.enabled_services(organisation)
+            enabled = enabled_services(request)
             if Service.MARCHES in enabled and roles & {
                 Role.ACHETEUR,
                 Role.REFERENT,

@@ -5,6 +5,7 @@ to. Inside an organisation, its member list is for its référents (and platform
 Objects outside a user's scope raise Http404, so their existence is not revealed.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,6 +54,11 @@ def get_organisation(user: User, pk: int) -> Organisation:
         return organisations_visible_to(user).distinct().get(pk=pk)
     except Organisation.DoesNotExist:
         raise Http404("Organisation introuvable.") from None
+
+
+def require_platform_staff(user: User) -> None:
+    if not (user.is_authenticated and user.is_platform_staff):
+        raise PermissionDenied("Cette page est réservée au personnel du syndicat.")
 
 
 def may_manage_members(user: User, organisation: Organisation) -> bool:

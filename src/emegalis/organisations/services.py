@@ -657,6 +657,11 @@ def register_company(
             "terms_version": terms_version,
         },
     )
+    _send_signup_confirmation(user, company)
+    return membership
+
+
+def _send_signup_confirmation(user: User, company: Organisation | None) -> None:
     link = settings.SITE_URL.rstrip("/") + reverse(
         "signup_confirm", args=[signup_tokens.make_token(user)]
     )
@@ -664,11 +669,10 @@ def register_company(
         f"Confirmez votre adresse sur {settings.PLATFORM_IDENTITY['name']}",
         render_to_string(
             "registration/signup_confirm_email.txt",
-            {"user": user, "company": company, "link": link, "hours": signup_tokens.HOURS()},
+            {"user": user, "company": company, "link": link, "hours": signup_tokens.valid_hours()},
         ),
-        [email],
+        [user.email],
     )
-    return membership
 
 
 def _send_on_commit(subject: str, body: str, recipients: list[str]) -> None:
@@ -714,18 +718,7 @@ def resend_signup_confirmation(*, email: str) -> None:
     ).first()
     if user is None or not user.terms_version:
         return
-    link = settings.SITE_URL.rstrip("/") + reverse(
-        "signup_confirm", args=[signup_tokens.make_token(user)]
-    )
-    company = Organisation.objects.filter(memberships__user=user).first()
-    _send_on_commit(
-        f"Confirmez votre adresse sur {settings.PLATFORM_IDENTITY['name']}",
-        render_to_string(
-            "registration/signup_confirm_email.txt",
-            {"user": user, "company": company, "link": link, "hours": signup_tokens.HOURS()},
-        ),
-        [user.email],
-    )
+    _send_signup_confirmation(user, Organisation.objects.filter(memberships__user=user).first())
 
 
 def _announce_join_request(user: User, company: Organisation) -> None:

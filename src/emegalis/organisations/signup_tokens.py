@@ -12,7 +12,8 @@ from .models import User
 SALT = "emegalis.signup-confirmation"
 
 
-def HOURS() -> int:  # noqa: N802 - read at call time: tests change the setting
+def valid_hours() -> int:
+    """Read at each call: tests change the setting."""
     return settings.SIGNUP_CONFIRMATION_HOURS
 
 
@@ -30,10 +31,11 @@ def read_token(token: str) -> User:
             code="invalid",
         ) from None
     # The platform's clock (core.clock), not the system's: the expiry is tested by moving it.
-    if clock.now().timestamp() - data.get("at", 0) > HOURS() * 3600:
+    hours = valid_hours()
+    if clock.now().timestamp() - data.get("at", 0) > hours * 3600:
         raise ValidationError(
-            f"Ce lien de confirmation a expiré (il est valable {HOURS()} heures). Demandez-en "
-            "un nouveau ci-dessous.",
+            f"Ce lien de confirmation a expiré (il est valable {hours} heures). Demandez-en un "
+            "nouveau ci-dessous.",
             code="expired",
         )
     user = User.objects.filter(pk=data.get("user"), email__iexact=data.get("email", "")).first()

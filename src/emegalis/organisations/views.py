@@ -13,7 +13,7 @@ from emegalis.core import service_access
 from emegalis.core.forms import StyledFormMixin, add_service_errors, error_messages
 from emegalis.core.services_catalog import service_cards
 
-from . import selectors, services, throttling
+from . import navigation, selectors, services, throttling
 from .forms import (
     ApiKeyForm,
     AppPasswordForm,
@@ -337,7 +337,7 @@ def dashboard(request):
     organisation = request.organisation
     if is_company(organisation):
         return render(request, "core/dashboard_company.html")
-    enabled = service_access.enabled_services(organisation) if organisation else frozenset()
+    enabled = navigation.enabled_services(request)
     roles = request.roles
     cards = service_cards(enabled)
     for card in cards:

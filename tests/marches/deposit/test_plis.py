@@ -583,3 +583,20 @@ def test_the_page_refuses_a_negative_offset_and_a_body_longer_than_the_file(
     assert too_long.status_code == 413
     assert "dépasse la taille annoncée" in too_long.json()["detail"]
     assert client.head(url)["Upload-Offset"] == "0"
+
+
+def test_a_company_home_lists_its_own_deposits_only(
+    client_for, company_user, company_b_user, opened
+):
+    consultation, _ = opened
+    own = deposit(company_user, consultation, b"offre de A")
+    other = deposit(company_b_user, consultation, b"offre de B")
+    page = client_for(company_user).get("/marches/entreprise/").content.decode()
+    assert f"/marches/plis/{own.pk}/accuse.pdf" in page or "En préparation" in page
+    assert consultation.reference in page
+    assert f"/marches/plis/{other.pk}/" not in page
+    page_b = client_for(company_b_user).get("/marches/entreprise/").content.decode()
+    assert f"/marches/plis/{own.pk}/" not in page_b
+    # The notice recalls each company's own pli only.
+    notice = client_for(company_b_user).get(f"/marches/consultations/{consultation.pk}/")
+    assert f"/marches/plis/{own.pk}/" not in notice.content.decode()
