@@ -4,6 +4,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from emegalis.organisations.models import OrganisationKind
 from emegalis.organisations.roles import Role
 from tests.factories import PASSWORD, OrganisationFactory, make_member, token_for
+from tests.proconnect import CLIENT_ID, CLIENT_SECRET, LocalProConnect
 
 # The salle des marchés' fixtures serve the core, security and browser tests too.
 pytest_plugins = ["tests.marches.fixtures"]
@@ -79,3 +80,23 @@ def staff(syndicat):
 def staff_client(staff, login_verified):
     """A client logged in as the operator, second factor passed."""
     return login_verified(staff)
+
+
+@pytest.fixture(scope="session")
+def proconnect_provider(tmp_path_factory):
+    """The local ProConnect in its own process on 127.0.0.1 (scripts/proconnect_provider.py)."""
+    provider = LocalProConnect(tmp_path_factory.mktemp("proconnect") / "provider.log")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def proconnect(settings, proconnect_provider):
+    """ProConnect switched on, pointing at the local provider with its ProConnect profile."""
+    settings.PROCONNECT_ISSUER = proconnect_provider.url
+    settings.PROCONNECT_CLIENT_ID = CLIENT_ID
+    settings.PROCONNECT_CLIENT_SECRET = CLIENT_SECRET
+    settings.PROCONNECT_2FA_ACR = frozenset()
+    settings.PROCONNECT_2FA_AMR = frozenset()
+    proconnect_provider.set_profile()
+    return proconnect_provider

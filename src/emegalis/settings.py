@@ -531,3 +531,23 @@ ACCESSIBILITY_AUDIT = {
     "roles": 11,
     "pages": 493,
 }
+
+# --- ProConnect (OpenID Connect for public agents; organisations/proconnect/) ---------------
+# Off unless the issuer, the client id and the secret are all set: the button is then hidden
+# and its URLs answer 404. The issuer is the discovery base: ProConnect's production one is
+# https://proconnect.gouv.fr/api/v2 (its metadata at <issuer>/.well-known/openid-configuration).
+PROCONNECT_ISSUER = os.environ.get("PROCONNECT_ISSUER", "").rstrip("/")
+PROCONNECT_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "")
+PROCONNECT_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "")
+# The claims asked for, one scope per claim as ProConnect names them (data minimisation).
+PROCONNECT_SCOPES = os.environ.get("PROCONNECT_SCOPES", "openid email given_name usual_name siret")
+# RS256 or ES256, as registered with ProConnect for the ID token and the userinfo JWT.
+PROCONNECT_SIGN_ALGO = os.environ.get("PROCONNECT_SIGN_ALGO", "RS256")
+# A sign-in whose ID token carries one of these acr values, or one of these amr values,
+# counts as the second factor of the roles that need one (roles.TWO_FACTOR_ROLES); any other
+# sign-in is followed by the platform's TOTP for them. Empty (the default): TOTP always.
+# E.g. PROCONNECT_2FA_ACR="eidas2,eidas3,https://proconnect.gouv.fr/assurance/self-asserted-2fa"
+PROCONNECT_2FA_ACR = frozenset(env_list("PROCONNECT_2FA_ACR"))
+PROCONNECT_2FA_AMR = frozenset(env_list("PROCONNECT_2FA_AMR"))
+# Seconds to wait for ProConnect's endpoints (server to server).
+PROCONNECT_TIMEOUT = float(os.environ.get("PROCONNECT_TIMEOUT", "10"))

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django_otp.models import Device
 
 from emegalis.core.validators import check_single_line
 
@@ -381,3 +382,33 @@ class ApiNounce(models.Model):
 
     def __str__(self) -> str:
         return f"nounce {self.nounce[:8]}… de {self.login}"
+
+
+class ProConnectIdentity(Device):
+    """The link between an account and its ProConnect identity (organisations/proconnect/).
+
+    ProConnect gives each service its own `sub` for a person, stable across sign-ins: the first
+    sign-in links it by the verified e-mail, the next ones find the account by `sub` even if
+    the address changed. As a django-otp device, it is the session's second factor when the
+    sign-in's acr/amr is one the operator trusts (settings.PROCONNECT_2FA_ACR/AMR): only the
+    callback puts it in a session, never a password login.
+    """
+
+    issuer = models.CharField("fournisseur", max_length=255)
+    sub = models.CharField("identifiant ProConnect (sub)", max_length=255)
+    linked_at = models.DateTimeField("relié le")
+    last_sign_in_at = models.DateTimeField("dernière connexion", null=True, blank=True)
+    last_acr = models.CharField("dernier niveau (acr)", max_length=255, blank=True, default="")
+    last_amr = models.JSONField("dernières méthodes (amr)", default=list, blank=True)
+    last_siret = models.CharField("dernier SIRET", max_length=14, blank=True, default="")
+
+    class Meta:
+        verbose_name = "identité ProConnect"
+        verbose_name_plural = "identités ProConnect"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "sub"], name="proconnect_unique_sub"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="proconnect_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ProConnect {self.sub[:12]}… de {self.user}"

@@ -4,16 +4,20 @@ from django.urls import path, reverse_lazy
 
 from . import journal_views, two_factor, views
 from .forms import EmailAuthenticationForm, EmailPasswordResetForm, NewPasswordForm
+from .proconnect import views as proconnect_views
 
 account_urlpatterns = [
     path(
         "connexion/",
-        auth_views.LoginView.as_view(
+        proconnect_views.LoginView.as_view(
             authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
         ),
         name="login",
     ),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("deconnexion/", proconnect_views.LogoutView.as_view(), name="logout"),
+    path("proconnect/", proconnect_views.start, name="proconnect_start"),
+    path("proconnect/retour/", proconnect_views.callback, name="proconnect_callback"),
+    path("proconnect/deconnexion/", proconnect_views.logged_out, name="proconnect_logged_out"),
     path("confirmer/nouveau-lien/", views.signup_resend, name="signup_resend"),
     path("confirmer/<str:token>/", views.signup_confirm, name="signup_confirm"),
     path("double-authentification/", two_factor.setup, name="two_factor_setup"),
