@@ -98,5 +98,8 @@ def proconnect(settings, proconnect_provider):
     settings.PROCONNECT_CLIENT_SECRET = CLIENT_SECRET
     settings.PROCONNECT_2FA_ACR = frozenset()
     settings.PROCONNECT_2FA_AMR = frozenset()
+    csp = dict(settings.SECURE_CSP)
+    csp["form-action"] = [*csp["form-action"], proconnect_provider.url]
+    settings.SECURE_CSP = csp
     proconnect_provider.set_profile()
     return proconnect_provider

@@ -7,6 +7,7 @@ SECRET_KEY that must be provided); `make run` sets the development values explic
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from bootstrap_wrapper import get_bootstrap_dir
@@ -551,3 +552,8 @@ PROCONNECT_2FA_ACR = frozenset(env_list("PROCONNECT_2FA_ACR"))
 PROCONNECT_2FA_AMR = frozenset(env_list("PROCONNECT_2FA_AMR"))
 # Seconds to wait for ProConnect's endpoints (server to server).
 PROCONNECT_TIMEOUT = float(os.environ.get("PROCONNECT_TIMEOUT", "10"))
+if PROCONNECT_ISSUER:
+    # Signing out posts the form here, which redirects to ProConnect's end-session endpoint:
+    # the browser allows that redirect only to an origin form-action names.
+    _issuer = urlsplit(PROCONNECT_ISSUER)
+    SECURE_CSP["form-action"] = [*SECURE_CSP["form-action"], f"{_issuer.scheme}://{_issuer.netloc}"]

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core import mail
 
+from emegalis.core.models import JournalEntry
 from emegalis.core.services_catalog import Service
 from emegalis.organisations.models import (
     Membership,
@@ -366,3 +367,31 @@ def test_a_new_proconnect_account_sees_nothing_of_another_organisation(client, p
     _sign_in(client, proconnect, "sub-scope")
     assert client.get(f"/organisations/{other.pk}/utilisateurs/").status_code in (403, 404)
     assert client.get(f"/organisations/{other.pk}/").status_code in (403, 404)
+
+
+def test_the_security_page_shows_the_link_and_unlinks_it(client, proconnect, lorient):
+    agent = make_member(lorient, Role.ACHETEUR)
+    proconnect.add_user("sub-link", email=agent.email, acr="eidas1")
+    _sign_in(client, proconnect, "sub-link")
+    page = client.get("/compte/securite/").content.decode()
+    assert "Votre compte est relié à ProConnect" in page and "(niveau eidas1)" in page
+    response = client.post("/compte/securite/delier-proconnect/", follow=True)
+    assert "n&#x27;est plus relié à ProConnect" in response.content.decode()
+    assert not ProConnectIdentity.objects.filter(user=agent).exists()
+    assert JournalEntry.objects.filter(action="account.proconnect_unlinked").count() == 1
+    # The next sign-in links it again, by the address.
+    client.logout()
+    _sign_in(client, proconnect, "sub-link")
+    assert ProConnectIdentity.objects.get(user=agent).sub == "sub-link"
+
+
+def test_linking_and_creating_are_journaled(client, proconnect, lorient):
+    agent = make_member(lorient, Role.ACHETEUR)
+    proconnect.add_user("sub-j1", email=agent.email)
+    proconnect.add_user("sub-j2", email="cree@lorient.fr", siret="21560121400017")
+    _sign_in(client, proconnect, "sub-j1")
+    client.logout()
+    _sign_in(client, proconnect, "sub-j2")
+    actions = list(JournalEntry.objects.order_by("pk").values_list("action", flat=True))
+    assert actions.count("account.proconnect_linked") == 2
+    assert actions.count("account.created_by_proconnect") == 1

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 
 from .forms import EmailAuthenticationForm
-from .models import Membership, Organisation, RoleAssignment, User
+from .models import Membership, Organisation, ProConnectIdentity, RoleAssignment, User
 
 
 class EmailAdminAuthenticationForm(AdminAuthenticationForm):
@@ -74,4 +74,19 @@ class UserAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ProConnectIdentity)
+class ProConnectIdentityAdmin(admin.ModelAdmin):
+    """Read-only: links are made by the sign-in and removed by their owner (« Délier »)."""
+
+    list_display = ["user", "sub", "linked_at", "last_sign_in_at", "last_acr", "last_siret"]
+    search_fields = ["user__email", "sub", "last_siret"]
+    readonly_fields = [f.name for f in ProConnectIdentity._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -18,6 +18,7 @@ from .models import (
     Membership,
     Organisation,
     OrganisationKind,
+    ProConnectIdentity,
     RoleAssignment,
     User,
 )
@@ -105,6 +106,10 @@ def parent_choices() -> QuerySet[Organisation]:
 
 def has_confirmed_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def proconnect_identities_of(user: User) -> QuerySet[ProConnectIdentity]:
+    return ProConnectIdentity.objects.filter(user=user).order_by("linked_at")
 
 
 def api_keys_of(user: User, organisation: Organisation | None = None) -> QuerySet[ApiKey]:

@@ -28,6 +28,7 @@ account_urlpatterns = [
         views.account_security_disable,
         name="account_security_disable",
     ),
+    path("securite/delier-proconnect/", proconnect_views.unlink, name="proconnect_unlink"),
     path("cles-api/", views.api_keys, name="api_keys"),
     path("mots-de-passe-application/", views.app_passwords, name="app_passwords"),
     path(

@@ -182,6 +182,7 @@ def account_security(request):
         {
             "has_totp": selectors.has_confirmed_totp(request.user),
             "two_factor_required": bool(request.user.role_set() & TWO_FACTOR_ROLES),
+            "proconnect_identities": selectors.proconnect_identities_of(request.user),
         },
     )
 

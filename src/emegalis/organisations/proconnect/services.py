@@ -200,3 +200,20 @@ def _tell_referents(user: User, organisation: Organisation) -> None:
         f"désactivez son compte :\n{link}\n",
         referents,
     )
+
+
+@transaction.atomic
+def unlink(*, user: User) -> int:
+    """The account forgets its ProConnect identities; the next ProConnect sign-in links again
+    by the verified e-mail. Returns how many links were removed."""
+    identities = list(ProConnectIdentity.objects.filter(user=user))
+    for identity in identities:
+        journal.record(
+            action="account.proconnect_unlinked",
+            actor=user,
+            object_type="user",
+            object_id=user.pk,
+            payload={"sub": identity.sub, "issuer": identity.issuer},
+        )
+        identity.delete()
+    return len(identities)

@@ -13,15 +13,16 @@ from urllib.parse import urlencode
 import requests
 from django.contrib import auth, messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from ..middleware import ACTIVE_ORGANISATION_SESSION_KEY
-from . import config
+from . import config, services
 from .client import ID_TOKEN_SESSION_KEY, AuthorizationRequestView, ProConnectClient, oidc_settings
 from .services import SignInRefused
 
@@ -207,3 +208,16 @@ def logged_out(request):
             "ProConnect.",
         )
     return redirect("home")
+
+
+@login_required
+@require_POST
+def unlink(request):
+    """« Délier mon compte de ProConnect » (Sécurité du compte)."""
+    if services.unlink(user=request.user):
+        messages.success(
+            request,
+            "Votre compte n'est plus relié à ProConnect. Une prochaine connexion avec ProConnect "
+            "le reliera de nouveau, par votre adresse électronique.",
+        )
+    return redirect("account_security")
