@@ -14,7 +14,8 @@ numerique-gouv/proconnect-documentation):
 Run it: `.venv/bin/python scripts/proconnect_provider.py --port 9400`, then start the
 platform with PROCONNECT_ISSUER=http://127.0.0.1:9400 (README, « ProConnect »). Users are
 declared with `PUT /users/<sub>` (their claims: email, given_name, usual_name, siret, acr,
-amr…); a test changes the provider's behaviour with `PUT /_profile` (JSON, see PROFILE).
+amr…); a test changes the provider's behaviour with `PUT /_profile` (JSON, see PROFILE)
+and has claims signed with the provider's key by `POST /_sign`.
 
 Development and test tool only: it accepts any client id and secret.
 """
@@ -72,6 +73,8 @@ class ProConnectProfile:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_profile" and method == "PUT":
             return self._set_profile(environ, start_response)
+        if path == "/_sign" and method == "POST":
+            return self._sign(environ, start_response)
         if path == "/oauth2/authorize":
             return self._authorize(environ, start_response)
         if path == "/oauth2/token" and method == "POST":
@@ -179,6 +182,14 @@ class ProConnectProfile:
         with self.lock:
             self.profile = dict(PROFILE) | changes
         return _json(start_response, "200 OK", self.profile)
+
+    def _sign(self, environ, start_response):
+        """Any claims signed with the provider's published userinfo key: lets a test forge a
+        token that is genuinely signed but says the wrong thing (issuer, audience, nonce…)."""
+        claims = json.loads(_read_body(environ) or b"{}")
+        token = joserfc.jwt.encode({"alg": "RS256", "kid": "userinfo"}, claims, self.userinfo_key)
+        start_response("200 OK", [("Content-Type", "application/jwt")])
+        return [token.encode()]
 
     def _offline_html(self, environ, start_response):
         """The mock's pages link a stylesheet on a CDN: dropped, the provider works offline."""

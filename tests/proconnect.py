@@ -44,6 +44,12 @@ class LocalProConnect:
         response = requests.put(f"{self.url}/_profile", json=changes, timeout=10)
         assert response.status_code == 200, response.text
 
+    def sign(self, claims: dict) -> str:
+        """A JWT of these claims, signed with a key the provider publishes."""
+        response = requests.post(f"{self.url}/_sign", json=claims, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.text
+
     def authorize(self, authorize_url: str, sub: str) -> str:
         """The agent picks their identity on the provider's page: the callback URL (path and
         query) the provider redirects the browser to."""

@@ -8,21 +8,18 @@ node_modules); it is evaluated in the page through the DevTools protocol, so the
 Content-Security-Policy stays as in production. The figures per role are printed at the end
 of the run (conftest's terminal summary)."""
 
-import os
 import re
 from collections import defaultdict
-from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 from django.urls import Resolver404, resolve
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.e2e.browsing import log_in
+from tests.e2e.browsing import AXE, log_in, require_axe, serious_axe_findings
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 ROLES = (
     None,
@@ -43,10 +40,6 @@ PER_ROUTE = 2
 MAX_PAGES = 60
 NOT_PAGES = re.compile(r"(\.(pdf|csv|zip|xml|json|ics|xlsx|tar\.gz|txt)$)|^/(api|dav|admin|media)/")
 NOT_FOLLOWED = re.compile(r"^/(compte/deconnexion|static)/")
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
 LINKS_JS = """() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"""
 WIDTH_JS = """() => {
   const width = document.documentElement.clientWidth;
@@ -105,13 +98,7 @@ def _crawl(page, origin: str, role: str | None, problems: list[str]) -> int:
             continue
         seen_routes[route] += 1
         audited += 1
-        result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
-        for violation in result["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                targets = ", ".join(str(n["target"]) for n in violation["nodes"][:3])
-                problems.append(
-                    f"{who} : {url} axe {violation['id']} ({violation['impact']}) {targets}"
-                )
+        problems.extend(f"{who} : {url} {finding}" for finding in serious_axe_findings(page))
         scroll, client, culprits = page.evaluate(WIDTH_JS)
         if scroll > client:
             problems.append(
@@ -139,13 +126,7 @@ def _crawl(page, origin: str, role: str | None, problems: list[str]) -> int:
 def test_every_page_of_every_role_is_accessible_fits_a_phone_and_has_no_dead_link(
     browser, live_server, demo_region
 ):
-    if not AXE.exists():
-        message = (
-            "axe-core est absent (node_modules) : lancez `make test`, qui l'installe avec npm."
-        )
-        if os.environ.get("EMEGALIS_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_axe()
     problems: list[str] = []
     for role in ROLES:
         context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport=PHONE)

@@ -14,6 +14,7 @@ and the nonce check. Made stricter here where ProConnect's documentation require
 
 import json
 
+import jwt
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
@@ -94,7 +95,10 @@ class ProConnectClient(_ProConnectSettings, OIDCAuthenticationBackend):
         self.id_token = ""
 
     def verify_token(self, token, **kwargs):
-        payload = super().verify_token(token, **kwargs)
+        try:
+            payload = super().verify_token(token, **kwargs)
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:  # expired, malformed, no kid…
+            raise SuspiciousOperation(f"JWT refused: {exc}") from exc
         is_id_token = "nonce" in kwargs
         client_id = self.OIDC_RP_CLIENT_ID
         if payload.get("iss", "").rstrip("/") != config.issuer() and (
