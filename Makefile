@@ -16,7 +16,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 $$HOME/.pyenv/versions/
 # Development values for `make run` only; production sets its own environment.
 RUN_ENV := DEBUG=1 SECRET_KEY=dev-only-insecure-key-do-not-use-in-production
 
-.PHONY: help install run prod test lint format worker demo totp clean
+.PHONY: help install run prod test lint format worker demo totp clean proconnect
 
 help:
 	@echo "make run     installe, migre, charge la région de démonstration et sert sur http://$(HOST):$(PORT)"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint    vérifie le code (ruff)"
 	@echo "make worker  lance un worker des tâches de fond (db_worker)"
 	@echo "make totp EMAIL=…  code de double authentification d'un compte de démo"
+	@echo "make proconnect  un ProConnect local sur http://127.0.0.1:9400 (voir le README)"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -59,6 +60,11 @@ run: install
 # 127.0.0.1:5432 and Debian's haproxy. Prints the load balancer's URL; Ctrl-C stops everything.
 prod: install
 	$(BIN)/python scripts/topology/topology.py --demo $(TOPOLOGY_ARGS)
+
+# A local OpenID provider with ProConnect's rules, for trying the ProConnect button with
+# `PROCONNECT_ISSUER=http://127.0.0.1:9400 PROCONNECT_CLIENT_ID=dev PROCONNECT_CLIENT_SECRET=dev make run`.
+proconnect: install
+	$(BIN)/python scripts/proconnect_provider.py --port 9400
 
 demo: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input

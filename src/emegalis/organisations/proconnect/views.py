@@ -1,7 +1,7 @@
 """The ProConnect button's round trips: sign-in (start, callback) and sign-out.
 
 Every way the callback can fail ends on a French page saying what happened and what to do
-(ProconnectFailure.REASONS), never on a 500: an unreachable provider, a `state` that is not
+(FAILURES), never on a 500: an unreachable provider, a `state` that is not
 this browser's, a code expired or used, a token whose signature, nonce, issuer or audience is
 wrong, an identity that opens no account here.
 """
