@@ -395,3 +395,14 @@ def test_linking_and_creating_are_journaled(client, proconnect, lorient):
     actions = list(JournalEntry.objects.order_by("pk").values_list("action", flat=True))
     assert actions.count("account.proconnect_linked") == 2
     assert actions.count("account.created_by_proconnect") == 1
+
+
+def test_another_establishment_of_the_same_siren_designates_the_organisation(
+    client, proconnect, lorient
+):
+    """A commune's services have their own SIRET (same SIREN, another NIC)."""
+    proconnect.add_user("sub-nic", email="services.techniques@lorient.fr", siret="21560121400199")
+    _sign_in(client, proconnect, "sub-nic")
+    user = User.objects.get(email="services.techniques@lorient.fr")
+    assert Membership.objects.get(user=user).organisation == lorient
+    assert client.session["active_organisation_id"] == lorient.pk

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from emegalis.core import clock, journal
@@ -65,16 +66,21 @@ def _is_company_account(user: User) -> bool:
     return user.memberships.filter(organisation__kind=OrganisationKind.ENTREPRISE).exists()
 
 
-def organisation_for_siret(siret: str) -> Organisation | None:
-    """The organisation a SIRET designates: the one registered with it, else the only one
-    whose SIREN it starts with (a commune's services have their own establishment numbers)."""
+def _designated(organisations: list[Organisation], siret: str) -> Organisation | None:
+    """The organisation a SIRET designates among these: the one registered with it, else the
+    only one of its SIREN (a commune's services have their own establishment numbers)."""
     if len(siret) != 14 or not siret.isdigit():
         return None
-    exact = Organisation.objects.filter(siret=siret).first()
-    if exact is not None:
-        return exact
-    same_siren = list(Organisation.objects.filter(siren=siret[:9])[:2])
+    exact = [o for o in organisations if o.siret == siret]
+    if exact:
+        return exact[0]
+    same_siren = [o for o in organisations if o.siren == siret[:9]]
     return same_siren[0] if len(same_siren) == 1 else None
+
+
+def organisation_for_siret(siret: str) -> Organisation | None:
+    candidates = Organisation.objects.filter(Q(siret=siret) | Q(siren=siret[:9]))
+    return _designated(list(candidates[:10]), siret)
 
 
 @transaction.atomic
@@ -168,16 +174,10 @@ def _account_for_new_identity(issuer: str, userinfo: dict, siret: str) -> tuple[
 
 
 def _membership_organisation(user: User, siret: str) -> Organisation | None:
-    memberships = list(
-        Membership.objects.filter(user=user, is_active=True).select_related("organisation")
+    memberships = Membership.objects.filter(user=user, is_active=True).select_related(
+        "organisation"
     )
-    exact = [m.organisation for m in memberships if siret and m.organisation.siret == siret]
-    if exact:
-        return exact[0]
-    same_siren = [
-        m.organisation for m in memberships if siret and m.organisation.siren == siret[:9]
-    ]
-    return same_siren[0] if len(same_siren) == 1 else None
+    return _designated([m.organisation for m in memberships], siret)
 
 
 def _tell_referents(user: User, organisation: Organisation) -> None:
