@@ -108,6 +108,16 @@ def has_confirmed_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def active_holders(organisation: Organisation, role: str) -> QuerySet[User]:
+    """Active users holding the role in the organisation through an active membership."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__organisation=organisation,
+        memberships__is_active=True,
+        memberships__roles__role=role,
+    ).distinct()
+
+
 def proconnect_identities_of(user: User) -> QuerySet[ProConnectIdentity]:
     return ProConnectIdentity.objects.filter(user=user).order_by("linked_at")
 

@@ -32,7 +32,7 @@ from .models import (
     User,
 )
 from .roles import PLATFORM_STAFF_ROLES, TWO_FACTOR_ROLES, Role
-from .selectors import may_manage_members
+from .selectors import active_holders, may_manage_members
 
 logger = logging.getLogger(__name__)
 
@@ -722,20 +722,17 @@ def resend_signup_confirmation(*, email: str) -> None:
 
 
 def _announce_join_request(user: User, company: Organisation) -> None:
-    referents = list(
-        User.objects.filter(
-            is_active=True,
-            memberships__organisation=company,
-            memberships__is_active=True,
-            memberships__roles__role=Role.REFERENT,
-        )
-        .distinct()
-        .values_list("email", flat=True)
+    tell_referents(
+        company,
+        subject=f"Demande de rattachement à {company.name}",
+        text=f"{user.get_full_name() or user.email} ({user.email}) demande à rejoindre "
+        f"{company.name} sur e-mégalis. Si vous le connaissez, activez son compte ici :",
     )
-    link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[company.pk])
-    _send_on_commit(
-        f"Demande de rattachement à {company.name}",
-        f"{user.get_full_name() or user.email} ({user.email}) demande à rejoindre {company.name} "
-        f"sur e-mégalis. Si vous le connaissez, activez son compte ici :\n{link}\n",
-        referents,
-    )
+
+
+def tell_referents(organisation: Organisation, *, subject: str, text: str) -> None:
+    """E-mails the organisation's active référents once the transaction commits, with the
+    link to its users page (where they grant roles and (de)activate accounts) after `text`."""
+    link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[organisation.pk])
+    referents = active_holders(organisation, Role.REFERENT).values_list("email", flat=True)
+    _send_on_commit(subject, f"{text}\n{link}\n", list(referents))

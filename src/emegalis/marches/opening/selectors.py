@@ -12,20 +12,14 @@ from emegalis.marches.deposit.models import Pli, PliStatus
 from emegalis.marches.opening.models import CommissionMember, LateOpening, OpeningSession
 from emegalis.organisations.models import Organisation, User
 from emegalis.organisations.roles import Role
+from emegalis.organisations.selectors import active_holders
 
 
 def commission_candidates(organisation: Organisation) -> QuerySet[User]:
     """Active users holding the role « membre de commission d'ouverture » in the organisation
     (a role that requires a second factor at login)."""
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__organisation=organisation,
-            memberships__is_active=True,
-            memberships__roles__role=Role.COMMISSION,
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "email")
+    return active_holders(organisation, Role.COMMISSION).order_by(
+        "last_name", "first_name", "email"
     )
 
 

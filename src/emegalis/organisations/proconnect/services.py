@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 
 from emegalis.core import clock, journal
 
@@ -26,8 +25,7 @@ from ..models import (
     ProConnectIdentity,
     User,
 )
-from ..roles import Role
-from ..services import _send_on_commit
+from ..services import tell_referents
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +48,15 @@ class SignIn:
     created: bool
 
 
-def is_strong(id_claims: dict) -> bool:
+def _amr(id_claims: dict) -> list[str]:
+    """The authentication methods, as a list (a lone string is allowed by the spec)."""
     amr = id_claims.get("amr") or []
-    amr = [amr] if isinstance(amr, str) else amr
+    return [amr] if isinstance(amr, str) else list(amr)
+
+
+def is_strong(id_claims: dict) -> bool:
     return id_claims.get("acr") in settings.PROCONNECT_2FA_ACR or bool(
-        set(amr) & settings.PROCONNECT_2FA_AMR
+        set(_amr(id_claims)) & settings.PROCONNECT_2FA_AMR
     )
 
 
@@ -116,10 +118,9 @@ def sign_in(*, issuer: str, id_claims: dict, userinfo: dict) -> SignIn:
         raise SignInRefused("company_account", email=user.email)
     if not user.is_active:
         raise SignInRefused("inactive", email=user.email)
-    amr = id_claims.get("amr") or []
     identity.last_sign_in_at = clock.now()
     identity.last_acr = str(id_claims.get("acr") or "")[:255]
-    identity.last_amr = [amr] if isinstance(amr, str) else list(amr)
+    identity.last_amr = _amr(id_claims)
     identity.last_siret = siret[:14]
     identity.save(update_fields=["last_sign_in_at", "last_acr", "last_amr", "last_siret"])
     return SignIn(
@@ -181,24 +182,13 @@ def _membership_organisation(user: User, siret: str) -> Organisation | None:
 
 
 def _tell_referents(user: User, organisation: Organisation) -> None:
-    referents = list(
-        User.objects.filter(
-            is_active=True,
-            memberships__organisation=organisation,
-            memberships__is_active=True,
-            memberships__roles__role=Role.REFERENT,
-        )
-        .distinct()
-        .values_list("email", flat=True)
-    )
-    link = settings.SITE_URL.rstrip("/") + reverse("organisation_members", args=[organisation.pk])
-    _send_on_commit(
-        f"Nouvel agent de {organisation.name} sur {settings.PLATFORM_IDENTITY['name']}",
-        f"{user.get_full_name() or user.email} ({user.email}) s'est connecté(e) avec "
+    tell_referents(
+        organisation,
+        subject=f"Nouvel agent de {organisation.name} sur {settings.PLATFORM_IDENTITY['name']}",
+        text=f"{user.get_full_name() or user.email} ({user.email}) s'est connecté(e) avec "
         f"ProConnect au titre de {organisation.name} : son compte a été créé, sans aucun rôle.\n"
-        f"Si cette personne travaille bien pour vous, attribuez-lui ses rôles ; sinon, "
-        f"désactivez son compte :\n{link}\n",
-        referents,
+        "Si cette personne travaille bien pour vous, attribuez-lui ses rôles ; sinon, "
+        "désactivez son compte :",
     )
 
 
